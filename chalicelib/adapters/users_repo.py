@@ -1,0 +1,53 @@
+"""Users table: one item per Cognito user (``user_id`` = the token's ``sub``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.adapters.aws import AwsClients, unavailable
+from chalicelib.adapters.dynamo import from_item, to_item, to_value
+
+
+class UsersRepository:
+    def __init__(self, clients: AwsClients, table: str) -> None:
+        self._clients = clients
+        self._table = table
+
+    def get(self, user_id: str) -> dict[str, Any] | None:
+        try:
+            out = self._clients.get("dynamodb").get_item(TableName=self._table, Key={"user_id": {"S": user_id}})
+        except Exception as exc:
+            raise unavailable(exc, "The user store") from exc
+        item = out.get("Item")
+        return from_item(item) if item else None
+
+    def put(self, profile: dict[str, Any]) -> None:
+        try:
+            self._clients.get("dynamodb").put_item(TableName=self._table, Item=to_item(profile))
+        except Exception as exc:
+            raise unavailable(exc, "The user store") from exc
+
+    def update(self, user_id: str, changes: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+        """Sets ``changes``, fills ``defaults`` where absent; returns the whole new item."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        parts: list[str] = []
+        for index, (key, value) in enumerate({**defaults, **changes}.items()):
+            names[f"#f{index}"] = key
+            values[f":v{index}"] = to_value(value)
+            if key in changes:
+                parts.append(f"#f{index} = :v{index}")
+            else:
+                parts.append(f"#f{index} = if_not_exists(#f{index}, :v{index})")
+        try:
+            out = self._clients.get("dynamodb").update_item(
+                TableName=self._table,
+                Key={"user_id": {"S": user_id}},
+                UpdateExpression="SET " + ", ".join(parts),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except Exception as exc:
+            raise unavailable(exc, "The user store") from exc
+        return from_item(out["Attributes"])

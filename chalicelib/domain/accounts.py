@@ -1,0 +1,86 @@
+"""Accounts: request models and the roles users can hold."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from chalicelib.domain.base import RequestModel, ResponseModel
+
+CUSTOMERS = "customers"
+RESTAURANT_OWNERS = "restaurant_owners"
+COURIERS = "couriers"
+ADMINS = "admins"
+ROLES = (CUSTOMERS, RESTAURANT_OWNERS, COURIERS, ADMINS)
+
+Email = Annotated[
+    str,
+    StringConstraints(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", to_lower=True),
+]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=256, strip_whitespace=False)]
+
+
+class SignUp(RequestModel):
+    email: Email
+    password: Password
+    name: Name
+    phone: Phone | None = None
+
+
+class Confirm(RequestModel):
+    email: Email
+    code: Annotated[str, StringConstraints(min_length=1, max_length=16)]
+
+
+class Login(RequestModel):
+    email: Email
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256, strip_whitespace=False)]
+
+
+class Refresh(RequestModel):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=8192)]
+
+
+class Address(RequestModel):
+    label: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    line1: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    postcode: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lng: Annotated[float, Field(ge=-180, le=180)] | None = None
+
+
+class ProfileUpdate(RequestModel):
+    name: Name | None = None
+    phone: Phone | None = None
+    addresses: Annotated[list[Address], Field(max_length=10)] | None = None
+
+
+class SignUpResult(ResponseModel):
+    user_id: str
+    email: str
+    confirmation_required: bool
+
+
+class TokensOut(ResponseModel):
+    id_token: str
+    access_token: str
+    refresh_token: str | None = None
+    expires_in: int
+
+
+class ChallengeOut(ResponseModel):
+    challenge: str
+    session: str
+
+
+class Profile(ResponseModel):
+    user_id: str
+    email: str
+    name: str | None = None
+    phone: str | None = None
+    roles: list[str] = []
+    addresses: list[dict[str, object]] = []

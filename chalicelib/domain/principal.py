@@ -1,0 +1,21 @@
+"""Who is calling: the verified identity behind a request, and what it may do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chalicelib.domain.accounts import ADMINS
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    email: str = ""
+    roles: frozenset[str] = field(default_factory=frozenset)
+
+    def has_any(self, roles: frozenset[str] | set[str]) -> bool:
+        return bool(self.roles & roles)
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMINS in self.roles

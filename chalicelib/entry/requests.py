@@ -1,0 +1,65 @@
+"""Turning a Chalice request into validated input: JSON bodies, query parameters, headers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from chalice.app import Request
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.domain.errors import FieldError, PayloadTooLarge, ValidationFailed
+
+Model = TypeVar("Model", bound=BaseModel)
+MAX_BODY_BYTES = 64 * 1024
+
+
+def body_model(request: Request, model: type[Model]) -> Model:
+    """Parses the JSON body strictly into ``model``: bad JSON, wrong types, unknown fields -> 400."""
+    raw = request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
+    if not raw.strip():
+        raw = b"{}"
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed("The body is not valid JSON", [FieldError("body", str(exc))]) from exc
+    if not isinstance(data, dict):
+        raise ValidationFailed("The body must be a JSON object", [FieldError("body", "expected an object")])
+    return validate(model, data)
+
+
+def validate(model: type[Model], data: dict[str, Any]) -> Model:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed("The request has invalid fields", field_errors(exc)) from exc
+
+
+def query_model(request: Request, model: type[Model]) -> Model:
+    """Query strings are text: validated in lax mode so ``limit=20`` becomes an int."""
+    params = dict(request.query_params or {})
+    try:
+        return model.model_validate(params, strict=False)
+    except ValidationError as exc:
+        raise ValidationFailed("The query has invalid parameters", field_errors(exc)) from exc
+
+
+def field_errors(exc: ValidationError) -> list[FieldError]:
+    return [FieldError(_path(error["loc"]), error["msg"]) for error in exc.errors(include_url=False)]
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
+
+
+def header(request: Request, name: str) -> str | None:
+    value = request.headers.get(name) if request.headers else None
+    return value.strip() if isinstance(value, str) else None

@@ -1,0 +1,88 @@
+"""Typed settings, parsed once from the environment of the running stage."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from chalicelib import __version__
+
+
+def _flag(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    version: str
+    region: str
+    users_table: str
+    restaurants_table: str
+    products_table: str
+    orders_table: str
+    idempotency_table: str
+    notifications_table: str
+    orders_queue_url: str
+    orders_dlq_url: str
+    order_events_topic_arn: str
+    assets_bucket: str
+    assets_base_url: str
+    user_pool_id: str
+    user_pool_client_id: str
+    # On AWS the API Gateway Cognito authorizer has verified the token already; locally and
+    # in tests the app verifies it itself against the pool's JWKS.
+    verify_tokens: bool
+    jwks_url: str
+    cursor_key: str
+    payment_function_name: str
+    invoke_payment_in_process: bool
+    catalog_cache_seconds: int
+    max_body_bytes: int = 64 * 1024
+
+    @property
+    def issuer(self) -> str:
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        stage = env.get("CHOWLINE_STAGE", "dev")
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+        prefix = f"chowline-{stage}"
+        pool_id = env.get("USER_POOL_ID", "")
+        endpoint = env.get("AWS_ENDPOINT_URL", "").rstrip("/")
+        cognito_host = endpoint or f"https://cognito-idp.{region}.amazonaws.com"
+        return cls(
+            stage=stage,
+            version=env.get("CHOWLINE_VERSION", __version__),
+            region=region,
+            users_table=env.get("USERS_TABLE", f"{prefix}-users"),
+            restaurants_table=env.get("RESTAURANTS_TABLE", f"{prefix}-restaurants"),
+            products_table=env.get("PRODUCTS_TABLE", f"{prefix}-products"),
+            orders_table=env.get("ORDERS_TABLE", f"{prefix}-orders"),
+            idempotency_table=env.get("IDEMPOTENCY_TABLE", f"{prefix}-idempotency"),
+            notifications_table=env.get("NOTIFICATIONS_TABLE", f"{prefix}-notifications"),
+            orders_queue_url=env.get("ORDERS_QUEUE_URL", ""),
+            orders_dlq_url=env.get("ORDERS_DLQ_URL", ""),
+            order_events_topic_arn=env.get("ORDER_EVENTS_TOPIC_ARN", ""),
+            assets_bucket=env.get("ASSETS_BUCKET", f"{prefix}-assets"),
+            assets_base_url=env.get("ASSETS_BASE_URL", "").rstrip("/"),
+            user_pool_id=pool_id,
+            user_pool_client_id=env.get("USER_POOL_CLIENT_ID", ""),
+            verify_tokens=_flag(env.get("VERIFY_TOKENS")),
+            jwks_url=env.get("JWKS_URL") or f"{cognito_host}/{pool_id}/.well-known/jwks.json",
+            cursor_key=env.get("CURSOR_KEY", ""),
+            payment_function_name=env.get("PAYMENT_FUNCTION_NAME", f"chowline-{stage}-payment"),
+            invoke_payment_in_process=_flag(env.get("PAYMENT_IN_PROCESS")),
+            catalog_cache_seconds=int(env.get("CATALOG_CACHE_SECONDS", "30")),
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()

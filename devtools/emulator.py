@@ -1,0 +1,76 @@
+"""The embedded AWS emulator (moto server) as a child process, with fake credentials."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+FAKE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    # DynamoDB Streams endpoints do not take account-based endpoints.
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+def client_env(port: int) -> dict[str, str]:
+    """What a process needs in its environment to talk to the emulator on ``port``."""
+    return {**FAKE_ENV, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
+
+
+class Emulator:
+    def __init__(self, port: int = 5000) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> Emulator:
+        if port_in_use(self.port):
+            raise RuntimeError(
+                f"port {self.port} is taken: stop the other emulator or pick another port (EMULATOR_PORT=...)"
+            )
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            env={**os.environ, **FAKE_ENV},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"the emulator exited with code {self._process.returncode}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"the emulator did not answer on {self.url} within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+        self._process = None

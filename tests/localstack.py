@@ -1,0 +1,68 @@
+"""Runs the real local stack (``python -m devtools.run``) as a subprocess on free ports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from devtools.emulator import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class LocalStack:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.emulator_port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.emulator_url = f"http://127.0.0.1:{self.emulator_port}"
+        self._process: subprocess.Popen[str] | None = None
+        self.log_path = ROOT / ".local" / f"stack-{self.port}.log"
+
+    def start(self, timeout: float = 60.0) -> LocalStack:
+        self.log_path.parent.mkdir(exist_ok=True)
+        log = self.log_path.open("w")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        self._process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "devtools.run",
+                "--port",
+                str(self.port),
+                "--emulator-port",
+                str(self.emulator_port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"the stack exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                if requests.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    self.started_in = timeout - (deadline - time.monotonic())
+                    return self
+            except requests.RequestException:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"the stack did not serve /health within {timeout:.0f} s")
+
+    def stop(self) -> int | None:
+        if self._process is None:
+            return None
+        self._process.terminate()
+        try:
+            return self._process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            return self._process.wait()

@@ -1,0 +1,88 @@
+"""Every protected route verifies the Cognito ID token (signature, exp, iss, aud, token_use)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.tokens import claims_of, expired, forged, moto_signing_key, resign
+
+
+def attacks(stack, token_for):
+    good = token_for("customer")
+    key = moto_signing_key()
+    return {
+        "missing": None,
+        "empty bearer": "Bearer ",
+        "garbage": "garbage",
+        "three garbage segments": "a.b.c",
+        "forged": forged(good),
+        "expired": expired(good),
+        "wrong audience": resign(good, key, aud="some-other-client"),
+        "wrong issuer": resign(good, key, iss="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_other"),
+        "access token": resign(good, key, token_use="access"),
+        "alg none": good.split(".")[0] + "." + good.split(".")[1] + ".",
+    }
+
+
+def test_valid_token_passes(client, token_for):
+    response = client.http.get("/users/me", headers={"Authorization": f"Bearer {token_for('customer')}"})
+    assert response.status_code == 200
+    assert json.loads(response.body)["email"] == "customer@demo.chowline.dev"
+
+
+def test_bare_token_is_accepted(client, token_for):
+    assert client.http.get("/users/me", headers={"Authorization": token_for("customer")}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing",
+        "empty bearer",
+        "garbage",
+        "three garbage segments",
+        "forged",
+        "expired",
+        "wrong audience",
+        "wrong issuer",
+        "access token",
+        "alg none",
+    ],
+)
+def test_bad_tokens_are_401_problems(client, stack, token_for, case):
+    token = attacks(stack, token_for)[case]
+    headers = {} if token is None else {"Authorization": token}
+    response = client.http.get("/users/me", headers=headers)
+    assert response.status_code == 401, (case, response.body)
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert json.loads(response.body)["status"] == 401
+
+
+def test_token_of_another_pool_is_401(client, stack, aws):
+    idp = aws("cognito-idp")
+    pool = idp.create_user_pool(PoolName="other-pool", UsernameAttributes=["email"])["UserPool"]
+    app_client = idp.create_user_pool_client(
+        UserPoolId=pool["Id"], ClientName="other", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
+    )["UserPoolClient"]
+    idp.admin_create_user(UserPoolId=pool["Id"], Username="x@other.dev", MessageAction="SUPPRESS")
+    idp.admin_set_user_password(
+        UserPoolId=pool["Id"], Username="x@other.dev", Password="Other-pass-123", Permanent=True
+    )
+    token = idp.initiate_auth(
+        ClientId=app_client["ClientId"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "x@other.dev", "PASSWORD": "Other-pass-123"},
+    )["AuthenticationResult"]["IdToken"]
+    assert claims_of(token)["iss"].endswith(pool["Id"])
+    assert client.http.get("/users/me", headers={"Authorization": token}).status_code == 401
+
+
+def test_roles_come_from_cognito_groups(client, token_for):
+    profile = json.loads(client.http.get("/users/me", headers={"Authorization": token_for("owner")}).body)
+    assert profile["roles"] == ["customers", "restaurant_owners"]
+
+
+def test_public_routes_ignore_tokens(client):
+    assert client.http.get("/health", headers={"Authorization": "garbage"}).status_code == 200
