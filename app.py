@@ -106,3 +106,15 @@ def update_profile() -> Response:
     """Update the caller's name, phone and addresses."""
     cmd = body_model(_request(), accounts.ProfileUpdate)
     return json_response(container().accounts.update_profile(principal_of(_request()), cmd))
+
+
+# --- Catalog: restaurants, menus and images ----------------------------------------------
+
+
+# --- Orders ------------------------------------------------------------------------------
+
+
+# --- Order events: processing, payment, notifications, sweeper ---------------------------
+
+
+# --- Documentation -----------------------------------------------------------------------

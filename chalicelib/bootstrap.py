@@ -47,6 +47,12 @@ class Container:
         identity = CognitoIdentity(self.clients, s.user_pool_id, s.user_pool_client_id)
         return AccountsService(identity, UsersRepository(self.clients, s.users_table))
 
+    # --- catalog ---------------------------------------------------------------------
+
+    # --- orders ----------------------------------------------------------------------
+
+    # --- observability ---------------------------------------------------------------
+
 
 _container: Container | None = None
 

@@ -7,6 +7,8 @@ clients it really uses, once per container.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from chalicelib.domain.errors import ServiceUnavailable
@@ -63,6 +65,28 @@ def error_code(exc: BaseException) -> str:
     return str(response.get("Error", {}).get("Code", ""))
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Throttling, 5xx and connection failures: worth a retry later, not a bug."""
+    if error_code(exc) in TRANSIENT_ERROR_CODES:
+        return True
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import HTTPClientError
+
+    return isinstance(exc, (BotoConnectionError, HTTPClientError))
+
+
 def unavailable(exc: BaseException, what: str) -> ServiceUnavailable:
     """The problem a caller sees when an AWS dependency keeps failing after retries."""
     return ServiceUnavailable(f"{what} is temporarily unavailable ({error_code(exc) or 'error'}); retry shortly")
+
+
+@contextmanager
+def aws_errors(what: str) -> Iterator[None]:
+    """Turns transient AWS failures (after botocore's retries) into a 503 problem; anything
+    else is a bug and propagates as it is."""
+    try:
+        yield
+    except Exception as exc:
+        if is_transient(exc):
+            raise unavailable(exc, what) from exc
+        raise

@@ -97,3 +97,47 @@ class CursorCodec:
     def _sign(self, token: bytes) -> str:
         digest = hmac.new(self._key, token, hashlib.sha256).digest()[:18]
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def query_page(
+    clients: Any,
+    cursors: CursorCodec,
+    *,
+    table: str,
+    key_condition: str,
+    values: Mapping[str, Any],
+    limit: int,
+    cursor: str | None,
+    scope: str,
+    index: str | None = None,
+    names: Mapping[str, str] | None = None,
+    newest_first: bool = False,
+    filter_expression: str | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One Query for one page: returns the items and the signed cursor of the next page.
+
+    ``scope`` binds the cursor to this list (index + partition + filters), so a cursor from
+    one list is rejected by another.
+    """
+    from chalicelib.adapters.aws import aws_errors
+
+    params: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": key_condition,
+        "ExpressionAttributeValues": {k: to_value(v) for k, v in values.items()},
+        "Limit": limit,
+        "ScanIndexForward": not newest_first,
+    }
+    if index:
+        params["IndexName"] = index
+    if names:
+        params["ExpressionAttributeNames"] = dict(names)
+    if filter_expression:
+        params["FilterExpression"] = filter_expression
+    start = cursors.decode(cursor, scope)
+    if start:
+        params["ExclusiveStartKey"] = start
+    with aws_errors("The data store"):
+        out = clients.get("dynamodb").query(**params)
+    items = [from_item(item) for item in out.get("Items", [])]
+    return items, cursors.encode(out.get("LastEvaluatedKey"), scope)

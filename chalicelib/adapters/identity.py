@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.adapters.aws import TRANSIENT_ERROR_CODES, AwsClients, error_code, unavailable
+from chalicelib.adapters.aws import AwsClients, error_code, is_transient, unavailable
 from chalicelib.domain.errors import (
     Conflict,
     FieldError,
@@ -119,6 +119,6 @@ class CognitoIdentity:
             return NotFound("No such account")
         if code in {"TooManyRequestsException", "LimitExceededException", "TooManyFailedAttemptsException"}:
             return TooManyRequests("Too many attempts; wait a moment and retry")
-        if code in TRANSIENT_ERROR_CODES or not code:
+        if is_transient(exc):
             return unavailable(exc, "The identity service")
-        return unavailable(exc, "The identity service")
+        return exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.adapters.aws import AwsClients, unavailable
+from chalicelib.adapters.aws import AwsClients, aws_errors
 from chalicelib.adapters.dynamo import from_item, to_item, to_value
 
 
@@ -14,18 +14,14 @@ class UsersRepository:
         self._table = table
 
     def get(self, user_id: str) -> dict[str, Any] | None:
-        try:
+        with aws_errors("The user store"):
             out = self._clients.get("dynamodb").get_item(TableName=self._table, Key={"user_id": {"S": user_id}})
-        except Exception as exc:
-            raise unavailable(exc, "The user store") from exc
         item = out.get("Item")
         return from_item(item) if item else None
 
     def put(self, profile: dict[str, Any]) -> None:
-        try:
+        with aws_errors("The user store"):
             self._clients.get("dynamodb").put_item(TableName=self._table, Item=to_item(profile))
-        except Exception as exc:
-            raise unavailable(exc, "The user store") from exc
 
     def update(self, user_id: str, changes: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
         """Sets ``changes``, fills ``defaults`` where absent; returns the whole new item."""
@@ -39,7 +35,7 @@ class UsersRepository:
                 parts.append(f"#f{index} = :v{index}")
             else:
                 parts.append(f"#f{index} = if_not_exists(#f{index}, :v{index})")
-        try:
+        with aws_errors("The user store"):
             out = self._clients.get("dynamodb").update_item(
                 TableName=self._table,
                 Key={"user_id": {"S": user_id}},
@@ -48,6 +44,4 @@ class UsersRepository:
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )
-        except Exception as exc:
-            raise unavailable(exc, "The user store") from exc
         return from_item(out["Attributes"])

@@ -1,0 +1,29 @@
+"""List pages: every list takes ``limit`` and an opaque ``cursor`` and returns one page."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Item = TypeVar("Item")
+
+Cursor = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+
+
+class ListQuery(BaseModel):
+    """Query parameters shared by every list; subclass to add filters."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Cursor | None = None
+
+
+class Page(BaseModel, Generic[Item]):
+    items: list[Item]
+    next_cursor: str | None = None
+
+
+def page_of(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
+    return {"items": items, "next_cursor": next_cursor}
