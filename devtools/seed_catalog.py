@@ -84,9 +84,7 @@ def seed_catalog(env: dict[str, str]) -> None:
     admin = Principal(user_id="seed", email="seed@demo.chowline.dev", roles=frozenset({ADMINS}))
 
     def add(name: str, description: str, price: int, category: str, stock: int, restaurant_id: str) -> None:
-        cmd = model.ProductCreate(
-            name=name, description=description, price_cents=price, category=category, stock=stock
-        )
+        cmd = model.ProductCreate(name=name, description=description, price_cents=price, category=category, stock=stock)
         catalog.add_product(admin, restaurant_id, cmd)
 
     with ThreadPoolExecutor(max_workers=8) as pool:

@@ -4,6 +4,7 @@ item shapes agreed with the orders work, and who may change what. Pure: no I/O."
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StringConstraints, model_validator
@@ -137,6 +138,15 @@ class ImageConfirm(RequestModel):
 # --- responses --------------------------------------------------------------------------
 
 
+class Snapshot(ResponseModel):
+    """A response that the read cache hands out many times: rendered to JSON once.
+    Never mutated once built."""
+
+    @cached_property
+    def json_text(self) -> str:
+        return self.model_dump_json()
+
+
 class RestaurantSummary(ResponseModel):
     restaurant_id: str
     name: str
@@ -159,7 +169,7 @@ class ManagedRestaurant(Restaurant):
     owner_id: str
 
 
-class RestaurantPage(ResponseModel):
+class RestaurantPage(Snapshot):
     items: list[RestaurantSummary]
     next_cursor: str | None = None
 
@@ -179,7 +189,7 @@ class Product(ResponseModel):
     updated_at: str
 
 
-class Menu(ResponseModel):
+class Menu(Snapshot):
     items: list[Product]
     next_cursor: str | None = None
 

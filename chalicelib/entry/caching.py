@@ -29,7 +29,8 @@ def matches(if_none_match: str | None, etag: str) -> bool:
 
 
 def cacheable_response(body: BaseModel, if_none_match: str | None, max_age: int) -> Response:
-    text = body.model_dump_json()
+    # Cached snapshots carry their rendering; anything else is rendered now.
+    text = getattr(body, "json_text", None) or body.model_dump_json()
     etag = etag_of(text)
     headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}" if max_age > 0 else "no-cache"}
     if matches(if_none_match, etag):
