@@ -60,6 +60,40 @@ def test_unknown_owner_is_a_422_and_writes_nothing(api, aws, stack):
     assert listed["items"] == []
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"owner_id": 5},
+        {"name": ""},
+        {"cuisine": ["x"]},
+        {"is_open": "true"},
+        {"rating": 5},
+        {"opening_hours": {"someday": ["10:00-12:00"]}},
+        {"address": "x" * 301},
+    ],
+)
+def test_bad_restaurant_input_writes_nothing(api, aws, stack, owner, change):
+    city = unique("Emptyville")
+    valid = {"name": "N", "city": city, "cuisine": "c", "address": "a", "owner_id": owner[0]}
+    response = api.call("POST", "/restaurants", "admin", {**valid, **change})
+    assert response.status_code == 400, response.body
+    assert body(response)["errors"]
+    from chalicelib.domain.catalog import canonical_city
+
+    def in_city():
+        return aws("dynamodb").query(
+            TableName=stack["env"]["RESTAURANTS_TABLE"],
+            IndexName="by_city",
+            KeyConditionExpression="city = :c",
+            ExpressionAttributeValues={":c": {"S": canonical_city(city)}},
+            Select="COUNT",
+        )["Count"]
+
+    assert in_city() == 0
+    assert api.call("POST", "/restaurants", "admin", valid).status_code == 201
+    assert in_city() == 1  # the probe sees a write when there is one
+
+
 def test_get_unknown_restaurant_is_404(api):
     for rid in ("no-such-restaurant", "bad%20id"):
         response = api.call("GET", f"/restaurants/{rid}")
@@ -210,6 +244,9 @@ def test_conditional_writes_do_not_resurrect_a_deleted_product(stack):
     )
     assert repo.create(item)
     assert not repo.create(item)  # same id twice: refused
+    # Derived from a name that changed meanwhile: refused, nothing written.
+    assert repo.update(item["product_id"], {"price_cents": 300}, {"name": "Renamed meanwhile"}) is None
+    assert repo.get(item["product_id"])["price_cents"] == 100
     assert repo.delete(item["product_id"], {"restaurant_id": "race-restaurant"})
     assert repo.update(item["product_id"], {"price_cents": 200}) is None
     assert repo.get(item["product_id"]) is None
