@@ -29,3 +29,9 @@ test: $(READY) lint ## every test and gate
 
 clean:
 	rm -rf $(VENV) dist .local .pytest_cache .ruff_cache
+
+.PHONY: bench-catalog
+bench-catalog: $(READY) ## cached menu reads vs a bare Chalice route; ScannedCount per menu page at 1K and 50K products
+	$(PY) -m bench.catalog
+
+bench: bench-catalog

@@ -11,10 +11,11 @@ from chalice.app import Request
 
 from chalicelib import __version__
 from chalicelib.bootstrap import container
-from chalicelib.domain import accounts
+from chalicelib.domain import accounts, catalog
 from chalicelib.entry import middleware
 from chalicelib.entry.auth import principal_of
-from chalicelib.entry.requests import body_model
+from chalicelib.entry.caching import cacheable_response
+from chalicelib.entry.requests import body_model, header, query_model
 from chalicelib.entry.routing import PUBLIC, SIGNED_IN, Api, json_response
 
 app = Chalice(app_name="chowline")
@@ -109,6 +110,174 @@ def update_profile() -> Response:
 
 
 # --- Catalog: restaurants, menus and images ----------------------------------------------
+
+MANAGERS = frozenset({accounts.RESTAURANT_OWNERS, accounts.ADMINS})
+ADMINS_ONLY = frozenset({accounts.ADMINS})
+
+
+def _public(body: catalog.ResponseModel) -> Response:
+    """Public catalog reads: the same bytes for every caller, with ETag and Cache-Control."""
+    max_age = container().settings.catalog_cache_seconds
+    return cacheable_response(body, header(_request(), "if-none-match"), max_age)
+
+
+@api.route(
+    "/restaurants",
+    roles=PUBLIC,
+    query_model=catalog.RestaurantQuery,
+    response_model=catalog.RestaurantPage,
+    statuses=(200, 304, 400),
+)
+def list_restaurants() -> Response:
+    """Restaurants in name order, optionally in one `city` and/or of one `cuisine`."""
+    return _public(container().catalog.list_restaurants(query_model(_request(), catalog.RestaurantQuery)))
+
+
+@api.route(
+    "/restaurants",
+    "POST",
+    roles=ADMINS_ONLY,
+    request_model=catalog.RestaurantCreate,
+    response_model=catalog.ManagedRestaurant,
+    statuses=(201, 400, 422),
+)
+def create_restaurant() -> Response:
+    """Add a restaurant; its owner joins the restaurant_owners group."""
+    cmd = body_model(_request(), catalog.RestaurantCreate)
+    created = container().catalog.create_restaurant(principal_of(_request()), cmd)
+    return json_response(created, 201, {"Location": f"/restaurants/{created.restaurant_id}"})
+
+
+@api.route("/restaurants/{restaurant_id}", roles=PUBLIC, response_model=catalog.Restaurant, statuses=(200, 304, 404))
+def get_restaurant(restaurant_id: str) -> Response:
+    """One restaurant."""
+    return _public(container().catalog.get_restaurant(restaurant_id))
+
+
+@api.route(
+    "/restaurants/{restaurant_id}",
+    "PATCH",
+    roles=MANAGERS,
+    request_model=catalog.RestaurantUpdate,
+    response_model=catalog.ManagedRestaurant,
+    statuses=(200, 400, 404, 409),
+)
+def update_restaurant(restaurant_id: str) -> Response:
+    """Change a restaurant's name, cuisine, address, opening state or hours."""
+    cmd = body_model(_request(), catalog.RestaurantUpdate)
+    return json_response(container().catalog.update_restaurant(principal_of(_request()), restaurant_id, cmd))
+
+
+@api.route(
+    "/restaurants/{restaurant_id}/products",
+    roles=PUBLIC,
+    query_model=catalog.ListQuery,
+    response_model=catalog.Menu,
+    statuses=(200, 304, 400, 404),
+)
+def get_menu(restaurant_id: str) -> Response:
+    """A restaurant's menu in category and name order (unavailable products included, flagged)."""
+    return _public(container().catalog.menu(restaurant_id, query_model(_request(), catalog.ListQuery)))
+
+
+@api.route(
+    "/restaurants/{restaurant_id}/products",
+    "POST",
+    roles=MANAGERS,
+    request_model=catalog.ProductCreate,
+    response_model=catalog.Product,
+    statuses=(201, 400, 404),
+)
+def add_product(restaurant_id: str) -> Response:
+    """Add a product to a restaurant's menu."""
+    cmd = body_model(_request(), catalog.ProductCreate)
+    created = container().catalog.add_product(principal_of(_request()), restaurant_id, cmd)
+    return json_response(created, 201, {"Location": f"/products/{created.product_id}"})
+
+
+@api.route("/products/{product_id}", roles=PUBLIC, response_model=catalog.Product, statuses=(200, 304, 404))
+def get_product(product_id: str) -> Response:
+    """One product."""
+    return _public(container().catalog.get_product(product_id))
+
+
+@api.route(
+    "/products/{product_id}",
+    "PATCH",
+    roles=MANAGERS,
+    request_model=catalog.ProductUpdate,
+    response_model=catalog.Product,
+    statuses=(200, 400, 404, 409),
+)
+def update_product(product_id: str) -> Response:
+    """Change a product: price, stock (`null`: unlimited), availability, text."""
+    cmd = body_model(_request(), catalog.ProductUpdate)
+    return json_response(container().catalog.update_product(principal_of(_request()), product_id, cmd))
+
+
+@api.route("/products/{product_id}", "DELETE", roles=MANAGERS, statuses=(204, 404))
+def delete_product(product_id: str) -> Response:
+    """Remove a product from its menu."""
+    container().catalog.delete_product(principal_of(_request()), product_id)
+    return Response(body="", status_code=204)
+
+
+@api.route(
+    "/products/{product_id}/image",
+    "POST",
+    roles=MANAGERS,
+    request_model=catalog.ImageUploadRequest,
+    response_model=catalog.ImageUpload,
+    statuses=(201, 400, 404),
+)
+def start_product_image(product_id: str) -> Response:
+    """A presigned S3 POST for the product's image (jpeg, png or webp, at most 5 MiB)."""
+    cmd = body_model(_request(), catalog.ImageUploadRequest)
+    return json_response(container().assets.start_product_upload(principal_of(_request()), product_id, cmd), 201)
+
+
+@api.route(
+    "/products/{product_id}/image",
+    "PUT",
+    roles=MANAGERS,
+    request_model=catalog.ImageConfirm,
+    response_model=catalog.Product,
+    statuses=(200, 400, 404, 422),
+)
+def confirm_product_image(product_id: str) -> Response:
+    """Check the uploaded image and make it the product's `image_url`."""
+    cmd = body_model(_request(), catalog.ImageConfirm)
+    return json_response(container().assets.confirm_product_image(principal_of(_request()), product_id, cmd))
+
+
+@api.route(
+    "/restaurants/{restaurant_id}/image",
+    "POST",
+    roles=MANAGERS,
+    request_model=catalog.ImageUploadRequest,
+    response_model=catalog.ImageUpload,
+    statuses=(201, 400, 404),
+)
+def start_restaurant_image(restaurant_id: str) -> Response:
+    """A presigned S3 POST for the restaurant's image (jpeg, png or webp, at most 5 MiB)."""
+    cmd = body_model(_request(), catalog.ImageUploadRequest)
+    upload = container().assets.start_restaurant_upload(principal_of(_request()), restaurant_id, cmd)
+    return json_response(upload, 201)
+
+
+@api.route(
+    "/restaurants/{restaurant_id}/image",
+    "PUT",
+    roles=MANAGERS,
+    request_model=catalog.ImageConfirm,
+    response_model=catalog.ManagedRestaurant,
+    statuses=(200, 400, 404, 422),
+)
+def confirm_restaurant_image(restaurant_id: str) -> Response:
+    """Check the uploaded image and make it the restaurant's `image_url`."""
+    cmd = body_model(_request(), catalog.ImageConfirm)
+    restaurant = container().assets.confirm_restaurant_image(principal_of(_request()), restaurant_id, cmd)
+    return json_response(restaurant)
 
 
 # --- Orders ------------------------------------------------------------------------------

@@ -9,12 +9,17 @@ from __future__ import annotations
 from functools import cached_property
 
 from chalicelib.adapters.aws import AwsClients
+from chalicelib.adapters.cache import TtlCache
+from chalicelib.adapters.catalog_repo import ProductsRepository, RestaurantsRepository
 from chalicelib.adapters.dynamo import CursorCodec
 from chalicelib.adapters.identity import CognitoIdentity
+from chalicelib.adapters.storage import AssetStorage
 from chalicelib.adapters.token_verifier import CognitoTokenVerifier
 from chalicelib.adapters.users_repo import UsersRepository
 from chalicelib.entry.auth import Verifier
 from chalicelib.services.accounts import AccountsService
+from chalicelib.services.assets import AssetsService
+from chalicelib.services.catalog import CatalogService
 from chalicelib.settings import Settings
 
 
@@ -48,6 +53,26 @@ class Container:
         return AccountsService(identity, UsersRepository(self.clients, s.users_table))
 
     # --- catalog ---------------------------------------------------------------------
+
+    @cached_property
+    def catalog_cache(self) -> TtlCache:
+        return TtlCache(self.settings.catalog_cache_seconds)
+
+    @cached_property
+    def catalog(self) -> CatalogService:
+        s = self.settings
+        return CatalogService(
+            RestaurantsRepository(self.clients, self.cursors, s.restaurants_table),
+            ProductsRepository(self.clients, self.cursors, s.products_table),
+            CognitoIdentity(self.clients, s.user_pool_id, s.user_pool_client_id),
+            self.catalog_cache,
+        )
+
+    @cached_property
+    def assets(self) -> AssetsService:
+        s = self.settings
+        storage = AssetStorage(s.assets_bucket, s.region)
+        return AssetsService(self.catalog, storage, s.assets_url, s.image_upload_seconds)
 
     # --- orders ----------------------------------------------------------------------
 

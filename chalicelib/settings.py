@@ -43,6 +43,20 @@ class Settings:
     invoke_payment_in_process: bool
     catalog_cache_seconds: int
     max_body_bytes: int = 64 * 1024
+    # The emulator's URL locally (AWS_ENDPOINT_URL); empty on AWS.
+    endpoint_url: str = ""
+    # How long an image upload form stays valid.
+    image_upload_seconds: int = 300
+
+    @property
+    def assets_url(self) -> str:
+        """Where uploaded images are served from: the CDN (ASSETS_BASE_URL) on AWS, the
+        bucket itself on the emulator."""
+        if self.assets_base_url:
+            return self.assets_base_url
+        if self.endpoint_url:
+            return f"{self.endpoint_url}/{self.assets_bucket}"
+        return f"https://{self.assets_bucket}.s3.{self.region}.amazonaws.com"
 
     @property
     def issuer(self) -> str:
@@ -80,6 +94,8 @@ class Settings:
             payment_function_name=env.get("PAYMENT_FUNCTION_NAME", f"chowline-{stage}-payment"),
             invoke_payment_in_process=_flag(env.get("PAYMENT_IN_PROCESS")),
             catalog_cache_seconds=int(env.get("CATALOG_CACHE_SECONDS", "30")),
+            endpoint_url=endpoint,
+            image_upload_seconds=int(env.get("IMAGE_UPLOAD_SECONDS", "300")),
         )
 
 

@@ -1,7 +1,97 @@
-"""Demo restaurants and menus (filled in by the catalog work)."""
+"""Demo restaurants and menus, owned by owner@demo.chowline.dev, written through the catalog
+service itself (the same validation and item shapes as the API)."""
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+OWNER_EMAIL = "owner@demo.chowline.dev"
+
+# (name, city, cuisine, address, [(name, description, price_cents, category, stock), ...])
+DEMO_RESTAURANTS: tuple[tuple[str, str, str, str, list[tuple[str, str, int, str, int]]], ...] = (
+    (
+        "Taqueria La Luna",
+        "Austin",
+        "mexican",
+        "1201 E 6th St, Austin, TX 78702",
+        [
+            ("Al pastor taco", "Spit-roasted pork, pineapple, onion, cilantro", 425, "Tacos", 200),
+            ("Carnitas taco", "Slow-braised pork, salsa verde", 425, "Tacos", 200),
+            ("Mushroom taco", "Grilled oyster mushrooms, chipotle crema", 395, "Tacos", 150),
+            ("Chicken burrito", "Rice, beans, pico de gallo, cheese", 1150, "Burritos", 80),
+            ("Bean and cheese burrito", "Refried pinto beans, jack cheese", 850, "Burritos", 80),
+            ("Chips and guacamole", "Made to order", 695, "Sides", 60),
+            ("Elote", "Grilled corn, cotija, lime, chile", 550, "Sides", 60),
+            ("Horchata", "Rice and cinnamon, 16 oz", 375, "Drinks", 120),
+            ("Jamaica agua fresca", "Hibiscus, 16 oz", 375, "Drinks", 120),
+        ],
+    ),
+    (
+        "Pho Saigon",
+        "Austin",
+        "vietnamese",
+        "8557 Research Blvd, Austin, TX 78758",
+        [
+            ("Pho tai", "Rare beef noodle soup", 1395, "Pho", 100),
+            ("Pho ga", "Chicken noodle soup", 1295, "Pho", 100),
+            ("Vegetable pho", "Tofu, bok choy, mushroom broth", 1250, "Pho", 60),
+            ("Banh mi thit nuong", "Grilled pork baguette", 975, "Banh mi", 70),
+            ("Banh mi chay", "Lemongrass tofu baguette", 925, "Banh mi", 70),
+            ("Spring rolls", "Shrimp, herbs, peanut sauce (2)", 695, "Starters", 90),
+            ("Imperial rolls", "Crispy pork rolls (4)", 750, "Starters", 90),
+            ("Vietnamese iced coffee", "Condensed milk", 525, "Drinks", 150),
+            ("Jasmine tea", "Hot, pot for one", 300, "Drinks", 150),
+        ],
+    ),
+    (
+        "Rose City Pizza",
+        "Portland",
+        "pizza",
+        "2221 NE Alberta St, Portland, OR 97211",
+        [
+            ("Margherita", "San Marzano, mozzarella, basil", 1500, "Pizza", 40),
+            ("Pepperoni", "Cup-and-char pepperoni", 1700, "Pizza", 40),
+            ("Mushroom and leek", "Cremini, leek, fontina", 1750, "Pizza", 30),
+            ("Hot honey sopressata", "Sopressata, chili honey", 1850, "Pizza", 30),
+            ("Caesar salad", "Romaine, anchovy dressing, croutons", 1100, "Salads", 25),
+            ("Garlic knots", "With marinara (6)", 650, "Sides", 50),
+            ("Tiramisu", "House-made", 800, "Desserts", 20),
+            ("Sparkling water", "12 oz can", 250, "Drinks", 200),
+        ],
+    ),
+)
+
+
+def owner_id(clients: Any, user_pool_id: str, email: str = OWNER_EMAIL) -> str:
+    user = clients.get("cognito-idp").admin_get_user(UserPoolId=user_pool_id, Username=email)
+    return next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
+
 
 def seed_catalog(env: dict[str, str]) -> None:
-    return None
+    from chalicelib.bootstrap import Container
+    from chalicelib.domain import catalog as model
+    from chalicelib.domain.accounts import ADMINS
+    from chalicelib.domain.principal import Principal
+    from chalicelib.settings import Settings
+
+    container = Container(Settings.from_env({**os.environ, **env}))
+    catalog = container.catalog
+    if catalog.list_restaurants(model.RestaurantQuery(limit=1)).items:
+        return  # seeded already
+    owner = owner_id(container.clients, container.settings.user_pool_id)
+    admin = Principal(user_id="seed", email="seed@demo.chowline.dev", roles=frozenset({ADMINS}))
+
+    def add(name: str, description: str, price: int, category: str, stock: int, restaurant_id: str) -> None:
+        cmd = model.ProductCreate(name=name, description=description, price_cents=price, category=category, stock=stock)
+        catalog.add_product(admin, restaurant_id, cmd)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = []
+        for name, city, cuisine, address, products in DEMO_RESTAURANTS:
+            create = model.RestaurantCreate(name=name, city=city, cuisine=cuisine, address=address, owner_id=owner)
+            restaurant = catalog.create_restaurant(admin, create)
+            futures += [pool.submit(add, *product, restaurant.restaurant_id) for product in products]
+        for future in futures:
+            future.result()

@@ -1,0 +1,329 @@
+"""Catalog: restaurants, their menus and images. Request and response models, the
+item shapes agreed with the orders work, and who may change what. Pure: no I/O."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from chalicelib.domain.accounts import RESTAURANT_OWNERS
+from chalicelib.domain.base import RequestModel, ResponseModel
+from chalicelib.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from chalicelib.domain.paging import ListQuery
+from chalicelib.domain.principal import Principal
+
+CURRENCY = "USD"
+# A single menu line above $10,000 is a typo, not a dish.
+MAX_PRICE_CENTS = 1_000_000
+MAX_STOCK = 1_000_000
+DEFAULT_CATEGORY = "Other"
+LISTING = "restaurants"  # the one partition of the by_name index
+
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+
+# Ids are generated here (UUIDs); anything else in a path cannot name an item.
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=120)]
+City = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+Cuisine = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+Address = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+Description = Annotated[str, StringConstraints(max_length=2000)]
+Category = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=r"^[^#]+$")]
+PriceCents = Annotated[int, Field(gt=0, le=MAX_PRICE_CENTS)]
+Stock = Annotated[int, Field(ge=0, le=MAX_STOCK)]
+UserId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+TimeRange = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")]
+OpeningHours = dict[Day, Annotated[list[TimeRange], Field(max_length=4)]]
+
+
+def canonical_city(city: str) -> str:
+    """Cities are partition keys of by_city: "new  york" and "New York" must be one city."""
+    return " ".join(word[:1].upper() + word[1:].lower() for word in city.split())
+
+
+def canonical_cuisine(cuisine: str) -> str:
+    return " ".join(cuisine.lower().split())
+
+
+def valid_id(value: str) -> bool:
+    return bool(_ID.match(value))
+
+
+# --- requests ---------------------------------------------------------------------------
+
+
+class _Patch(RequestModel):
+    """PATCH bodies: only the fields sent change; ``null`` is refused except where it
+    means "remove" (``NULLABLE``)."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> _Patch:
+        if not self.model_fields_set:
+            raise ValueError("send at least one field to change")
+        for name in self.model_fields_set:
+            if getattr(self, name) is None and name not in self.NULLABLE:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(include=self.model_fields_set)
+
+
+class RestaurantCreate(RequestModel):
+    name: Name
+    city: City
+    cuisine: Cuisine
+    address: Address
+    owner_id: UserId
+    is_open: bool = True
+    opening_hours: OpeningHours | None = None
+
+
+class RestaurantUpdate(_Patch):
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"opening_hours"})
+
+    name: Name | None = None
+    cuisine: Cuisine | None = None
+    address: Address | None = None
+    is_open: bool | None = None
+    opening_hours: OpeningHours | None = None
+
+
+class RestaurantQuery(ListQuery):
+    city: City | None = None
+    cuisine: Cuisine | None = None
+
+
+class ProductCreate(RequestModel):
+    name: Name
+    description: Description = ""
+    price_cents: PriceCents
+    category: Category = DEFAULT_CATEGORY
+    stock: Stock | None = None
+    available: bool = True
+
+
+class ProductUpdate(_Patch):
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"stock"})  # null stock: unlimited
+
+    name: Name | None = None
+    description: Description | None = None
+    price_cents: PriceCents | None = None
+    category: Category | None = None
+    stock: Stock | None = None
+    available: bool | None = None
+
+
+ImageType = Literal["image/jpeg", "image/png", "image/webp"]
+
+
+class ImageUploadRequest(RequestModel):
+    """Optional: naming the type up front pins it in the upload policy."""
+
+    content_type: ImageType | None = None
+
+
+class ImageConfirm(RequestModel):
+    image_key: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+
+
+# --- responses --------------------------------------------------------------------------
+
+
+class Snapshot(ResponseModel):
+    """A response that the read cache hands out many times: rendered to JSON once.
+    Never mutated once built."""
+
+    @cached_property
+    def json_text(self) -> str:
+        return self.model_dump_json()
+
+
+class RestaurantSummary(ResponseModel):
+    restaurant_id: str
+    name: str
+    city: str
+    cuisine: str
+    is_open: bool
+    image_url: str | None = None
+
+
+class Restaurant(RestaurantSummary):
+    address: str
+    opening_hours: dict[str, list[str]] | None = None
+    created_at: str
+    updated_at: str
+
+
+class ManagedRestaurant(Restaurant):
+    """What its owner and admins see after a write."""
+
+    owner_id: str
+
+
+class RestaurantPage(Snapshot):
+    items: list[RestaurantSummary]
+    next_cursor: str | None = None
+
+
+class Product(ResponseModel):
+    product_id: str
+    restaurant_id: str
+    name: str
+    description: str = ""
+    price_cents: int
+    currency: str = CURRENCY
+    category: str
+    available: bool
+    stock: int | None = None  # null: unlimited
+    image_url: str | None = None
+    created_at: str
+    updated_at: str
+
+
+class Menu(Snapshot):
+    items: list[Product]
+    next_cursor: str | None = None
+
+
+class PresignedPost(ResponseModel):
+    url: str
+    fields: dict[str, str]
+
+
+class ImageUpload(ResponseModel):
+    upload: PresignedPost
+    image_key: str
+    expires_in: int
+
+
+# --- items (the schema shared with the orders work) --------------------------------------
+
+
+def name_sort(name: str, restaurant_id: str) -> str:
+    return f"{name.lower()}#{restaurant_id}"
+
+
+def menu_sort(category: str, name: str, product_id: str) -> str:
+    return f"{category}#{name.lower()}#{product_id}"
+
+
+def new_restaurant(cmd: RestaurantCreate, restaurant_id: str, now: str) -> dict[str, Any]:
+    return {
+        "restaurant_id": restaurant_id,
+        "owner_id": cmd.owner_id,
+        "name": cmd.name,
+        "city": canonical_city(cmd.city),
+        "cuisine": canonical_cuisine(cmd.cuisine),
+        "address": cmd.address,
+        "is_open": cmd.is_open,
+        "opening_hours": cmd.opening_hours,
+        "listing": LISTING,
+        "name_sort": name_sort(cmd.name, restaurant_id),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def restaurant_changes(current: dict[str, Any], cmd: RestaurantUpdate, now: str) -> dict[str, Any]:
+    """The attributes to set (``None``: remove), derived keys included."""
+    changes = cmd.changes()
+    if "cuisine" in changes:
+        changes["cuisine"] = canonical_cuisine(changes["cuisine"])
+    if "name" in changes:
+        changes["name_sort"] = name_sort(changes["name"], current["restaurant_id"])
+    changes["updated_at"] = now
+    return changes
+
+
+def new_product(cmd: ProductCreate, restaurant_id: str, product_id: str, now: str) -> dict[str, Any]:
+    return {
+        "product_id": product_id,
+        "restaurant_id": restaurant_id,
+        "name": cmd.name,
+        "description": cmd.description,
+        "price_cents": cmd.price_cents,
+        "currency": CURRENCY,
+        "category": cmd.category,
+        "available": cmd.available,
+        "stock": cmd.stock,
+        "menu_sort": menu_sort(cmd.category, cmd.name, product_id),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def product_changes(current: dict[str, Any], cmd: ProductUpdate, now: str) -> dict[str, Any]:
+    changes = cmd.changes()
+    if "name" in changes or "category" in changes:
+        changes["menu_sort"] = menu_sort(
+            changes.get("category", current["category"]),
+            changes.get("name", current["name"]),
+            current["product_id"],
+        )
+    changes["updated_at"] = now
+    return changes
+
+
+# --- who may change what -----------------------------------------------------------------
+
+
+def ensure_manages(principal: Principal, restaurant: dict[str, Any]) -> None:
+    """Admins manage every restaurant; an owner only their own (the catalog is public,
+    so another owner's restaurant is 403, not hidden)."""
+    if principal.is_admin:
+        return
+    if RESTAURANT_OWNERS in principal.roles and restaurant.get("owner_id") == principal.user_id:
+        return
+    raise Forbidden("Only this restaurant's owner or an admin can change it")
+
+
+def restaurant_not_found(restaurant_id: str) -> NotFound:
+    return NotFound(f"No restaurant {restaurant_id!r}")
+
+
+def product_not_found(product_id: str) -> NotFound:
+    return NotFound(f"No product {product_id!r}")
+
+
+# --- images ------------------------------------------------------------------------------
+
+_MAGIC = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+}
+
+
+def image_prefix(kind: Literal["products", "restaurants"], owner_id: str) -> str:
+    return f"{kind}/{owner_id}/"
+
+
+def check_image_key(key: str, prefix: str) -> None:
+    """Only keys the server handed out for this very item are accepted."""
+    rest = key[len(prefix) :] if key.startswith(prefix) else ""
+    if not re.fullmatch(r"[0-9a-f]{32}", rest):
+        raise ValidationFailed(
+            "The image key does not belong to this item", [FieldError("image_key", f"expected {prefix}<upload id>")]
+        )
+
+
+def image_problem(content_type: str, size: int, head: bytes) -> str | None:
+    """Why an uploaded object is not an acceptable image (``None`` when it is). The bytes
+    are checked too: the declared type is only what the uploader claimed."""
+    if content_type not in IMAGE_TYPES:
+        return f"the upload is {content_type or 'untyped'}; allowed: {', '.join(IMAGE_TYPES)}"
+    if not 0 < size <= MAX_IMAGE_BYTES:
+        return f"the upload is {size} bytes; the limit is {MAX_IMAGE_BYTES}"
+    if content_type == "image/webp":
+        matches = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    else:
+        matches = head.startswith(_MAGIC[content_type])
+    return None if matches else f"the upload's bytes are not {content_type}"
