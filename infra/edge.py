@@ -743,7 +743,7 @@ def dax() -> Json:
             "Metadata": {
                 "TradeOff": (
                     "DAX serves cached GetItem/Query in microseconds instead of single-digit ms, but three "
-                    "dax.t3.small nodes cost about $120/month at rest and put api_handler in a VPC (NAT or "
+                    "dax.t3.small nodes cost about $90/month at rest and put api_handler in a VPC (NAT or "
                     "endpoints for Cognito, SQS, S3). The stage cache already absorbs the public menu reads, "
                     "so it stays off until DynamoDB read cost or latency is measured to matter."
                 )
