@@ -142,8 +142,12 @@ def deploy_config(project_dir: Path, stage: str, secret_env: dict[str, str], val
 
 
 def run_chalice_deploy(project_dir: Path, stage: str) -> None:
+    """The stage's variables are in chalice's own environment too: the event decorators read
+    ORDERS_QUEUE_ARN and ORDERS_STREAM_ARN when chalice imports app.py."""
+    config = json.loads((project_dir / ".chalice" / "config.json").read_text())
+    env = {**os.environ, **config["stages"][stage].get("environment_variables", {})}
     chalice = Path(sys.executable).parent / "chalice"
-    subprocess.run([str(chalice), "--project-dir", str(project_dir), "deploy", "--stage", stage], check=True)
+    subprocess.run([str(chalice), "--project-dir", str(project_dir), "deploy", "--stage", stage], check=True, env=env)
 
 
 def enable_batch_failures(lambda_client: Any, stage: str) -> list[str]:

@@ -67,6 +67,13 @@ TRANSACTION_KEYS = {
     "Delete": "DeleteItem",
     "ConditionCheck": "ConditionCheckItem",
 }
+# Reached through a shared service or module, never called from this function's entry
+# points (read in the code): the policy leaves them out on purpose.
+REACHED_NOT_CALLED = {
+    ("api_handler", "sns:Publish"): "GET /users/me/notifications only reads the inbox; notify publishes",
+    ("api_handler", "chalicelib.adapters.notifications_repo"): "the API only queries the inbox",
+    ("notify", "chalicelib.adapters.dynamo"): "notify never pages the inbox (query_page)",
+}
 POWERTOOLS_DYNAMO = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 
 
@@ -270,7 +277,11 @@ def test_policy_allows_every_call_of_the_function(function: str) -> None:
     needed = required_actions(ROOT).get(function, {})
     policy = policy_of(function)
     missing = sorted(
-        f"{module}: {action}" for module, actions in needed.items() for action in actions if not allowed(policy, action)
+        f"{module}: {action}"
+        for module, actions in needed.items()
+        if (function, module) not in REACHED_NOT_CALLED
+        for action in actions
+        if (function, action) not in REACHED_NOT_CALLED and not allowed(policy, action)
     )
     assert missing == [], f"{function} calls what .chalice/policy-{function}.json does not allow"
 
