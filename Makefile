@@ -4,10 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 READY := $(VENV)/.ready
+GATES_VENV := .venv-gates
+GATES_READY := $(GATES_VENV)/.ready
 STAGE ?= prod
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run emulator test lint package deploy bench cost redrive clean
+.PHONY: run emulator test lint package deploy gates gates-venv bench cost redrive clean
 
 $(READY): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +26,30 @@ lint: $(READY)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: $(READY) lint ## every test and gate
+test: $(READY) $(GATES_READY) lint ## every test and gate
 	$(PY) -m pytest -q -p no:cacheprovider
 
 clean:
-	rm -rf $(VENV) dist .local .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(GATES_VENV) dist .local .pytest_cache .ruff_cache
+
+# --- deploy to AWS (docs/deploy.md) -----------------------------------------------------
+
+$(GATES_READY): requirements-gates.txt
+	$(PYTHON) -m venv $(GATES_VENV)
+	$(GATES_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-gates.txt
+	touch $(GATES_READY)
+
+gates-venv: $(GATES_READY) ## cfn-lint (+ serverless rules), checkov and the SAM translator
+
+package: $(READY) $(GATES_READY) ## dist/sam.json + dist/deployment.zip (with bytecode) for STAGE, offline
+	$(PY) -m devtools.package --stage $(STAGE)
+	rc=0; $(GATES_VENV)/bin/cfn-lint -a cfn_lint_serverless.rules -- dist/sam.json || rc=$$?; [ $$(( rc & 2 )) -eq 0 ]  # warnings pass, errors fail
+
+gates: $(READY) $(GATES_READY) ## package once and run every template gate
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_template.py tests/test_iam.py
+
+deploy: $(READY) ## stateful stack + chalice deploy --stage $(STAGE) + batch-failure reporting (needs AWS credentials)
+	$(PY) -m devtools.deploy --stage $(STAGE)
 
 .PHONY: bench-catalog
 bench-catalog: $(READY) ## cached menu reads vs a bare Chalice route; ScannedCount per menu page at 1K and 50K products

@@ -1,0 +1,325 @@
+"""``make package``: one CloudFormation (SAM) template for the whole production stack.
+
+1. Composes ``dist/merge-template.json`` from ``infra/template.json`` (stateful resources),
+   ``infra/edge.json`` (the edge and static overrides) and, per function the app declares,
+   its physical name, its environment (the stack's own Ref/GetAtt, the same output mapping
+   ``make deploy`` and the local stack use) and its role policy from
+   ``.chalice/policy-<function>.json`` (``${...}`` placeholders become ``Fn::Sub``).
+2. Runs ``chalice package --merge-template`` offline: fake credentials, a region.
+3. Adds compiled bytecode to ``deployment.zip`` so cold starts skip compiling.
+
+Overrides of functions or routes the app does not declare are left out (and reported):
+a partial resource without a Type would break the template.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import copy
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from devtools.provision import environment
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS = {
+    "api_handler": "APIHandler",
+    "process_order": "ProcessOrder",
+    "payment": "Payment",
+    "notify": "Notify",
+    "sweep_pending_orders": "SweepPendingOrders",
+}
+SUB_NAME = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "packaging", "AWS_SECRET_ACCESS_KEY": "packaging", "AWS_SESSION_TOKEN": ""}
+
+
+def camel(function: str) -> str:
+    """How chalice names a function's role and log group (``api_handler`` -> ``ApiHandler``)."""
+    return "".join(part.capitalize() for part in function.split("_"))
+
+
+def role_id(function: str) -> str:
+    return camel(function) + "Role"
+
+
+def declared(project_dir: Path) -> dict[str, Any]:
+    """What the app declares: its functions and its routes (path -> methods)."""
+    from chalice.cli.factory import CLIFactory
+
+    app = CLIFactory(str(project_dir)).load_chalice_app()
+    functions = {f.name for f in app.pure_lambda_functions} | {s.name for s in app.event_sources}
+    routes = {path: sorted(methods) for path, methods in app.routes.items()}
+    if routes:
+        functions.add("api_handler")
+    return {"functions": sorted(functions), "routes": routes}
+
+
+def deep_merge(base: Any, top: Any) -> Any:
+    if isinstance(base, dict) and isinstance(top, dict):
+        merged = dict(base)
+        for key, value in top.items():
+            merged[key] = deep_merge(base.get(key), value)
+        return merged
+    return copy.deepcopy(top)
+
+
+def to_sub(node: Any) -> Any:
+    """Policy-file placeholders (``${Stage}``, ``${OrdersQueue.Arn}``) as CloudFormation Fn::Sub."""
+    if isinstance(node, dict):
+        return {k: to_sub(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [to_sub(v) for v in node]
+    if isinstance(node, str) and "${" in node:
+        return {"Fn::Sub": node}
+    return node
+
+
+def load_policy(project_dir: Path, function: str) -> dict[str, Any]:
+    return json.loads((project_dir / ".chalice" / f"policy-{function}.json").read_text())
+
+
+def function_environment(template: dict[str, Any]) -> dict[str, Any]:
+    outputs = {key: out["Value"] for key, out in template["Outputs"].items()}
+    env = environment(outputs, "")
+    env.update(
+        {
+            "CHOWLINE_STAGE": {"Ref": "Stage"},
+            "PAYMENT_FUNCTION_NAME": {"Fn::Sub": "chowline-${Stage}-payment"},
+            "CURSOR_KEY": {"Fn::Sub": "{{resolve:secretsmanager:${CursorKeySecret}:SecretString}}"},
+            "ASSETS_BASE_URL": {"Fn::Sub": "https://${AssetsDistribution.DomainName}"},
+        }
+    )
+    return env
+
+
+def compose(project_dir: Path, stage: str, app: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The merge template for ``app`` (see ``declared``) and what was left out."""
+    template = json.loads((project_dir / "infra" / "template.json").read_text())
+    edge = json.loads((project_dir / "infra" / "edge.json").read_text())
+    merged = deep_merge(template, edge)
+    merged["Parameters"]["Stage"]["Default"] = stage
+    resources = merged["Resources"]
+    env = function_environment(template)
+    for function in app["functions"]:
+        logical = FUNCTIONS.get(function)
+        if logical is None:
+            continue
+        override = resources.setdefault(logical, {})
+        props = override.setdefault("Properties", {})
+        props["FunctionName"] = {"Fn::Sub": f"chowline-${{Stage}}-{function}"}
+        # Chalice names the API handler's log group after a resource that does not exist
+        # (${ApiHandler}); a fixed name also lets the group exist before the function logs.
+        log_group = camel(function) + "LogGroup"
+        name = {"LogGroupName": {"Fn::Sub": f"/aws/lambda/chowline-${{Stage}}-{function}"}}
+        resources[log_group] = deep_merge(resources.get(log_group, {}), {"Properties": name})
+        override["DependsOn"] = [log_group]
+        variables = props.setdefault("Environment", {}).setdefault("Variables", {})
+        props["Environment"]["Variables"] = {**env, **variables}
+        policies: list[Any] = [
+            {"PolicyName": f"{role_id(function)}Policy", "PolicyDocument": to_sub(load_policy(project_dir, function))}
+        ]
+        role: dict[str, Any] = {"Properties": {"Policies": policies}}
+        if function == "api_handler":
+            policies.append(_dax_policy())
+            role["Properties"]["ManagedPolicyArns"] = [
+                {
+                    "Fn::If": [
+                        "DaxOn",
+                        {
+                            "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+                        },
+                        {"Ref": "AWS::NoValue"},
+                    ]
+                }
+            ]
+        resources[role_id(function)] = deep_merge(resources.get(role_id(function), {}), role)
+    left_out = _prune(merged, app)
+    return merged, left_out
+
+
+def _dax_policy() -> dict[str, Any]:
+    return {
+        "Fn::If": [
+            "DaxOn",
+            {
+                "PolicyName": "MenuCache",
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["dax:GetItem", "dax:Query", "dax:BatchGetItem"],
+                            "Resource": {"Fn::GetAtt": ["DaxCluster", "Arn"]},
+                        }
+                    ],
+                },
+            },
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+
+
+def _prune(merged: dict[str, Any], app: dict[str, Any]) -> list[str]:
+    resources = merged["Resources"]
+    left_out: list[str] = []
+    generated = {FUNCTIONS[f] for f in app["functions"] if f in FUNCTIONS}
+    generated |= {role_id(f) for f in app["functions"] if f in FUNCTIONS}
+    generated |= {camel(f) + "LogGroup" for f in app["functions"] if f in FUNCTIONS}
+    if app["routes"]:
+        generated |= {"RestAPI", "RestAPIapiStage", "RestAPIDeployment", "APIHandlerInvokePermission"}
+        api = resources.get("RestAPI", {}).get("Properties", {})
+        paths = api.get("DefinitionBody", {}).get("paths", {})
+        for path in list(paths):
+            for method in list(paths[path]):
+                if method.upper() not in app["routes"].get(path, []):
+                    del paths[path][method]
+                    left_out.append(f"{method.upper()} {path}")
+            if not paths[path]:
+                del paths[path]
+        settings = api.get("MethodSettings", [])
+        api["MethodSettings"] = [s for s in settings if _setting_path(s) == "/*" or _setting_path(s) in paths]
+    for logical in [k for k, v in resources.items() if "Type" not in v and k not in generated]:
+        del resources[logical]
+        left_out.append(logical)
+    known = set(resources) | generated | set(merged.get("Parameters", {}))
+    changed = True
+    while changed:
+        changed = False
+        for logical in [k for k, v in resources.items() if not _refs(v) <= known | {k}]:
+            del resources[logical]
+            known.discard(logical)
+            left_out.append(logical)
+            changed = True
+    for name in [k for k, v in merged.get("Outputs", {}).items() if not _refs(v) <= known]:
+        del merged["Outputs"][name]
+    return left_out
+
+
+def _setting_path(setting: dict[str, Any]) -> str:
+    return setting["ResourcePath"].replace("~1", "/")
+
+
+def _refs(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str) and not value.startswith("AWS::"):
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                found.add(value[0] if isinstance(value, list) else value.split(".")[0])
+            elif key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) else value
+                names = {m for m in SUB_NAME.findall(text)}
+                if isinstance(value, list):
+                    names -= set(value[1])
+                    found |= _refs(value[1])
+                found |= names
+            elif key == "DependsOn":
+                found |= {value} if isinstance(value, str) else set(value)
+            else:
+                found |= _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _refs(value)
+    return found
+
+
+def chalice_package(project_dir: Path, stage: str, out: Path, merge_template: Path) -> None:
+    env = {**os.environ, **FAKE_CREDENTIALS}
+    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    env.pop("AWS_PROFILE", None)
+    chalice = Path(sys.executable).parent / "chalice"
+    command = [str(chalice), "--project-dir", str(project_dir), "package", "--stage", stage]
+    command += ["--merge-template", str(merge_template), str(out)]
+    subprocess.run(command, check=True, env=env)
+
+
+def add_bytecode(zip_path: Path, runtime: str) -> int:
+    """Rewrites the zip with ``__pycache__/*.cpython-XY.pyc`` beside every module. The
+    bytecode is unchecked-hash: Lambda's read-only, re-timestamped copy of the code is
+    never compared with the sources, and the magic number must match the runtime."""
+    wanted = runtime.removeprefix("python")
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if wanted != here:
+        raise SystemExit(f"bytecode for {runtime} needs Python {wanted}; this is {here}")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        with zipfile.ZipFile(zip_path) as source:
+            infos = source.infolist()
+            source.extractall(root)
+        compileall.compile_dir(
+            root, quiet=2, workers=1, invalidation_mode=compileall.py_compile.PycInvalidationMode.UNCHECKED_HASH
+        )
+        by_name = {info.filename: info for info in infos}
+        added = 0
+        rebuilt = zip_path.with_suffix(".tmp")
+        with zipfile.ZipFile(rebuilt, "w", compression=zipfile.ZIP_DEFLATED) as target:
+            for info in infos:
+                if not info.is_dir():
+                    target.writestr(info, (root / info.filename).read_bytes(), compress_type=zipfile.ZIP_DEFLATED)
+            for pyc in sorted(root.rglob("*.pyc")):
+                name = pyc.relative_to(root).as_posix()
+                if name in by_name:
+                    continue
+                source_name = name.replace("__pycache__/", "").rsplit(".cpython-", 1)[0] + ".py"
+                entry = zipfile.ZipInfo(
+                    name, by_name[source_name].date_time if source_name in by_name else (2020, 1, 1, 0, 0, 0)
+                )
+                entry.external_attr = 0o644 << 16
+                target.writestr(entry, pyc.read_bytes(), compress_type=zipfile.ZIP_DEFLATED)
+                added += 1
+        rebuilt.replace(zip_path)
+    return added
+
+
+def package(project_dir: Path, stage: str, out: Path) -> dict[str, Any]:
+    started = time.monotonic()
+    out.mkdir(parents=True, exist_ok=True)
+    app = declared(project_dir)
+    merge, left_out = compose(project_dir, stage, app)
+    merge_path = out / "merge-template.json"
+    merge_path.write_text(json.dumps(merge, indent=2) + "\n")
+    if left_out:
+        sys.stderr.write("not declared by the app, left out: " + ", ".join(left_out) + "\n")
+    chalice_package(project_dir, stage, out, merge_path)
+    packaged_at = time.monotonic()
+    sam = json.loads((out / "sam.json").read_text())
+    runtime = next(
+        r["Properties"]["Runtime"] for r in sam["Resources"].values() if r["Type"] == "AWS::Serverless::Function"
+    )
+    pycs = add_bytecode(out / "deployment.zip", runtime)
+    report = {
+        "stage": stage,
+        "functions": app["functions"],
+        "left_out": left_out,
+        "chalice_package_seconds": round(packaged_at - started, 1),
+        "bytecode_seconds": round(time.monotonic() - packaged_at, 1),
+        "pyc_added": pycs,
+        "zip_bytes": (out / "deployment.zip").stat().st_size,
+    }
+    (out / "package-report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", default="prod")
+    parser.add_argument("--project-dir", type=Path, default=ROOT)
+    parser.add_argument("--out", type=Path, default=None, help="default: <project-dir>/dist")
+    args = parser.parse_args(argv)
+    project_dir = args.project_dir.resolve()
+    report = package(project_dir, args.stage, (args.out or project_dir / "dist").resolve())
+    sys.stdout.write(json.dumps(report) + "\n")
+
+
+if __name__ == "__main__":
+    main()

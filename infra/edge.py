@@ -1,0 +1,1214 @@
+"""Writes ``infra/edge.json``: the edge of the production stack and the overrides of the
+resources ``chalice package`` generates, merged with ``infra/template.json`` by
+``devtools/package.py``.
+
+Run ``python infra/edge.py`` after editing; a test fails while edge.json is stale. The JSON
+is what reviewers and CloudFormation read; this file only keeps the repetitive parts
+(alarms, gateway responses, cache settings) in one loop each.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+Json = dict[str, Any]
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "edge.json"
+
+NO_VALUE = {"Ref": "AWS::NoValue"}
+RATE_LIMIT = 1000  # requests per client IP per evaluation window
+RATE_WINDOW = 60  # seconds
+CATALOG_CACHE_SECONDS = 30  # matches CATALOG_CACHE_SECONDS, the Cache-Control max-age of the same GETs
+
+# CloudFront managed policies (stable, documented ids).
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+
+# Chalice function name -> CloudFormation logical id chalice generates for it.
+FUNCTIONS = {
+    "api_handler": "APIHandler",
+    "process_order": "ProcessOrder",
+    "payment": "Payment",
+    "notify": "Notify",
+    "sweep_pending_orders": "SweepPendingOrders",
+}
+
+# The public catalog GETs: the only cached methods. Query strings and path parameters are
+# cache keys; If-None-Match too, so a cached 304 never answers a request without it.
+CACHED_GETS: dict[str, list[str]] = {
+    "/restaurants": ["city", "cuisine", "limit", "cursor"],
+    "/restaurants/{restaurant_id}": [],
+    "/restaurants/{restaurant_id}/products": ["limit", "cursor"],
+    "/products/{product_id}": [],
+}
+
+CORS_HEADERS = {
+    "gatewayresponse.header.Access-Control-Allow-Origin": "'*'",
+    "gatewayresponse.header.Access-Control-Allow-Headers": "'Authorization,Content-Type,Idempotency-Key,X-Request-Id,X-Api-Key,If-None-Match'",
+    "gatewayresponse.header.Content-Type": "'application/problem+json'",
+    "gatewayresponse.header.X-Request-Id": "context.requestId",
+}
+
+# type -> (status, title); the body is an RFC 9457 problem document.
+GATEWAY_RESPONSES: dict[str, tuple[int, str]] = {
+    "UNAUTHORIZED": (401, "Unauthorized"),
+    "MISSING_AUTHENTICATION_TOKEN": (404, "Not Found"),
+    "ACCESS_DENIED": (403, "Forbidden"),
+    "THROTTLED": (429, "Too Many Requests"),
+    "QUOTA_EXCEEDED": (429, "Too Many Requests"),
+    "WAF_FILTERED": (403, "Forbidden"),
+    "INTEGRATION_TIMEOUT": (504, "Gateway Timeout"),
+    "DEFAULT_4XX": (0, "Request rejected by the gateway"),
+    "DEFAULT_5XX": (0, "Gateway error"),
+}
+
+
+def sub(text: str) -> Json:
+    return {"Fn::Sub": text}
+
+
+def ref(name: str) -> Json:
+    return {"Ref": name}
+
+
+def getatt(name: str, attr: str) -> Json:
+    return {"Fn::GetAtt": [name, attr]}
+
+
+def when(condition: str, then: Any, otherwise: Any = NO_VALUE) -> Json:
+    return {"Fn::If": [condition, then, otherwise]}
+
+
+def skip(*checks: tuple[str, str]) -> Json:
+    return {"checkov": {"skip": [{"id": check, "comment": why} for check, why in checks]}}
+
+
+def parameters() -> Json:
+    text = {"Type": "String", "Default": ""}
+    secret = {"Type": "String", "Default": "", "NoEcho": True}
+    return {
+        "DomainName": {**text, "Description": "Optional custom domain for the distribution (e.g. api.example.com)."},
+        "CertificateArn": {
+            **text,
+            "Description": "ACM certificate (in us-east-1) covering DomainName; required when DomainName is set.",
+        },
+        "PriceClass": {
+            "Type": "String",
+            "Default": "PriceClass_100",
+            "AllowedValues": ["PriceClass_100", "PriceClass_200", "PriceClass_All"],
+        },
+        "OperatorsEmail": {**text, "Description": "Optional e-mail subscribed to the operators alarm topic."},
+        "ConfigureApiGatewayAccount": {
+            "Type": "String",
+            "Default": "true",
+            "AllowedValues": ["true", "false"],
+            "Description": "Sets the account-wide API Gateway CloudWatch role (needed once per account and region for access logs).",
+        },
+        "AuthDomainPrefix": {
+            **text,
+            "Description": "Hosted-UI domain prefix; default chowline-<stage>-<account id>.",
+        },
+        "OAuthCallbackUrls": {
+            "Type": "CommaDelimitedList",
+            "Default": "https://localhost:3000/auth/callback",
+            "Description": "Redirect URIs of the OAuth 2.0 code-flow client.",
+        },
+        "OAuthLogoutUrls": {"Type": "CommaDelimitedList", "Default": "https://localhost:3000/"},
+        "GoogleClientId": {**text, "Description": "Google OAuth client id; empty disables Google sign-in."},
+        "GoogleClientSecret": secret,
+        "AppleServicesId": {**text, "Description": "Sign in with Apple services id; empty disables Apple sign-in."},
+        "AppleTeamId": text,
+        "AppleKeyId": text,
+        "ApplePrivateKey": secret,
+        "EnableDax": {
+            "Type": "String",
+            "Default": "false",
+            "AllowedValues": ["true", "false"],
+            "Description": "DAX cluster for menu reads (needs DaxSubnetIds and DaxSecurityGroupIds; puts api_handler in the VPC).",
+        },
+        "DaxNodeType": {"Type": "String", "Default": "dax.t3.small"},
+        "DaxNodes": {"Type": "Number", "Default": 3, "MinValue": 1, "MaxValue": 10},
+        "DaxSubnetIds": {"Type": "CommaDelimitedList", "Default": ""},
+        "DaxSecurityGroupIds": {"Type": "CommaDelimitedList", "Default": ""},
+    }
+
+
+def conditions() -> Json:
+    def not_empty(param: str) -> Json:
+        return {"Fn::Not": [{"Fn::Equals": [ref(param), ""]}]}
+
+    return {
+        "HasCustomDomain": {"Fn::And": [not_empty("DomainName"), not_empty("CertificateArn")]},
+        "HasOperatorsEmail": not_empty("OperatorsEmail"),
+        "SetApiGatewayAccount": {"Fn::Equals": [ref("ConfigureApiGatewayAccount"), "true"]},
+        "HasAuthDomainPrefix": not_empty("AuthDomainPrefix"),
+        "HasGoogle": not_empty("GoogleClientId"),
+        "HasApple": not_empty("AppleServicesId"),
+        "DaxOn": {"Fn::Equals": [ref("EnableDax"), "true"]},
+    }
+
+
+def waf() -> Json:
+    def managed(name: str, priority: int, overrides: list[str], config: list[Json] | None = None) -> Json:
+        statement: Json = {
+            "VendorName": "AWS",
+            "Name": name,
+            "RuleActionOverrides": [{"Name": rule, "ActionToUse": {"Count": {}}} for rule in overrides],
+        }
+        if config:
+            statement["ManagedRuleGroupConfigs"] = config
+        return {
+            "Name": name,
+            "Priority": priority,
+            "OverrideAction": {"None": {}},
+            "Statement": {"ManagedRuleGroupStatement": statement},
+            "VisibilityConfig": visibility(name),
+        }
+
+    def visibility(name: str) -> Json:
+        return {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": name}
+
+    rules = [
+        {
+            "Name": "RatePerClientIp",
+            "Priority": 0,
+            "Action": {"Block": {}},
+            "Statement": {
+                "RateBasedStatement": {
+                    "Limit": RATE_LIMIT,
+                    "EvaluationWindowSec": RATE_WINDOW,
+                    # Behind CloudFront the source address is the edge's: count the viewer's
+                    # address CloudFront puts in X-Forwarded-For; calls that reach the stage
+                    # directly (no header) are counted as one aggregate and limited with it.
+                    "AggregateKeyType": "FORWARDED_IP",
+                    "ForwardedIPConfig": {"HeaderName": "X-Forwarded-For", "FallbackBehavior": "MATCH"},
+                }
+            },
+            "VisibilityConfig": visibility("RatePerClientIp"),
+        },
+        {
+            "Name": "RatePerSourceIp",
+            "Priority": 1,
+            "Action": {"Block": {}},
+            "Statement": {
+                "RateBasedStatement": {
+                    "Limit": RATE_LIMIT,
+                    "EvaluationWindowSec": RATE_WINDOW,
+                    "AggregateKeyType": "IP",
+                }
+            },
+            "VisibilityConfig": visibility("RatePerSourceIp"),
+        },
+        # The app answers bodies over 64 KiB with a 413 problem; the rule group's 8 KiB limit
+        # would turn them into a bare 403 first.
+        managed("AWSManagedRulesCommonRuleSet", 2, ["SizeRestrictions_BODY"]),
+        managed("AWSManagedRulesKnownBadInputsRuleSet", 3, []),
+        # Mobile apps and restaurant POS integrations are non-browser HTTP clients: count,
+        # do not block, those two signals; every other bot category is blocked.
+        managed(
+            "AWSManagedRulesBotControlRuleSet",
+            4,
+            ["CategoryHttpLibrary", "SignalNonBrowserUserAgent"],
+            [{"AWSManagedRulesBotControlRuleSet": {"InspectionLevel": "COMMON"}}],
+        ),
+    ]
+    return {
+        "WebAcl": {
+            "Type": "AWS::WAFv2::WebACL",
+            "Metadata": {
+                "Association": (
+                    "REGIONAL web ACL associated with the REST API stage (RestAPIapiStage), not with "
+                    "CloudFront: it guards every way in (the distribution and the execute-api URL), "
+                    "needs no us-east-1 stack, and the rate rule keys on the viewer IP CloudFront forwards."
+                )
+            },
+            "Properties": {
+                "Name": sub("chowline-${Stage}-api"),
+                "Scope": "REGIONAL",
+                "DefaultAction": {"Allow": {}},
+                "Rules": rules,
+                "CustomResponseBodies": {
+                    "problem": {
+                        "ContentType": "APPLICATION_JSON",
+                        "Content": json.dumps(
+                            {
+                                "type": "about:blank",
+                                "title": "Forbidden",
+                                "status": 403,
+                                "detail": "Request blocked by the firewall",
+                            }
+                        ),
+                    }
+                },
+                "VisibilityConfig": visibility("chowline-api"),
+            },
+        },
+        "WebAclAssociation": {
+            "Type": "AWS::WAFv2::WebACLAssociation",
+            "Properties": {
+                "ResourceArn": sub(
+                    "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${RestAPI}/stages/${RestAPIapiStage}"
+                ),
+                "WebACLArn": getatt("WebAcl", "Arn"),
+            },
+        },
+        "WebAclLogs": {
+            "Type": "AWS::Logs::LogGroup",
+            "Metadata": skip(("CKV_AWS_158", "AWS-owned encryption at rest is enough for request metadata.")),
+            "Properties": {"LogGroupName": sub("aws-waf-logs-chowline-${Stage}"), "RetentionInDays": 30},
+        },
+        "WebAclLogging": {
+            "Type": "AWS::WAFv2::LoggingConfiguration",
+            "Properties": {
+                "ResourceArn": getatt("WebAcl", "Arn"),
+                "LogDestinationConfigs": [getatt("WebAclLogs", "Arn")],
+                "RedactedFields": [{"SingleHeader": {"Name": "authorization"}}],
+            },
+        },
+    }
+
+
+def api_overrides() -> Json:
+    """Merged into chalice's RestAPI (an AWS::Serverless::Api)."""
+    method_settings: list[Json] = [
+        {
+            "ResourcePath": "/*",
+            "HttpMethod": "*",
+            "ThrottlingRateLimit": 500,
+            "ThrottlingBurstLimit": 1000,
+            "MetricsEnabled": True,
+            "LoggingLevel": "ERROR",
+            "DataTraceEnabled": False,
+            "CachingEnabled": False,
+        }
+    ]
+    paths: Json = {}
+    for path, query in CACHED_GETS.items():
+        method_settings.append(
+            {
+                "ResourcePath": path.replace("/", "~1").replace("~1", "/", 1),
+                "HttpMethod": "GET",
+                "CachingEnabled": True,
+                "CacheTtlInSeconds": CATALOG_CACHE_SECONDS,
+                "CacheDataEncrypted": True,
+                "ThrottlingRateLimit": 500,
+                "ThrottlingBurstLimit": 1000,
+                "MetricsEnabled": True,
+                "LoggingLevel": "ERROR",
+            }
+        )
+        path_params = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+        params = [{"name": p, "in": "path", "required": True, "type": "string"} for p in path_params]
+        params += [{"name": q, "in": "query", "required": False, "type": "string"} for q in query]
+        params.append({"name": "If-None-Match", "in": "header", "required": False, "type": "string"})
+        keys = [f"method.request.path.{p}" for p in path_params]
+        keys += [f"method.request.querystring.{q}" for q in query]
+        keys.append("method.request.header.If-None-Match")
+        paths[path] = {
+            "get": {
+                "parameters": params,
+                "x-amazon-apigateway-integration": {
+                    "cacheKeyParameters": keys,
+                    "requestParameters": {key.replace("method.", "integration.", 1): key for key in keys},
+                },
+            }
+        }
+    responses: Json = {}
+    for kind, (status, title) in GATEWAY_RESPONSES.items():
+        # DEFAULT_4XX/5XX keep the status API Gateway chose; the body then omits it (it is advisory).
+        status_part = f'"status": {status}, ' if status else ""
+        body = (
+            f'{{"type": "about:blank", "title": "{title}", {status_part}'
+            '"detail": $context.error.messageString, "request_id": "$context.requestId"}'
+        )
+        entry: Json = {
+            "ResponseParameters": {"Headers": {k.rsplit(".", 1)[1]: v for k, v in CORS_HEADERS.items()}},
+            "ResponseTemplates": {"application/json": body},
+        }
+        if status:
+            entry["StatusCode"] = str(status)
+        responses[kind] = entry
+    access_format = {
+        "request_id": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "user": "$context.authorizer.claims.sub",
+        "api_key_id": "$context.identity.apiKeyId",
+        "time": "$context.requestTimeEpoch",
+        "method": "$context.httpMethod",
+        "resource": "$context.resourcePath",
+        "status": "$context.status",
+        "length": "$context.responseLength",
+        "latency_ms": "$context.responseLatency",
+        "integration_ms": "$context.integrationLatency",
+        "integration_error": "$context.integrationErrorMessage",
+        "waf_status": "$context.wafResponseCode",
+        "cache": "$context.integration.status",
+    }
+    return {
+        "Properties": {
+            "Name": sub("chowline-${Stage}"),
+            "TracingEnabled": True,
+            "CacheClusterEnabled": True,
+            "CacheClusterSize": "0.5",
+            "MethodSettings": method_settings,
+            "AccessLogSetting": {"DestinationArn": getatt("ApiAccessLogs", "Arn"), "Format": json.dumps(access_format)},
+            "GatewayResponses": responses,
+            "DefinitionBody": {
+                "paths": paths,
+                "securityDefinitions": {
+                    "chowline-users": {"x-amazon-apigateway-authorizer": {"providerARNs": [getatt("UserPool", "Arn")]}}
+                },
+            },
+        }
+    }
+
+
+def api_resources() -> Json:
+    return {
+        "ApiAccessLogs": {
+            "Type": "AWS::Logs::LogGroup",
+            "Metadata": skip(("CKV_AWS_158", "AWS-owned encryption at rest is enough for access logs without bodies.")),
+            "Properties": {"LogGroupName": sub("/aws/apigateway/chowline-${Stage}-access"), "RetentionInDays": 90},
+        },
+        "ApiGatewayCloudWatchRole": {
+            "Type": "AWS::IAM::Role",
+            "Condition": "SetApiGatewayAccount",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "apigateway.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                "ManagedPolicyArns": [
+                    sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs")
+                ],
+            },
+        },
+        "ApiGatewayAccount": {
+            "Type": "AWS::ApiGateway::Account",
+            "Condition": "SetApiGatewayAccount",
+            "Properties": {"CloudWatchRoleArn": getatt("ApiGatewayCloudWatchRole", "Arn")},
+        },
+        "PartnerUsagePlan": {
+            "Type": "AWS::ApiGateway::UsagePlan",
+            "Metadata": {
+                "ApiKeyRequired": (
+                    "Restaurant POS partners call GET /restaurants/{restaurant_id}/orders and "
+                    "POST /orders/{order_id}/status with an owner token and an X-Api-Key; those two "
+                    "routes take api_key_required=True so each partner is metered and throttled here."
+                )
+            },
+            "Properties": {
+                "UsagePlanName": sub("chowline-${Stage}-partners"),
+                "Description": "Restaurant point-of-sale integrations",
+                "ApiStages": [{"ApiId": ref("RestAPI"), "Stage": ref("RestAPIapiStage")}],
+                "Throttle": {"RateLimit": 20, "BurstLimit": 40},
+                "Quota": {"Limit": 500000, "Period": "MONTH"},
+            },
+        },
+        "PartnerApiKey": {
+            "Type": "AWS::ApiGateway::ApiKey",
+            "DependsOn": "RestAPIapiStage",
+            "Properties": {"Name": sub("chowline-${Stage}-partner-pos"), "Enabled": True},
+        },
+        "PartnerUsagePlanKey": {
+            "Type": "AWS::ApiGateway::UsagePlanKey",
+            "Properties": {"KeyId": ref("PartnerApiKey"), "KeyType": "API_KEY", "UsagePlanId": ref("PartnerUsagePlan")},
+        },
+    }
+
+
+def bucket(name: str) -> Json:
+    return {
+        "BucketName": sub(name),
+        "PublicAccessBlockConfiguration": {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        },
+        "BucketEncryption": {
+            "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+        "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+        "VersioningConfiguration": {"Status": "Enabled"},
+    }
+
+
+def cdn_policy(bucket_id: str, distribution: str) -> Json:
+    bucket_arn = getatt(bucket_id, "Arn")
+    return {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {
+            "Bucket": ref(bucket_id),
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "CloudFrontReads",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "cloudfront.amazonaws.com"},
+                        "Action": "s3:GetObject",
+                        "Resource": {"Fn::Join": ["", [bucket_arn, "/*"]]},
+                        "Condition": {
+                            "StringEquals": {
+                                "AWS:SourceArn": sub(
+                                    "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${"
+                                    + distribution
+                                    + "}"
+                                )
+                            }
+                        },
+                    },
+                    {
+                        "Sid": "TlsOnly",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": [bucket_arn, {"Fn::Join": ["", [bucket_arn, "/*"]]}],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    },
+                ],
+            },
+        },
+    }
+
+
+CDN_SKIPS = (
+    ("CKV_AWS_86", "Access logs: CloudFront standard logs cost per request; API access logs are kept at the stage."),
+    (
+        "CKV_AWS_174",
+        "TLSv1.2_2021 is set with a custom domain; the default *.cloudfront.net certificate cannot pin it.",
+    ),
+    ("CKV_AWS_68", "The web ACL is regional, on the API stage, which every API request reaches."),
+    ("CKV_AWS_310", "Origin failover needs a second region's API; single-region by design."),
+    ("CKV_AWS_305", "DefaultRootObject is set; checkov misreads the nested DistributionConfig."),
+)
+
+
+def cdn() -> Json:
+    https_only = {"ViewerProtocolPolicy": "https-only", "Compress": True, "ResponseHeadersPolicyId": SECURITY_HEADERS}
+    viewer_certificate = when(
+        "HasCustomDomain",
+        {
+            "AcmCertificateArn": ref("CertificateArn"),
+            "SslSupportMethod": "sni-only",
+            "MinimumProtocolVersion": "TLSv1.2_2021",
+        },
+        {"CloudFrontDefaultCertificate": True},
+    )
+    return {
+        "WebBucket": {
+            "Type": "AWS::S3::Bucket",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Metadata": skip(
+                ("CKV_AWS_18", "Reads are logged by CloudFront; bucket access logs would double the cost."),
+                ("CKV_AWS_21", "Versioning is enabled."),
+            ),
+            "Properties": bucket("chowline-${Stage}-web-${AWS::AccountId}"),
+        },
+        "WebBucketPolicy": cdn_policy("WebBucket", "Distribution"),
+        "AssetsBucketPolicy": cdn_policy("AssetsBucket", "AssetsDistribution"),
+        "OriginAccessControl": {
+            "Type": "AWS::CloudFront::OriginAccessControl",
+            "Properties": {
+                "OriginAccessControlConfig": {
+                    "Name": sub("chowline-${Stage}-s3"),
+                    "OriginAccessControlOriginType": "s3",
+                    "SigningBehavior": "always",
+                    "SigningProtocol": "sigv4",
+                }
+            },
+        },
+        "Distribution": {
+            "Type": "AWS::CloudFront::Distribution",
+            "Metadata": skip(*CDN_SKIPS),
+            "Properties": {
+                "DistributionConfig": {
+                    "Comment": sub("chowline-${Stage}: web app and /api/*"),
+                    "Enabled": True,
+                    "HttpVersion": "http2and3",
+                    "IPV6Enabled": True,
+                    "PriceClass": ref("PriceClass"),
+                    "DefaultRootObject": "index.html",
+                    "Aliases": when("HasCustomDomain", [ref("DomainName")]),
+                    "ViewerCertificate": viewer_certificate,
+                    "Origins": [
+                        {
+                            "Id": "web",
+                            "DomainName": getatt("WebBucket", "RegionalDomainName"),
+                            "S3OriginConfig": {"OriginAccessIdentity": ""},
+                            "OriginAccessControlId": getatt("OriginAccessControl", "Id"),
+                        },
+                        {
+                            "Id": "api",
+                            "DomainName": sub("${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"),
+                            "CustomOriginConfig": {
+                                "OriginProtocolPolicy": "https-only",
+                                "OriginSSLProtocols": ["TLSv1.2"],
+                                "OriginReadTimeout": 30,
+                            },
+                        },
+                    ],
+                    "DefaultCacheBehavior": {
+                        "TargetOriginId": "web",
+                        "CachePolicyId": CACHING_OPTIMIZED,
+                        **https_only,
+                        # The site itself: a browser typing http:// is sent to https://.
+                        "ViewerProtocolPolicy": "redirect-to-https",
+                    },
+                    "CacheBehaviors": [
+                        {
+                            # The stage is named "api": /api/restaurants reaches /restaurants on it.
+                            "PathPattern": "/api/*",
+                            "TargetOriginId": "api",
+                            "AllowedMethods": ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
+                            "CachedMethods": ["GET", "HEAD"],
+                            # The stage cache serves the public GETs; CloudFront forwards everything.
+                            "CachePolicyId": CACHING_DISABLED,
+                            "OriginRequestPolicyId": ALL_VIEWER_EXCEPT_HOST,
+                            **https_only,
+                        }
+                    ],
+                }
+            },
+        },
+        "AssetsDistribution": {
+            "Type": "AWS::CloudFront::Distribution",
+            "Metadata": {
+                **skip(*CDN_SKIPS),
+                "Why": (
+                    "Images get their own distribution: the API's ASSETS_BASE_URL refers to it, and a "
+                    "reference to the API's distribution would be a cycle (distribution -> API -> function)."
+                ),
+            },
+            "Properties": {
+                "DistributionConfig": {
+                    "Comment": sub("chowline-${Stage}: uploaded images"),
+                    "Enabled": True,
+                    "HttpVersion": "http2and3",
+                    "IPV6Enabled": True,
+                    "PriceClass": ref("PriceClass"),
+                    "DefaultRootObject": "index.html",
+                    "ViewerCertificate": {"CloudFrontDefaultCertificate": True},
+                    "Origins": [
+                        {
+                            "Id": "assets",
+                            "DomainName": getatt("AssetsBucket", "RegionalDomainName"),
+                            "S3OriginConfig": {"OriginAccessIdentity": ""},
+                            "OriginAccessControlId": getatt("OriginAccessControl", "Id"),
+                        }
+                    ],
+                    "DefaultCacheBehavior": {
+                        "TargetOriginId": "assets",
+                        "CachePolicyId": CACHING_OPTIMIZED,
+                        **https_only,
+                    },
+                }
+            },
+        },
+    }
+
+
+def cognito() -> Json:
+    return {
+        "UserPoolDomain": {
+            "Type": "AWS::Cognito::UserPoolDomain",
+            "Properties": {
+                "UserPoolId": ref("UserPool"),
+                "Domain": when(
+                    "HasAuthDomainPrefix", ref("AuthDomainPrefix"), sub("chowline-${Stage}-${AWS::AccountId}")
+                ),
+            },
+        },
+        "GoogleIdentityProvider": {
+            "Type": "AWS::Cognito::UserPoolIdentityProvider",
+            "Condition": "HasGoogle",
+            "Properties": {
+                "UserPoolId": ref("UserPool"),
+                "ProviderName": "Google",
+                "ProviderType": "Google",
+                "ProviderDetails": {
+                    "client_id": ref("GoogleClientId"),
+                    "client_secret": ref("GoogleClientSecret"),
+                    "authorize_scopes": "openid email profile",
+                },
+                "AttributeMapping": {"email": "email", "name": "name"},
+            },
+        },
+        "AppleIdentityProvider": {
+            "Type": "AWS::Cognito::UserPoolIdentityProvider",
+            "Condition": "HasApple",
+            "Properties": {
+                "UserPoolId": ref("UserPool"),
+                "ProviderName": "SignInWithApple",
+                "ProviderType": "SignInWithApple",
+                "ProviderDetails": {
+                    "client_id": ref("AppleServicesId"),
+                    "team_id": ref("AppleTeamId"),
+                    "key_id": ref("AppleKeyId"),
+                    "private_key": ref("ApplePrivateKey"),
+                    "authorize_scopes": "email name",
+                },
+                "AttributeMapping": {"email": "email", "name": "name"},
+            },
+        },
+        "WebClient": {
+            "Type": "AWS::Cognito::UserPoolClient",
+            "Properties": {
+                "ClientName": sub("chowline-${Stage}-web"),
+                "UserPoolId": ref("UserPool"),
+                # A public client (browser, mobile): authorization code flow with PKCE, no secret.
+                "GenerateSecret": False,
+                "AllowedOAuthFlowsUserPoolClient": True,
+                "AllowedOAuthFlows": ["code"],
+                "AllowedOAuthScopes": ["openid", "email", "profile"],
+                "CallbackURLs": ref("OAuthCallbackUrls"),
+                "LogoutURLs": ref("OAuthLogoutUrls"),
+                "SupportedIdentityProviders": [
+                    "COGNITO",
+                    when("HasGoogle", ref("GoogleIdentityProvider")),
+                    when("HasApple", ref("AppleIdentityProvider")),
+                ],
+                "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+                "PreventUserExistenceErrors": "ENABLED",
+                "EnableTokenRevocation": True,
+                "AccessTokenValidity": 60,
+                "IdTokenValidity": 60,
+                "RefreshTokenValidity": 30,
+                "TokenValidityUnits": {"AccessToken": "minutes", "IdToken": "minutes", "RefreshToken": "days"},
+            },
+        },
+    }
+
+
+def dax() -> Json:
+    menu_tables = [
+        sub("arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/chowline-${Stage}-" + name + suffix)
+        for name in ("restaurants", "products")
+        for suffix in ("", "/index/*")
+    ]
+    return {
+        "DaxRole": {
+            "Type": "AWS::IAM::Role",
+            "Condition": "DaxOn",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Principal": {"Service": "dax.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                    ],
+                },
+                "Policies": [
+                    {
+                        "PolicyName": "MenuReads",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Action": [
+                                        "dynamodb:GetItem",
+                                        "dynamodb:Query",
+                                        "dynamodb:BatchGetItem",
+                                        "dynamodb:DescribeTable",
+                                    ],
+                                    "Resource": menu_tables,
+                                }
+                            ],
+                        },
+                    }
+                ],
+            },
+        },
+        "DaxSubnetGroup": {
+            "Type": "AWS::DAX::SubnetGroup",
+            "Condition": "DaxOn",
+            "Properties": {"Description": "Chowline menu cache", "SubnetIds": ref("DaxSubnetIds")},
+        },
+        "DaxCluster": {
+            "Type": "AWS::DAX::Cluster",
+            "Condition": "DaxOn",
+            "Metadata": {
+                "TradeOff": (
+                    "DAX serves cached GetItem/Query in microseconds instead of single-digit ms, but three "
+                    "dax.t3.small nodes cost about $90/month at rest and put api_handler in a VPC (NAT or "
+                    "endpoints for Cognito, SQS, S3). The stage cache already absorbs the public menu reads, "
+                    "so it stays off until DynamoDB read cost or latency is measured to matter."
+                )
+            },
+            "Properties": {
+                "Description": sub("chowline-${Stage} menu reads"),
+                "IAMRoleARN": getatt("DaxRole", "Arn"),
+                "NodeType": ref("DaxNodeType"),
+                "ReplicationFactor": ref("DaxNodes"),
+                "SubnetGroupName": ref("DaxSubnetGroup"),
+                "SecurityGroupIds": ref("DaxSecurityGroupIds"),
+                "SSESpecification": {"SSEEnabled": True},
+                "ClusterEndpointEncryptionType": "TLS",
+            },
+        },
+    }
+
+
+def events() -> Json:
+    return {
+        "EventFailuresQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Metadata": {
+                **skip(("CKV_AWS_27", "SQS-managed server-side encryption is on (SqsManagedSseEnabled).")),
+                "cfn-lint": {"config": {"ignore_checks": ["ES6000"]}},
+                "Why": "The last stop of failed stream batches, scheduled runs and alarm e-mails: nothing to redrive it to.",
+            },
+            "Properties": {
+                "QueueName": sub("chowline-${Stage}-event-failures"),
+                "MessageRetentionPeriod": 1209600,
+                "SqsManagedSseEnabled": True,
+            },
+        },
+        "EventFailuresQueuePolicy": {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [ref("EventFailuresQueue")],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "ScheduleDeadLetters",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "events.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": getatt("EventFailuresQueue", "Arn"),
+                            "Condition": {"StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}},
+                        },
+                        {
+                            "Sid": "UndeliveredAlarms",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "sns.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": getatt("EventFailuresQueue", "Arn"),
+                            "Condition": {"ArnEquals": {"aws:SourceArn": ref("OperatorsTopic")}},
+                        },
+                    ],
+                },
+            },
+        },
+        "OrdersDeadLetterQueue": {
+            "Metadata": {
+                **skip(("CKV_AWS_27", "SQS-managed server-side encryption is on (SqsManagedSseEnabled).")),
+                "cfn-lint": {"config": {"ignore_checks": ["ES6000"]}},
+                "Why": "The dead-letter queue of orders.fifo; a redrive command moves its messages back.",
+            }
+        },
+        "CursorKeySecret": {
+            "Type": "AWS::SecretsManager::Secret",
+            "Metadata": skip(
+                ("CKV2_AWS_57", "Rotating the cursor key would invalidate every cursor in flight; rotate by hand."),
+                ("CKV_AWS_149", "The AWS managed key is enough for an HMAC key that signs paging cursors."),
+            ),
+            "Properties": {
+                "Name": sub("chowline-${Stage}-cursor-key"),
+                "Description": "HMAC key of the opaque paging cursors (CURSOR_KEY)",
+                "GenerateSecretString": {"PasswordLength": 48, "ExcludePunctuation": True},
+            },
+        },
+    }
+
+
+FUNCTION_SKIPS = {
+    "CKV_AWS_116": (
+        "No asynchronous invocation to dead-letter: the API and payment are invoked synchronously, the queue "
+        "and stream mappings have their own DLQ / on-failure destination, the sweep an on-failure destination."
+    ),
+    "CKV_AWS_117": "Reaches only public AWS endpoints; a VPC would add NAT cost and cold-start time (DAX puts the API in one).",
+    "CKV_AWS_173": "Environment holds resource names, encrypted at rest with the AWS managed key.",
+    "CKV_AWS_115": (
+        "Bounded elsewhere: the API by stage throttling and WAF, process_order by the mapping's maximum "
+        "concurrency, notify by the stream's shard count."
+    ),
+}
+LOG_GROUP_SKIP = ("CKV_AWS_158", "AWS-owned encryption at rest; the logs hold no secrets or bodies.")
+
+
+def stateful_overrides() -> Json:
+    """Reasons for the checks template.json's resources fail on purpose."""
+    cmk = ("CKV_AWS_119", "AWS owned key encryption; a customer managed key adds cost and key administration.")
+    sse = ("CKV_AWS_27", "SQS-managed server-side encryption is on (SqsManagedSseEnabled).")
+    out: Json = {
+        table: {"Metadata": skip(cmk)}
+        for table in (
+            "UsersTable",
+            "RestaurantsTable",
+            "ProductsTable",
+            "OrdersTable",
+            "IdempotencyTable",
+            "NotificationsTable",
+        )
+    }
+    out["OrdersQueue"] = {"Metadata": skip(sse)}
+    out["AssetsBucket"] = {
+        "Metadata": skip(("CKV_AWS_18", "Reads go through CloudFront; uploads are presigned and owned by the API."))
+    }
+    return out
+
+
+def function_overrides() -> Json:
+    """Event-source and sizing settings chalice cannot express. Environment variables, names
+    and roles are added by devtools/package.py from the stack outputs and policy files."""
+    report = ["ReportBatchItemFailures"]
+    out: Json = {}
+    for function, logical in FUNCTIONS.items():
+        checks = [
+            c for c in FUNCTION_SKIPS if not (c == "CKV_AWS_115" and function in ("payment", "sweep_pending_orders"))
+        ]
+        if function == "api_handler":
+            checks.remove("CKV_AWS_117")
+        out[logical] = {"Metadata": skip(*((c, FUNCTION_SKIPS[c]) for c in checks))}
+        out["".join(p.capitalize() for p in function.split("_")) + "LogGroup"] = {"Metadata": skip(LOG_GROUP_SKIP)}
+    return deep_merge(
+        out,
+        {
+            "ProcessOrder": {
+                "Properties": {
+                    "Events": {
+                        "ProcessOrderSqsEventSource": {
+                            "Properties": {"Queue": sub("${OrdersQueue.Arn}"), "FunctionResponseTypes": report}
+                        }
+                    }
+                }
+            },
+            "Notify": {
+                "Properties": {
+                    "Events": {
+                        "NotifyDynamodbEventSource": {
+                            "Properties": {
+                                "Stream": sub("${OrdersTable.StreamArn}"),
+                                "FunctionResponseTypes": report,
+                                "BisectBatchOnFunctionError": True,
+                                "MaximumRetryAttempts": 5,
+                                "MaximumRecordAgeInSeconds": 3600,
+                                "DestinationConfig": {
+                                    "OnFailure": {"Type": "SQS", "Destination": getatt("EventFailuresQueue", "Arn")}
+                                },
+                            }
+                        }
+                    }
+                }
+            },
+            "SweepPendingOrders": {
+                "Properties": {
+                    # A failed sweep is retried by the next minute's run; failures are kept for the alarm.
+                    "EventInvokeConfig": {
+                        "MaximumRetryAttempts": 0,
+                        "DestinationConfig": {
+                            "OnFailure": {"Type": "SQS", "Destination": getatt("EventFailuresQueue", "Arn")}
+                        },
+                    },
+                    "Events": {
+                        "SweepPendingOrdersEvent": {
+                            "Properties": {
+                                "DeadLetterConfig": {"Arn": getatt("EventFailuresQueue", "Arn")},
+                                "RetryPolicy": {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 60},
+                            }
+                        }
+                    },
+                }
+            },
+            "APIHandler": {
+                "Properties": {
+                    "VpcConfig": when(
+                        "DaxOn", {"SubnetIds": ref("DaxSubnetIds"), "SecurityGroupIds": ref("DaxSecurityGroupIds")}
+                    ),
+                    "Environment": {
+                        "Variables": {
+                            "DAX_ENDPOINT": when("DaxOn", getatt("DaxCluster", "ClusterDiscoveryEndpointURL")),
+                        }
+                    },
+                }
+            },
+            "RestAPI": api_overrides(),
+        },
+    )
+
+
+def deep_merge(base: Json, top: Json) -> Json:
+    merged = dict(base)
+    for key, value in top.items():
+        merged[key] = (
+            deep_merge(base[key], value) if isinstance(base.get(key), dict) and isinstance(value, dict) else value
+        )
+    return merged
+
+
+def alarms() -> Json:
+    topic = ref("OperatorsTopic")
+
+    def alarm(description: str, **props: Any) -> Json:
+        return {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmDescription": description,
+                "AlarmActions": [topic],
+                "OKActions": [topic],
+                "TreatMissingData": "notBreaching",
+                **props,
+            },
+        }
+
+    api_dims = [{"Name": "ApiName", "Value": sub("chowline-${Stage}")}, {"Name": "Stage", "Value": "api"}]
+    out: Json = {
+        "OperatorsTopic": {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"TopicName": sub("chowline-${Stage}-operators"), "KmsMasterKeyId": "alias/aws/sns"},
+        },
+        "OperatorsEmailSubscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Condition": "HasOperatorsEmail",
+            "Properties": {
+                "TopicArn": topic,
+                "Protocol": "email",
+                "Endpoint": ref("OperatorsEmail"),
+                "RedrivePolicy": {"deadLetterTargetArn": getatt("EventFailuresQueue", "Arn")},
+            },
+        },
+        "OrdersDlqDepthAlarm": alarm(
+            "Orders reached the dead-letter queue: inspect, fix, then redrive",
+            Namespace="AWS/SQS",
+            MetricName="ApproximateNumberOfMessagesVisible",
+            Dimensions=[{"Name": "QueueName", "Value": getatt("OrdersDeadLetterQueue", "QueueName")}],
+            Statistic="Maximum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+        ),
+        "EventFailuresDepthAlarm": alarm(
+            "Event batches or scheduled runs failed after retries (notifications not sent, sweep failed)",
+            Namespace="AWS/SQS",
+            MetricName="ApproximateNumberOfMessagesVisible",
+            Dimensions=[{"Name": "QueueName", "Value": getatt("EventFailuresQueue", "QueueName")}],
+            Statistic="Maximum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+        ),
+        "Api5xxRateAlarm": alarm(
+            "More than 1% of API requests answered 5xx over 5 minutes",
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanThreshold",
+            Metrics=[
+                {
+                    "Id": "errors",
+                    "ReturnData": False,
+                    "MetricStat": {
+                        "Metric": {"Namespace": "AWS/ApiGateway", "MetricName": "5XXError", "Dimensions": api_dims},
+                        "Period": 300,
+                        "Stat": "Sum",
+                    },
+                },
+                {
+                    "Id": "requests",
+                    "ReturnData": False,
+                    "MetricStat": {
+                        "Metric": {"Namespace": "AWS/ApiGateway", "MetricName": "Count", "Dimensions": api_dims},
+                        "Period": 300,
+                        "Stat": "Sum",
+                    },
+                },
+                {
+                    "Id": "rate",
+                    "Expression": "IF(requests > 0, 100 * errors / requests, 0)",
+                    "Label": "5xx %",
+                    "ReturnData": True,
+                },
+            ],
+        ),
+        "ApiLatencyP99Alarm": alarm(
+            "API p99 latency above 2 s for 3 of 5 minutes",
+            Namespace="AWS/ApiGateway",
+            MetricName="Latency",
+            Dimensions=api_dims,
+            ExtendedStatistic="p99",
+            Period=60,
+            EvaluationPeriods=5,
+            DatapointsToAlarm=3,
+            Threshold=2000,
+            ComparisonOperator="GreaterThanThreshold",
+        ),
+    }
+    for function, logical in FUNCTIONS.items():
+        dims = [{"Name": "FunctionName", "Value": sub("chowline-${Stage}-" + function)}]
+        out[f"{logical}ErrorsAlarm"] = alarm(
+            f"{function}: invocation errors",
+            Namespace="AWS/Lambda",
+            MetricName="Errors",
+            Dimensions=dims,
+            Statistic="Sum",
+            Period=300,
+            EvaluationPeriods=1,
+            # The API answers its own faults as problems; a crash there is rarer than in batch work.
+            Threshold=5 if function == "api_handler" else 0,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+        out[f"{logical}ThrottlesAlarm"] = alarm(
+            f"{function}: throttled invocations",
+            Namespace="AWS/Lambda",
+            MetricName="Throttles",
+            Dimensions=dims,
+            Statistic="Sum",
+            Period=300,
+            EvaluationPeriods=1,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+    return out
+
+
+def dashboard() -> Json:
+    def widget(title: str, metrics: list[list[Any]], stat: str = "Sum", x: int = 0, y: int = 0) -> Json:
+        return {
+            "type": "metric",
+            "x": x,
+            "y": y,
+            "width": 12,
+            "height": 6,
+            "properties": {"title": title, "region": "${AWS::Region}", "stat": stat, "period": 60, "metrics": metrics},
+        }
+
+    api = ["ApiName", "chowline-${Stage}", "Stage", "api"]
+    fns = [f"chowline-${{Stage}}-{f}" for f in FUNCTIONS]
+    widgets = [
+        widget(
+            "API requests and errors",
+            [
+                ["AWS/ApiGateway", "Count", *api],
+                [".", "4XXError", *api],
+                [".", "5XXError", *api],
+                [".", "CacheHitCount", *api],
+            ],
+        ),
+        widget(
+            "API latency",
+            [
+                ["AWS/ApiGateway", "Latency", *api, {"stat": "p50"}],
+                ["...", {"stat": "p99"}],
+                [".", "IntegrationLatency", *api, {"stat": "p99"}],
+            ],
+            stat="p99",
+            x=12,
+        ),
+        widget("Lambda errors", [["AWS/Lambda", "Errors", "FunctionName", f] for f in fns], y=6),
+        widget("Lambda throttles", [["AWS/Lambda", "Throttles", "FunctionName", f] for f in fns], x=12, y=6),
+        widget("Lambda p99 duration", [["AWS/Lambda", "Duration", "FunctionName", f] for f in fns], stat="p99", y=12),
+        widget(
+            "Order queue",
+            [
+                ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "chowline-${Stage}-orders.fifo"],
+                [".", "ApproximateAgeOfOldestMessage", ".", "."],
+                [".", "ApproximateNumberOfMessagesVisible", ".", "chowline-${Stage}-orders-dlq.fifo"],
+                [".", ".", ".", "chowline-${Stage}-event-failures"],
+            ],
+            stat="Maximum",
+            x=12,
+            y=12,
+        ),
+        widget(
+            "Firewall",
+            [
+                [
+                    "AWS/WAFV2",
+                    "BlockedRequests",
+                    "WebACL",
+                    "chowline-${Stage}-api",
+                    "Region",
+                    "${AWS::Region}",
+                    "Rule",
+                    "ALL",
+                ],
+                [".", "AllowedRequests", ".", ".", ".", ".", ".", "."],
+            ],
+            y=18,
+        ),
+    ]
+    return {
+        "Dashboard": {
+            "Type": "AWS::CloudWatch::Dashboard",
+            "Properties": {
+                "DashboardName": sub("chowline-${Stage}"),
+                "DashboardBody": sub(json.dumps({"widgets": widgets}, separators=(",", ":"))),
+            },
+        }
+    }
+
+
+def outputs() -> Json:
+    return {
+        "DistributionDomainName": {"Value": getatt("Distribution", "DomainName")},
+        "ApiBaseUrl": {
+            "Value": when(
+                "HasCustomDomain", sub("https://${DomainName}/api"), sub("https://${Distribution.DomainName}/api")
+            )
+        },
+        "AssetsBaseUrl": {"Value": sub("https://${AssetsDistribution.DomainName}")},
+        "WebBucketName": {"Value": ref("WebBucket")},
+        "HostedUiDomain": {"Value": sub("${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com")},
+        "WebClientId": {"Value": ref("WebClient")},
+        "PartnerApiKeyId": {"Value": ref("PartnerApiKey")},
+        "OperatorsTopicArn": {"Value": ref("OperatorsTopic")},
+        "WebAclArn": {"Value": getatt("WebAcl", "Arn")},
+        "DaxEndpoint": {"Condition": "DaxOn", "Value": getatt("DaxCluster", "ClusterDiscoveryEndpointURL")},
+    }
+
+
+def build() -> Json:
+    resources: Json = {}
+    for part in (
+        waf(),
+        api_resources(),
+        cdn(),
+        cognito(),
+        dax(),
+        events(),
+        alarms(),
+        dashboard(),
+        stateful_overrides(),
+        function_overrides(),
+    ):
+        resources.update(part)
+    return {
+        "Description": (
+            "Chowline production stack: the stateful resources of template.json, the chalice functions and API, "
+            "and the edge: regional WAF on the API stage, CloudFront with origin access control, Cognito hosted UI "
+            "and identity providers, alarms and a dashboard."
+        ),
+        "Metadata": {
+            "WafAssociation": waf()["WebAcl"]["Metadata"]["Association"],
+            "Overrides": "Entries without a Type (APIHandler, ProcessOrder, Notify, RestAPI) merge into the resources chalice generates.",
+        },
+        "Parameters": parameters(),
+        "Conditions": conditions(),
+        "Resources": resources,
+        "Outputs": outputs(),
+    }
+
+
+def render() -> str:
+    return json.dumps(build(), indent=2) + "\n"
+
+
+if __name__ == "__main__":
+    OUT.write_text(render())
+    sys.stdout.write(f"wrote {OUT}\n")

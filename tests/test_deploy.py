@@ -1,0 +1,183 @@
+"""``make deploy`` against moto: the stack is created then updated in place, its outputs
+become the stage's environment, chalice deploy sees rendered least-privilege policies and
+the cursor key only while it runs, and the event source mappings it created end up
+reporting batch item failures.
+
+moto cannot run ``chalice deploy`` (Swagger 2 import), so a stand-in creates what it would:
+the functions and their queue and stream mappings, without the batch-failure setting. moto's
+CloudFormation has no Cognito, so the user-pool outputs are given as literals in the test
+template (``emulated_subset`` keeps the rest of infra/template.json as it is).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from devtools import deploy
+from devtools.provision import emulated_subset, load_template
+
+ROOT = Path(__file__).resolve().parent.parent
+POOL_ARN = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Deploy"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
+    with mock_aws():
+        import boto3
+
+        yield boto3.session.Session(region_name="us-east-1")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / ".chalice", tmp_path / ".chalice", ignore=shutil.ignore_patterns("deployed", "deployments"))
+    shutil.copytree(ROOT / "infra", tmp_path / "infra", ignore=shutil.ignore_patterns("__pycache__"))
+    return tmp_path
+
+
+def stack_template() -> dict[str, Any]:
+    template = emulated_subset(load_template())
+    template["Outputs"].update(
+        {
+            "UserPoolArn": {"Value": POOL_ARN},
+            "UserPoolId": {"Value": "us-east-1_Deploy"},
+            "UserPoolClientId": {"Value": "client-deploy"},
+        }
+    )
+    return template
+
+
+class ChaliceDeployStandIn:
+    """Checks what chalice deploy is given, then creates what it would."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.seen: dict[str, Any] = {}
+
+    def __call__(self, project_dir: Path, stage: str) -> None:
+        config = json.loads((project_dir / ".chalice" / "config.json").read_text())
+        settings = config["stages"][stage]
+        self.seen["env"] = dict(settings["environment_variables"])
+        self.seen["policies"] = {
+            name: json.loads((project_dir / ".chalice" / options["iam_policy_file"]).read_text())
+            for name, options in settings["lambda_functions"].items()
+        }
+        env = settings["environment_variables"]
+        iam = self.session.client("iam")
+        role = iam.create_role(
+            RoleName=f"chowline-{stage}-role",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+        )["Role"]["Arn"]
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as archive:
+            archive.writestr("app.py", "def handler(event, context):\n    return {}\n")
+        lam = self.session.client("lambda")
+        for function in deploy.FUNCTIONS:
+            lam.create_function(
+                FunctionName=f"chowline-{stage}-{function}",
+                Runtime="python3.11",
+                Role=role,
+                Handler=f"app.{function}",
+                Code={"ZipFile": code.getvalue()},
+            )
+        queue_arn = self.session.client("sqs").get_queue_attributes(
+            QueueUrl=env["ORDERS_QUEUE_URL"], AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        lam.create_event_source_mapping(
+            EventSourceArn=queue_arn, FunctionName=f"chowline-{stage}-process_order", BatchSize=10
+        )
+        lam.create_event_source_mapping(
+            EventSourceArn=env["ORDERS_STREAM_ARN"],
+            FunctionName=f"chowline-{stage}-notify",
+            StartingPosition="LATEST",
+            BatchSize=100,
+        )
+
+
+def test_deploy_creates_the_stack_feeds_the_config_and_fixes_the_mappings(aws: Any, project: Path) -> None:
+    chalice = ChaliceDeployStandIn(aws)
+    summary = deploy.deploy("prod", aws, project, template=stack_template(), chalice_deploy=chalice, delay=1)
+
+    stack = aws.client("cloudformation").describe_stacks(StackName="chowline-prod-data")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+
+    # The stage config now carries the stack's outputs...
+    config = json.loads((project / ".chalice" / "config.json").read_text())
+    env = config["stages"]["prod"]["environment_variables"]
+    assert env["ORDERS_TABLE"] == "chowline-prod-orders" == outputs["OrdersTableName"]
+    assert env["ORDERS_QUEUE_URL"] == outputs["OrdersQueueUrl"]
+    assert env["ORDER_EVENTS_TOPIC_ARN"] == outputs["OrderEventsTopicArn"]
+    assert env["USER_POOL_ARN"] == POOL_ARN and env["CHOWLINE_STAGE"] == "prod"
+    # ...but neither the secret nor the rendered policies stay in it.
+    assert "CURSOR_KEY" not in env
+    assert config["stages"]["prod"]["lambda_functions"]["payment"]["iam_policy_file"] == "policy-payment.json"
+    assert config["stages"]["local"]["environment_variables"]["VERIFY_TOKENS"] == "true"
+
+    # chalice deploy saw the key and concrete, stage-scoped ARNs.
+    key = aws.client("secretsmanager").get_secret_value(SecretId="chowline-prod-cursor-key")["SecretString"]
+    assert chalice.seen["env"]["CURSOR_KEY"] == key and len(key) >= 32
+    rendered = json.dumps(chalice.seen["policies"])
+    assert "${" not in rendered
+    process_order = json.dumps(chalice.seen["policies"]["process_order"])
+    assert outputs["OrdersQueueArn"] in process_order
+    assert "arn:aws:dynamodb:us-east-1:123456789012:table/chowline-prod-orders" in process_order
+    assert POOL_ARN in json.dumps(chalice.seen["policies"]["api_handler"])
+
+    # The mappings chalice created report batch item failures; the stream one bisects.
+    lam = aws.client("lambda")
+    sqs_mapping = lam.list_event_source_mappings(FunctionName="chowline-prod-process_order")["EventSourceMappings"][0]
+    stream_mapping = lam.list_event_source_mappings(FunctionName="chowline-prod-notify")["EventSourceMappings"][0]
+    assert sqs_mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert stream_mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert stream_mapping["BisectBatchOnFunctionError"] is True
+    assert sorted(summary["mappings_updated"]) == sorted([sqs_mapping["UUID"], stream_mapping["UUID"]])
+
+
+def test_second_deploy_updates_in_place_and_changes_nothing_twice(aws: Any, project: Path) -> None:
+    chalice = ChaliceDeployStandIn(aws)
+    deploy.deploy("prod", aws, project, template=stack_template(), chalice_deploy=chalice, delay=1)
+    key = aws.client("secretsmanager").get_secret_value(SecretId="chowline-prod-cursor-key")["SecretString"]
+    config_after_first = (project / ".chalice" / "config.json").read_text()
+
+    again = deploy.deploy("prod", aws, project, template=stack_template(), chalice_deploy=lambda *_: None, delay=1)
+
+    stacks = aws.client("cloudformation").describe_stacks(StackName="chowline-prod-data")["Stacks"]
+    assert len(stacks) == 1 and stacks[0]["StackStatus"] in {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
+    assert again["mappings_updated"] == []
+    assert aws.client("secretsmanager").get_secret_value(SecretId="chowline-prod-cursor-key")["SecretString"] == key
+    assert (project / ".chalice" / "config.json").read_text() == config_after_first
+
+
+def test_a_failed_chalice_deploy_leaves_the_config_as_it_was(aws: Any, project: Path) -> None:
+    def failing(project_dir: Path, stage: str) -> None:
+        raise RuntimeError("chalice deploy failed")
+
+    with pytest.raises(RuntimeError):
+        deploy.deploy("prod", aws, project, template=stack_template(), chalice_deploy=failing, delay=1)
+    config = json.loads((project / ".chalice" / "config.json").read_text())
+    assert "CURSOR_KEY" not in config["stages"]["prod"]["environment_variables"]
+    assert config["stages"]["prod"]["lambda_functions"]["notify"]["iam_policy_file"] == "policy-notify.json"
+
+
+def test_a_policy_placeholder_without_a_value_stops_the_deploy() -> None:
+    with pytest.raises(KeyError, match=r"NotifyQueue\.Arn"):
+        deploy.render({"Resource": ["${NotifyQueue.Arn}"]}, {"Stage": "prod"})
+    assert deploy.render(
+        {"Resource": "arn:${AWS::Partition}:sqs:::chowline-${Stage}-x"}, {"AWS::Partition": "aws", "Stage": "dev"}
+    ) == {"Resource": "arn:aws:sqs:::chowline-dev-x"}
