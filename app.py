@@ -118,3 +118,21 @@ def update_profile() -> Response:
 
 
 # --- Documentation -----------------------------------------------------------------------
+
+
+@api.route("/openapi.json", roles=PUBLIC, statuses=(200, 304), extra={"tag": "documentation"})
+def openapi_document() -> Response:
+    """The OpenAPI 3.1 document of this API, generated from the route table.
+
+    Cacheable: it carries an `ETag`; a matching `If-None-Match` gets 304."""
+    from chalicelib.entry import openapi  # imported on use: no other function needs it
+
+    return openapi.document_response(api, _request().headers.get("if-none-match"))
+
+
+@api.route("/docs", roles=PUBLIC, extra={"tag": "documentation", "media_type": "text/html"})
+def api_docs() -> Response:
+    """An HTML reference of this API, rendered from /openapi.json."""
+    from chalicelib.entry import openapi
+
+    return openapi.docs_response(api)
