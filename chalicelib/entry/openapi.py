@@ -120,8 +120,39 @@ class _Schemas:
         inputs = [(key[0], key[1], TypeAdapter(model)) for key, model in self._wanted.items()]
         if not inputs:
             return {}, {}
-        mapping, defs = TypeAdapter.json_schemas(inputs, ref_template=REF)  # type: ignore[arg-type]
+        mapping, defs = TypeAdapter.json_schemas(
+            inputs,  # type: ignore[arg-type]
+            ref_template=REF,
+            schema_generator=_generator(),
+        )
         return dict(mapping), dict(defs.get("$defs", {}))
+
+
+def _generator() -> type:
+    from pydantic.json_schema import GenerateJsonSchema
+
+    class StrippedStrings(GenerateJsonSchema):
+        """Says what ``str_strip_whitespace`` implies: a required non-empty string must hold
+        more than whitespace (otherwise the document accepts what the server rejects)."""
+
+        _strip: bool = False
+
+        def model_schema(self, schema: Any) -> Any:
+            outer = self._strip
+            self._strip = bool(schema.get("config", {}).get("str_strip_whitespace", outer))
+            try:
+                return super().model_schema(schema)
+            finally:
+                self._strip = outer
+
+        def str_schema(self, schema: Any) -> Any:
+            out = super().str_schema(schema)
+            stripped = schema.get("strip_whitespace", self._strip)
+            if stripped and out.get("minLength", 0) >= 1 and "pattern" not in out:
+                out["pattern"] = r"\S"
+            return out
+
+    return StrippedStrings
 
 
 def _type_key(model: Any) -> str:
