@@ -27,6 +27,14 @@ cognito = CognitoUserPoolAuthorizer(
 api = Api(app, cognito)
 
 
+@app.middleware("all")
+def observe(event: object, get_response: Callable[[object], object]) -> object:
+    # Registered first, so it wraps everything else: logs, metrics and traces of every function.
+    from chalicelib.entry import observability  # on first invocation: keeps the import of app small
+
+    return observability.handle(app, event, get_response, lambda: container().metrics)
+
+
 @app.middleware("http")
 def request_context(event: Request, get_response: Callable[[Request], Response]) -> Response:
     return middleware.handle(app, event, get_response, lambda: container().token_verifier)

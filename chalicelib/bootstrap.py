@@ -11,6 +11,7 @@ from functools import cached_property
 from chalicelib.adapters.aws import AwsClients
 from chalicelib.adapters.dynamo import CursorCodec
 from chalicelib.adapters.identity import CognitoIdentity
+from chalicelib.adapters.metrics import Metrics
 from chalicelib.adapters.token_verifier import CognitoTokenVerifier
 from chalicelib.adapters.users_repo import UsersRepository
 from chalicelib.entry.auth import Verifier
@@ -52,6 +53,10 @@ class Container:
     # --- orders ----------------------------------------------------------------------
 
     # --- observability ---------------------------------------------------------------
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        return Metrics(stage=self.settings.stage)
 
 
 _container: Container | None = None
