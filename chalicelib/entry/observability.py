@@ -16,6 +16,7 @@ Everything is imported on the first invocation, not when ``app`` is imported.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -42,9 +43,14 @@ _BEARER = re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+")
 MASK = "[redacted]"
 
 
+@functools.lru_cache(maxsize=512)
+def _sensitive(key: str) -> bool:
+    return bool(SENSITIVE_KEY.search(key))
+
+
 def redact(value: Any, key: str = "") -> Any:
     """Masks what must never be logged, in any nesting of dicts, lists and strings."""
-    if key and SENSITIVE_KEY.search(key) and value not in (None, "", [], {}):
+    if key and _sensitive(key) and value not in (None, "", [], {}):
         return MASK
     if isinstance(value, dict):
         return {k: redact(v, str(k)) for k, v in value.items()}
@@ -67,8 +73,14 @@ def scrub(text: str) -> str:
     return text
 
 
+SLOW_MS = 1000.0
+
+
 class _State:
     logger: Any = None
+    # Every request gets an access line in development; on AWS only failed and slow ones
+    # (API Gateway's access log has one line per request already): ACCESS_LOG=all|errors.
+    access_all = False
     tracer: Any = None
     tracer_ready = False
     cold_start = True
@@ -103,6 +115,8 @@ def configure(stream: IO[str] | None = None, app: Chalice | None = None) -> Any:
         log = Logger(service=service, stream=stream, logger_formatter=RedactingFormatter(use_rfc3339=True))
         log.addFilter(_PrincipalFilter())
         _state.logger = log
+        dev = os.environ.get("POWERTOOLS_DEV", "").lower() in {"1", "true", "yes"}
+        _state.access_all = os.environ.get("ACCESS_LOG", "all" if dev else "errors").lower() == "all"
     else:
         for handler in base.handlers:
             if isinstance(handler, logging.StreamHandler):
@@ -207,8 +221,10 @@ def _http(log: Any, request: Request, get_response: Callable[[Any], Any], keys: 
         fields = {"method": request.method, "route": route, "status": status, "duration_ms": elapsed}
         if status >= 500:
             log.error("request failed", extra=fields)
-        else:
+        elif _state.access_all or status >= 400 or elapsed >= SLOW_MS:
             log.info("request", extra=fields)
+        else:
+            log.debug("request", extra=fields)
         _state.request = None
         log.remove_keys(["x_request_id"])
 
