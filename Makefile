@@ -29,3 +29,9 @@ test: $(READY) lint ## every test and gate
 
 clean:
 	rm -rf $(VENV) dist .local .pytest_cache .ruff_cache
+
+bench: $(READY) ## cold start, warm overhead and memory as ratios against baselines (one table)
+	$(PY) -m bench
+
+cost: $(READY) ## the monthly AWS bill of the traffic model, per service and per order
+	$(PY) -m bench.cost
