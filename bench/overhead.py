@@ -67,6 +67,9 @@ if MENU_RESOURCE in app.app.routes:
     event = proxy_event(f"/restaurants/{RID}/products", MENU_RESOURCE, {"restaurant_id": RID})
 else:
     event = proxy_event("/health", "/health")
+    # what a menu read would hold in memory: boto3 and one DynamoDB client
+    from chalicelib.bootstrap import container
+    container().clients.get("dynamodb").describe_limits()
 ctx = LambdaContext()
 rss = {}
 for i in range(1, ARGS["requests"] + 1):

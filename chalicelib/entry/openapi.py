@@ -195,7 +195,7 @@ def _problem_response(status: int) -> dict[str, Any]:
 
 def operation_statuses(op: Operation) -> list[int]:
     """The statuses declared on the route plus those its shape implies: 401/403 from its
-    roles, 400/413 from its inputs, and the platform's 429/503."""
+    roles, 400/413 from its inputs, 404 from path parameters, and the platform's 429/503."""
     from chalicelib.entry.routing import SIGNED_IN
 
     statuses = set(op.statuses)
@@ -207,6 +207,8 @@ def operation_statuses(op: Operation) -> list[int]:
         statuses.add(400)
     if op.request_model is not None:
         statuses.add(413)
+    if path_params(op.path):
+        statuses.add(404)  # an unknown id, or another user's resource
     statuses.update(PLATFORM_STATUSES)
     return sorted(statuses)
 

@@ -40,7 +40,7 @@
     schema = resolve(schema);
     const parts = [];
     for (const key of ["minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems", "pattern", "format", "default"]) {
-      if (schema[key] !== undefined) parts.push(key + " " + JSON.stringify(schema[key]));
+      if (schema[key] !== undefined) parts.push(key + " " + (key === "pattern" ? schema[key] : JSON.stringify(schema[key])));
     }
     return parts.join(", ");
   }
