@@ -96,7 +96,8 @@ def _schemathesis(stack: LocalStack, name: str, *options: str) -> dict:
         *seed,
         *options,
     ]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
+    # run inside .local/ (ignored by git): schemathesis keeps its cache in the working directory
+    result = subprocess.run(command, cwd=REPORTS, capture_output=True, text=True, timeout=900, check=False)
     (REPORTS / f"{name}.txt").write_text(result.stdout + result.stderr)
     assert report.exists(), result.stdout[-3000:] + result.stderr[-3000:]
     outcome = json.loads(report.read_text())
