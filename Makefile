@@ -55,4 +55,9 @@ deploy: $(READY) ## stateful stack + chalice deploy --stage $(STAGE) + batch-fai
 bench-catalog: $(READY) ## cached menu reads vs a bare Chalice route; ScannedCount per menu page at 1K and 50K products
 	$(PY) -m bench.catalog
 
-bench: bench-catalog
+
+bench: $(READY) ## cold start, warm overhead and memory as ratios against baselines (one table)
+	$(PY) -m bench
+
+cost: $(READY) ## the monthly AWS bill of the traffic model, per service and per order
+	$(PY) -m bench.cost

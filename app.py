@@ -28,6 +28,14 @@ cognito = CognitoUserPoolAuthorizer(
 api = Api(app, cognito)
 
 
+@app.middleware("all")
+def observe(event: object, get_response: Callable[[object], object]) -> object:
+    # Registered first, so it wraps everything else: logs, metrics and traces of every function.
+    from chalicelib.entry import observability  # on first invocation: keeps the import of app small
+
+    return observability.handle(app, event, get_response, lambda: container().metrics)
+
+
 @app.middleware("http")
 def request_context(event: Request, get_response: Callable[[Request], Response]) -> Response:
     return middleware.handle(app, event, get_response, lambda: container().token_verifier)
@@ -287,3 +295,21 @@ def confirm_restaurant_image(restaurant_id: str) -> Response:
 
 
 # --- Documentation -----------------------------------------------------------------------
+
+
+@api.route("/openapi.json", roles=PUBLIC, statuses=(200, 304), extra={"tag": "documentation"})
+def openapi_document() -> Response:
+    """The OpenAPI 3.1 document of this API, generated from the route table.
+
+    Cacheable: it carries an `ETag`; a matching `If-None-Match` gets 304."""
+    from chalicelib.entry import openapi  # imported on use: no other function needs it
+
+    return openapi.document_response(api, _request().headers.get("if-none-match"))
+
+
+@api.route("/docs", roles=PUBLIC, extra={"tag": "documentation", "media_type": "text/html"})
+def api_docs() -> Response:
+    """An HTML reference of this API, rendered from /openapi.json."""
+    from chalicelib.entry import openapi
+
+    return openapi.docs_response(api)

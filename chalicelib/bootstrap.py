@@ -13,6 +13,7 @@ from chalicelib.adapters.cache import TtlCache
 from chalicelib.adapters.catalog_repo import ProductsRepository, RestaurantsRepository
 from chalicelib.adapters.dynamo import CursorCodec
 from chalicelib.adapters.identity import CognitoIdentity
+from chalicelib.adapters.metrics import Metrics
 from chalicelib.adapters.storage import AssetStorage
 from chalicelib.adapters.token_verifier import CognitoTokenVerifier
 from chalicelib.adapters.users_repo import UsersRepository
@@ -77,6 +78,10 @@ class Container:
     # --- orders ----------------------------------------------------------------------
 
     # --- observability ---------------------------------------------------------------
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        return Metrics(stage=self.settings.stage)
 
 
 _container: Container | None = None

@@ -16,6 +16,7 @@ from chalicelib.entry.auth import Verifier, authenticate
 from chalicelib.entry.problems import PROBLEM_CONTENT_TYPE, from_error, problem
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_ID_KEY = "chowline_request_id"
 
 # Chalice's built-in view errors, by class name, as problem statuses.
 _CHALICE_ERRORS = {
@@ -34,10 +35,17 @@ _CHALICE_ERRORS = {
 
 
 def request_id_of(request: Request) -> str:
+    """The request's X-Request-Id: the caller's when well-formed, else the gateway's request
+    id (or a new one). Kept on the request, so every middleware sees the same id."""
+    context = request.context if isinstance(request.context, dict) else {}
+    known = context.get(_ID_KEY)
+    if known:
+        return str(known)
     given = (request.headers or {}).get("x-request-id", "")
-    if given and _REQUEST_ID.match(given):
-        return given
-    return str((request.context or {}).get("requestId") or uuid.uuid4())
+    request_id = given if given and _REQUEST_ID.match(given) else str(context.get("requestId") or uuid.uuid4())
+    if isinstance(request.context, dict):
+        request.context[_ID_KEY] = request_id
+    return request_id
 
 
 def requires_auth(app: Chalice, request: Request) -> bool:

@@ -5,6 +5,7 @@ into a problem response."""
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +33,10 @@ class Operation:
     response_model: type | None = None
     statuses: tuple[int, ...] = ()
     query_model: type | None = None
+    # Whatever else the document needs: request ``headers``, ``response_headers`` and
+    # ``responses`` (per-status models) or ``media_type``; see chalicelib/entry/openapi.py.
     extra: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
 
 
 class Api:
@@ -51,6 +55,7 @@ class Api:
         response_model: type | None = None,
         query_model: type | None = None,
         statuses: tuple[int, ...] = (200,),
+        extra: dict[str, Any] | None = None,
         **chalice_options: Any,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def register(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -65,17 +70,20 @@ class Api:
                 except ChowlineError as error:
                     return from_error(error)
 
+            doc = (view.__doc__ or view.__name__).strip()
             self.operations.append(
                 Operation(
                     path=path,
                     method=method,
                     name=view.__name__,
                     roles=roles,
-                    summary=(view.__doc__ or view.__name__).strip().splitlines()[0],
+                    summary=doc.splitlines()[0],
                     request_model=request_model,
                     response_model=response_model,
-                    query_model=query_model,
                     statuses=statuses,
+                    query_model=query_model,
+                    extra=dict(extra or {}),
+                    description=inspect.cleandoc(doc.partition("\n")[2]) if "\n" in doc else "",
                 )
             )
             authorizer = self._authorizer if roles else None

@@ -1,0 +1,250 @@
+"""Logs, metrics and traces for every function, wired once as Chalice middleware.
+
+- Logs: Powertools JSON lines (pretty-printed when ``POWERTOOLS_DEV=true``) carrying the
+  invocation's ``request_id``, the API's ``x_request_id``, ``function_name``,
+  ``cold_start`` and the caller's ``principal_id``; one access line per HTTP request and
+  one line per event invocation. Secrets never reach a log line: values under
+  password/token/secret-like keys, JWTs and pydantic ``input_value`` echoes are masked
+  by the formatter, whoever logs them.
+- Metrics: whatever the services recorded through ``adapters.metrics`` is flushed as EMF
+  when the invocation ends.
+- Traces: on Lambda (and unless ``POWERTOOLS_TRACE_DISABLED``), botocore is patched so
+  every AWS call is an X-Ray subsegment, and each invocation gets an annotated one.
+
+Everything is imported on the first invocation, not when ``app`` is imported.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import IO, Any
+
+from chalice import Chalice
+from chalice.app import Request
+
+from chalicelib.domain.errors import Unauthorized
+from chalicelib.entry.auth import principal_of
+from chalicelib.entry.middleware import request_id_of
+
+SENSITIVE_KEY = re.compile(
+    r"pass(word)?|secret|token|authorization|cookie|session|credential|card|cvc|cvv|api[-_]?key|signature",
+    re.IGNORECASE,
+)
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_INPUT_VALUE = re.compile(r"input_value=('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^,\s\]]+)")
+_BEARER = re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+")
+MASK = "[redacted]"
+
+
+@functools.lru_cache(maxsize=512)
+def _sensitive(key: str) -> bool:
+    return bool(SENSITIVE_KEY.search(key))
+
+
+def redact(value: Any, key: str = "") -> Any:
+    """Masks what must never be logged, in any nesting of dicts, lists and strings."""
+    if key and _sensitive(key) and value not in (None, "", [], {}):
+        return MASK
+    if isinstance(value, dict):
+        return {k: redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    if isinstance(value, str):
+        return scrub(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return scrub(str(value))  # exceptions and other objects end up as their text anyway
+
+
+def scrub(text: str) -> str:
+    if "eyJ" in text:
+        text = _JWT.sub(MASK, text)
+    if "input_value=" in text:
+        text = _INPUT_VALUE.sub("input_value=" + MASK, text)
+    if "earer" in text:
+        text = _BEARER.sub("Bearer " + MASK, text)
+    return text
+
+
+SLOW_MS = 1000.0
+
+
+class _State:
+    logger: Any = None
+    # Every request gets an access line in development; on AWS only failed and slow ones
+    # (API Gateway's access log has one line per request already): ACCESS_LOG=all|errors.
+    access_all = False
+    tracer: Any = None
+    tracer_ready = False
+    cold_start = True
+    request: Request | None = None
+
+
+_state = _State()
+
+
+def logger() -> Any:
+    """The Powertools logger of the service, built on first use."""
+    if _state.logger is None:
+        configure()
+    return _state.logger
+
+
+def configure(stream: IO[str] | None = None, app: Chalice | None = None) -> Any:
+    """Builds the logger once; later calls only point it at ``stream`` (tests, benchmarks)."""
+    service = os.environ.get("POWERTOOLS_SERVICE_NAME", "chowline")
+    base = logging.getLogger(service)
+    if _state.logger is None:
+        from aws_lambda_powertools import Logger
+        from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+        class RedactingFormatter(LambdaPowertoolsFormatter):
+            def serialize(self, log: dict[str, Any]) -> str:
+                return super().serialize(redact(log))
+
+        # Chalice gave the app's logger a plain-text handler: JSON lines only.
+        for handler in list(base.handlers):
+            base.removeHandler(handler)
+        log = Logger(service=service, stream=stream, logger_formatter=RedactingFormatter(use_rfc3339=True))
+        log.addFilter(_PrincipalFilter())
+        _state.logger = log
+        dev = os.environ.get("POWERTOOLS_DEV", "").lower() in {"1", "true", "yes"}
+        _state.access_all = os.environ.get("ACCESS_LOG", "all" if dev else "errors").lower() == "all"
+    else:
+        for handler in base.handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(stream or sys.stdout)
+    # Chalice logs uncaught exceptions on the logger named after the app: when that is not
+    # the service's own logger, send it through the same JSON handler.
+    if app is not None and app.log is not base:
+        app.log.handlers = list(base.handlers)
+        app.log.filters = list(base.filters)
+        app.log.propagate = False
+        app.log.setLevel(base.level)
+    return _state.logger
+
+
+class _PrincipalFilter(logging.Filter):
+    """Adds the caller's id to every line logged while a request is being served (the
+    token may be verified after the access log's keys were set, by the inner middleware)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = _state.request
+        if request is not None and not hasattr(record, "principal_id"):
+            record.principal_id = principal_id(request)
+        return True
+
+
+def principal_id(request: Request) -> str | None:
+    try:
+        return principal_of(request).user_id
+    except Unauthorized:  # no verified identity (yet): a public route or a rejected token
+        return None
+
+
+def _tracer() -> Any:
+    """Powertools' Tracer on Lambda, patching botocore; ``None`` anywhere else."""
+    if not _state.tracer_ready:
+        _state.tracer_ready = True
+        on_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+        disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() in {"1", "true", "yes"}
+        if on_lambda and not disabled:
+            from aws_lambda_powertools import Tracer
+
+            tracer = Tracer(auto_patch=False)
+            tracer.patch(["botocore"])
+            _state.tracer = tracer
+    return _state.tracer
+
+
+@contextmanager
+def _traced(name: str, annotations: dict[str, Any]) -> Iterator[None]:
+    tracer = _tracer()
+    if tracer is None:
+        yield
+        return
+    with tracer.provider.in_subsegment(f"## {name}") as subsegment:
+        for key, value in annotations.items():
+            if value is not None:
+                subsegment.put_annotation(key=key, value=value)
+        yield
+
+
+def handle(
+    app: Chalice,
+    event: Any,
+    get_response: Callable[[Any], Any],
+    metrics: Callable[[], Any] | None = None,
+) -> Any:
+    """The ``@app.middleware("all")`` body: dispatches on the kind of event."""
+    log = _state.logger if _state.logger is not None else configure(app=app)
+    cold, _state.cold_start = _state.cold_start, False
+    context = event.lambda_context if isinstance(event, Request) else getattr(event, "context", None)
+    keys = {
+        "request_id": getattr(context, "aws_request_id", None),
+        "function_name": getattr(context, "function_name", None) or os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
+        "cold_start": cold,
+    }
+    try:
+        if isinstance(event, Request):
+            return _http(log, event, get_response, keys)
+        return _event(log, event, get_response, keys)
+    finally:
+        if metrics is not None:
+            try:
+                metrics().flush()
+            except Exception:  # metrics must never fail the invocation
+                log.exception("metrics flush failed")
+
+
+def _http(log: Any, request: Request, get_response: Callable[[Any], Any], keys: dict[str, Any]) -> Any:
+    x_request_id = request_id_of(request)
+    route = (request.context or {}).get("resourcePath", "")
+    log.append_keys(**keys, x_request_id=x_request_id)
+    _state.request = request
+    started = time.perf_counter()
+    status = 500
+    try:
+        with _traced(f"{request.method} {route}", {"route": route, "x_request_id": x_request_id}):
+            response = get_response(request)
+        status = response.status_code
+        return response
+    finally:
+        elapsed = round((time.perf_counter() - started) * 1000, 2)
+        fields = {"method": request.method, "route": route, "status": status, "duration_ms": elapsed}
+        if status >= 500:
+            log.error("request failed", extra=fields)
+        elif _state.access_all or status >= 400 or elapsed >= SLOW_MS:
+            log.info("request", extra=fields)
+        else:
+            log.debug("request", extra=fields)
+        _state.request = None
+        log.remove_keys(["x_request_id"])
+
+
+def _event(log: Any, event: Any, get_response: Callable[[Any], Any], keys: dict[str, Any]) -> Any:
+    kind = type(event).__name__
+    raw = event.to_dict()
+    records = len(raw.get("Records", []) or []) if isinstance(raw, dict) else 0
+    log.append_keys(**keys)
+    started = time.perf_counter()
+    outcome = "error"
+    try:
+        with _traced(kind, {"event": kind}):
+            result = get_response(event)
+        failures = len(result.get("batchItemFailures", [])) if isinstance(result, dict) else 0
+        outcome = "partial" if failures else "ok"
+        return result
+    except Exception:
+        log.exception("invocation failed", extra={"event": kind})
+        raise
+    finally:
+        elapsed = round((time.perf_counter() - started) * 1000, 2)
+        log.info("invocation", extra={"event": kind, "records": records, "outcome": outcome, "duration_ms": elapsed})

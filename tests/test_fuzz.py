@@ -1,0 +1,129 @@
+"""Fuzzing the published contract: schemathesis generates requests from the served
+/openapi.json and sends them to the real local stack (``devtools.run`` in a subprocess).
+
+Every check runs (no 5xx, responses and status codes as documented, invalid input
+rejected, valid input accepted, protected operations refusing a missing token, methods a
+path lacks answered with 405). Public operations are fuzzed once without a token; the
+protected ones once per demo role, signed in through POST /auth/login. Each run goes on
+after a failure (``--continue-on-failure``) so one report lists everything it found.
+
+``FUZZ_EXAMPLES`` (default 50) and ``FUZZ_SEED`` (default fixed, so CI is reproducible;
+``FUZZ_SEED=random`` explores new inputs) tune it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.localstack import LocalStack
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORTS = ROOT / ".local" / "fuzz"
+ROLES = ("customer", "owner", "courier", "admin")
+PASSWORD = "Chowline-demo-1"
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "50"))
+SEED = os.environ.get("FUZZ_SEED", "20261127")
+PUBLIC = "/security == []"
+
+# Failures found in code other areas own, reported to them; each is listed with what it
+# needs. Delete an entry once fixed: the run then guards against its return.
+KNOWN: dict[tuple[str, str], str] = {
+    (
+        "ST101",
+        "PUT /users/me",
+    ): "adapters/dynamo.py to_value: an address lat/lng such as 1e-308 raises decimal.Underflow (500)",
+    ("ST103", "PUT /users/me"): "the same 500 is also an undocumented status",
+    (
+        "ST202",
+        "POST /auth/signup",
+    ): 'domain/accounts.py Email accepts "0@0.0", which Cognito rejects as not an email (400 on valid input)',
+}
+
+
+@pytest.fixture(scope="module")
+def fuzz_stack():
+    stack = LocalStack().start()
+    yield stack
+    stack.stop()
+
+
+def _login(url: str, who: str) -> str:
+    response = requests.post(
+        f"{url}/auth/login", json={"email": f"{who}@demo.chowline.dev", "password": PASSWORD}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["id_token"]
+
+
+def _schemathesis(stack: LocalStack, name: str, *options: str) -> dict:
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    report = REPORTS / f"{name}.json"
+    report.unlink(missing_ok=True)
+    seed = [] if SEED == "random" else ["--seed", SEED]
+    command = [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "run",
+        f"{stack.url}/openapi.json",
+        "--checks",
+        "all",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--max-examples",
+        str(EXAMPLES),
+        "--continue-on-failure",
+        # chalice's local server keeps the current request in one global: one worker.
+        "--workers",
+        "1",
+        "--request-timeout",
+        "15",
+        "--no-color",
+        "--output-truncate",
+        "true",
+        "--report",
+        "json",
+        "--report-json-path",
+        str(report),
+        *seed,
+        *options,
+    ]
+    # run inside .local/ (ignored by git): schemathesis keeps its cache in the working directory
+    result = subprocess.run(command, cwd=REPORTS, capture_output=True, text=True, timeout=900, check=False)
+    (REPORTS / f"{name}.txt").write_text(result.stdout + result.stderr)
+    assert report.exists(), result.stdout[-3000:] + result.stderr[-3000:]
+    outcome = json.loads(report.read_text())
+    outcome["output"] = result.stdout
+    return outcome
+
+
+def _verdict(outcome: dict, name: str) -> None:
+    operations = outcome["operations"]
+    assert operations["tested"] == operations["selected"] > 0, operations
+    assert operations["errored"] == 0, outcome["output"][-4000:]
+    assert outcome["test_cases"]["generated"] >= operations["tested"]
+    found = {(f["code"], op) for f in outcome["failures"] for op in f["operations"]}
+    for key in sorted(found & set(KNOWN)):
+        warnings.warn(f"fuzz [{name}] known failure {key[0]} {key[1]}: {KNOWN[key]}", stacklevel=2)
+    unexpected = sorted(found - set(KNOWN))
+    assert not unexpected, f"{unexpected}\n\n{outcome['output'][-12000:]}"
+
+
+def test_public_operations_without_a_token(fuzz_stack):
+    outcome = _schemathesis(fuzz_stack, "public", "--include-by", PUBLIC)
+    _verdict(outcome, "public")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_protected_operations_as_each_role(fuzz_stack, role):
+    token = _login(fuzz_stack.url, role)
+    outcome = _schemathesis(fuzz_stack, role, "--exclude-by", PUBLIC, "--header", f"Authorization: Bearer {token}")
+    _verdict(outcome, role)

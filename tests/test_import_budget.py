@@ -1,0 +1,74 @@
+"""The cold start budget of api_handler: what ``import app`` may load, and how long it may take.
+
+Timing is compared with a baseline measured in the same run (chalice and pydantic, which
+the app needs anyway), best of several interleaved runs, so machine load cancels out.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Loaded on first use, never by the import of app: the AWS SDK and its first client
+# (~300 ms), the token verifier (only where no authorizer runs), Powertools and X-Ray
+# (first invocation), the OpenAPI generator and the tools of tests and benchmarks.
+FORBIDDEN = (
+    "boto3",
+    "botocore",
+    "jwt",
+    "cryptography",
+    "aws_lambda_powertools",
+    "aws_xray_sdk",
+    "chalicelib.entry.openapi",
+    "chalicelib.entry.observability",
+    "schemathesis",
+    "hypothesis",
+    "requests",
+    "moto",
+    "yaml",
+    "jsonschema",
+)
+# `import app` may take at most this multiple of importing chalice and pydantic's BaseModel.
+IMPORT_BUDGET_RATIO = 2.5
+RUNS = 5
+
+
+def _import_ms(statement: str) -> float:
+    """Cumulative import time (microseconds -> ms) of the top-level modules ``statement`` loads."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", statement],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    total = 0
+    for line in result.stderr.splitlines():
+        match = re.match(r"import time:\s+\d+ \|\s+(\d+) \| (\S+)$", line)  # top level: no indent
+        if match:
+            total += int(match.group(1))
+    return total / 1000
+
+
+def test_import_of_app_loads_nothing_it_does_not_need():
+    probe = f"import sys, app; print([m for m in {FORBIDDEN!r} if m in sys.modules])"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_import_of_app_stays_within_its_budget():
+    app_ms, base_ms = [], []
+    for _ in range(RUNS):
+        app_ms.append(_import_ms("import app"))
+        base_ms.append(_import_ms("import chalice.app; from pydantic import BaseModel"))
+    ratio = min(app_ms) / min(base_ms)
+    assert ratio <= IMPORT_BUDGET_RATIO, (
+        f"import app: {min(app_ms):.0f} ms, {ratio:.2f}x the baseline ({min(base_ms):.0f} ms); "
+        f"budget {IMPORT_BUDGET_RATIO}x: defer the new import to first use"
+    )

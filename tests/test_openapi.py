@@ -1,0 +1,203 @@
+"""The OpenAPI document: generated from the route table, complete, valid, and served as generated."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated
+
+import pytest
+from chalice import Chalice, CognitoUserPoolAuthorizer
+from pydantic import Field
+
+import app as app_module
+from chalicelib.domain.base import RequestModel, ResponseModel
+from chalicelib.domain.paging import ListQuery
+from chalicelib.entry import openapi
+from chalicelib.entry.routing import PUBLIC, SIGNED_IN, Api, json_response
+
+METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+
+
+@pytest.fixture(scope="module")
+def document():
+    return openapi.generate(app_module.api)
+
+
+def test_every_chalice_route_has_an_operation_and_back(document):
+    routes = {(path, method.lower()) for path, entries in app_module.app.routes.items() for method in entries}
+    documented = {(path, method) for path, item in document["paths"].items() for method in item if method in METHODS}
+    assert routes - documented == set(), "routes missing from the document: declare them with @api.route"
+    assert documented - routes == set()
+    assert len({(o.path, o.method) for o in app_module.api.operations}) == len(app_module.api.operations)
+
+
+def test_the_document_is_valid_openapi_3_1(document):
+    from openapi_spec_validator import validate
+    from openapi_spec_validator.validation.validators import OpenAPIV31SpecValidator
+
+    validate(document, cls=OpenAPIV31SpecValidator)
+    assert document["openapi"] == "3.1.0"
+
+
+def test_every_ref_resolves(document):
+    text = json.dumps(document)
+    for ref in set(re.findall(r'"\$ref": "#/([^"]+)"', text)):
+        node = document
+        for part in ref.split("/"):
+            node = node[part]
+        assert node, ref
+    assert "$defs" not in text, "definitions must be hoisted into components/schemas"
+
+
+def test_security_and_roles_follow_the_route_table(document):
+    assert document["components"]["securitySchemes"]["cognito"]["scheme"] == "bearer"
+    for op in app_module.api.operations:
+        doc = document["paths"][op.path][op.method.lower()]
+        assert doc["x-roles"] == sorted(op.roles)
+        responses = doc["responses"]
+        if op.roles:
+            assert doc["security"] == [{"cognito": []}]
+            assert "401" in responses
+            assert ("403" in responses) == (op.roles != SIGNED_IN)
+            assert "Roles" in doc["description"] or "signed-in" in doc["description"]
+        else:
+            assert doc["security"] == []
+            assert "Public" in doc["description"]
+        for status in op.statuses:
+            assert str(status) in responses, (op.name, status)
+
+
+def test_error_responses_are_problem_documents_and_path_params_are_declared(document):
+    for path, item in document["paths"].items():
+        names = set(re.findall(r"{([^}]+)}", path))
+        for op in item.values():
+            declared = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
+            assert declared == names, path
+            for status, response in op["responses"].items():
+                if int(status) >= 400:
+                    name = response["$ref"].rsplit("/", 1)[-1]
+                    content = document["components"]["responses"][name]["content"]
+                    assert content["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+    problem = document["components"]["schemas"]["Problem"]
+    assert problem["properties"]["errors"]["items"] == {"$ref": "#/components/schemas/FieldError"}
+
+
+def test_request_bodies_come_from_the_models(document):
+    login = document["paths"]["/auth/login"]["post"]
+    assert login["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Login"}
+    assert login["requestBody"]["required"] is True
+    schema = document["components"]["schemas"]["Login"]
+    assert set(schema["required"]) == {"email", "password"}
+    assert schema["additionalProperties"] is False
+    # Every field optional: an empty body is a valid update.
+    assert document["paths"]["/users/me"]["put"]["requestBody"]["required"] is False
+
+
+class _Item(RequestModel):
+    product_id: str
+    quantity: Annotated[int, Field(ge=1, le=50)]
+
+
+class _Order(RequestModel):
+    items: list[_Item]
+    notes: str | None = None
+
+
+class _OrderOut(ResponseModel):
+    order_id: str
+    status: str
+
+
+class _ByStatus(ListQuery):
+    status: str | None = None
+
+
+def _toy_api() -> Api:
+    toy = Chalice(app_name="toy", configure_logs=False)
+    api = Api(toy, CognitoUserPoolAuthorizer("pool", provider_arns=["arn:aws:cognito-idp:us-east-1:1:userpool/x"]))
+
+    @api.route(
+        "/shops/{shop_id}/orders",
+        "POST",
+        roles=frozenset({"customers"}),
+        request_model=_Order,
+        response_model=_OrderOut,
+        statuses=(200, 202, 404, 422),
+        extra={
+            "headers": {"Idempotency-Key": {"required": True, "description": "one per order"}},
+            "response_headers": {202: {"Location": "the order"}, 200: {"Idempotent-Replay": "true on replays"}},
+        },
+    )
+    def place() -> object:
+        """Place an order.
+
+        Prices come from the catalog."""
+        return json_response({})
+
+    @api.route("/shops/{shop_id}/orders", roles=SIGNED_IN, query_model=_ByStatus, response_model=list[_OrderOut])
+    def list_orders() -> object:
+        """List orders."""
+        return json_response([])
+
+    @api.route("/ping", roles=PUBLIC, extra={"media_type": "text/plain"})
+    def ping() -> object:
+        """Ping."""
+        return json_response("pong")
+
+    return api
+
+
+def test_operation_metadata_becomes_parameters_headers_and_responses():
+    doc = openapi.generate(_toy_api())
+    post = doc["paths"]["/shops/{shop_id}/orders"]["post"]
+    params = {(p["in"], p["name"]): p for p in post["parameters"]}
+    assert params[("path", "shop_id")]["required"] is True
+    assert params[("header", "Idempotency-Key")]["required"] is True
+    assert post["description"].startswith("Prices come from the catalog.")
+    assert set(post["responses"]) == {"200", "202", "400", "401", "403", "404", "413", "422", "429", "503"}
+    assert "Location" in post["responses"]["202"]["headers"]
+    assert "Idempotent-Replay" in post["responses"]["200"]["headers"]
+    # Nested models are hoisted, with their constraints.
+    item = doc["components"]["schemas"]["_Item"]
+    assert item["properties"]["quantity"]["maximum"] == 50
+
+    listing = doc["paths"]["/shops/{shop_id}/orders"]["get"]
+    query = {p["name"]: p for p in listing["parameters"] if p["in"] == "query"}
+    assert set(query) == {"limit", "cursor", "status"}
+    assert query["limit"]["schema"]["maximum"] == 100
+    assert query["status"]["schema"] == {"type": "string"}
+    assert "null" not in json.dumps(query["cursor"]["schema"])
+    assert listing["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
+    assert "403" not in listing["responses"]
+
+    ping = doc["paths"]["/ping"]["get"]
+    assert ping["security"] == [] and "text/plain" in ping["responses"]["200"]["content"]
+
+
+def test_served_document_is_the_generated_one_and_is_cached(client):
+    response = client.http.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    assert json.loads(response.body) == openapi.generate(app_module.api)
+    assert openapi.document_text(app_module.api) is openapi.document_text(app_module.api)
+
+    etag = response.headers["ETag"]
+    again = client.http.get("/openapi.json", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.body in (b"", "", None)
+    assert client.http.get("/openapi.json", headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_docs_page_is_self_contained_html(client):
+    response = client.http.get("/docs")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/html")
+    html = response.body.decode()
+    assert "openapi.json" in html and "<script>" in html
+    # Every asset is inlined from chalicelib/static: nothing is fetched from elsewhere.
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "connect-src 'self'" in csp
+    script = (openapi.STATIC_DIR / "docs.js").read_text()
+    assert openapi._sha256(script) in csp
