@@ -81,7 +81,7 @@ def confirm_sign_up() -> Response:
     "/auth/login",
     "POST",
     request_model=accounts.Login,
-    response_model=accounts.TokensOut,
+    response_model=accounts.TokensOut | accounts.ChallengeOut,
     statuses=(200, 400, 401, 403),
 )
 def login() -> Response:

@@ -35,17 +35,7 @@ PUBLIC = "/security == []"
 
 # Failures found in code other areas own, reported to them; each is listed with what it
 # needs. Delete an entry once fixed: the run then guards against its return.
-KNOWN: dict[tuple[str, str], str] = {
-    (
-        "ST101",
-        "PUT /users/me",
-    ): "adapters/dynamo.py to_value: an address lat/lng such as 1e-308 raises decimal.Underflow (500)",
-    ("ST103", "PUT /users/me"): "the same 500 is also an undocumented status",
-    (
-        "ST202",
-        "POST /auth/signup",
-    ): 'domain/accounts.py Email accepts "0@0.0", which Cognito rejects as not an email (400 on valid input)',
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture(scope="module")

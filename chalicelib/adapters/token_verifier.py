@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-import urllib.request
 from typing import Any
 
 from chalicelib.domain.errors import Unauthorized
@@ -62,6 +61,8 @@ class CognitoTokenVerifier:
         return key
 
     def _fetch_keys(self) -> dict[str, Any]:
+        import urllib.request
+
         from jwt.algorithms import RSAAlgorithm
 
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from chalicelib.domain.base import RequestModel, ResponseModel
 
@@ -16,7 +16,13 @@ ROLES = (CUSTOMERS, RESTAURANT_OWNERS, COURIERS, ADMINS)
 
 Email = Annotated[
     str,
-    StringConstraints(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", to_lower=True),
+    StringConstraints(
+        min_length=6,
+        max_length=254,
+        # A subset of what Cognito accepts, so a valid request is never refused downstream.
+        pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$",
+        to_lower=True,
+    ),
 ]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
@@ -44,13 +50,18 @@ class Refresh(RequestModel):
     refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=8192)]
 
 
+def _coordinate(value: float) -> float:
+    # 7 decimals is about 1 cm; it also keeps values inside DynamoDB's number range.
+    return round(value, 7)
+
+
 class Address(RequestModel):
     label: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     line1: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     postcode: Annotated[str, StringConstraints(min_length=1, max_length=20)]
-    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
-    lng: Annotated[float, Field(ge=-180, le=180)] | None = None
+    lat: Annotated[float, Field(ge=-90, le=90), AfterValidator(_coordinate)] | None = None
+    lng: Annotated[float, Field(ge=-180, le=180), AfterValidator(_coordinate)] | None = None
 
 
 class ProfileUpdate(RequestModel):
