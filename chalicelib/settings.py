@@ -43,6 +43,15 @@ class Settings:
     invoke_payment_in_process: bool
     catalog_cache_seconds: int
     max_body_bytes: int = 64 * 1024
+    # --- orders ---
+    orders_queue_arn: str = ""
+    orders_stream_arn: str = ""
+    # "fake" (the test tokens of API.md) on every stage but prod, which needs a real provider.
+    payment_provider: str = "fake"
+    # The emulator cannot run concurrent writes beside a cancelled transaction (it restores
+    # whole tables); against it, the order writes of one process take turns.
+    serialize_writes: bool = False
+    sweep_max_age_seconds: int = 86400
 
     @property
     def issuer(self) -> str:
@@ -80,7 +89,17 @@ class Settings:
             payment_function_name=env.get("PAYMENT_FUNCTION_NAME", f"chowline-{stage}-payment"),
             invoke_payment_in_process=_flag(env.get("PAYMENT_IN_PROCESS")),
             catalog_cache_seconds=int(env.get("CATALOG_CACHE_SECONDS", "30")),
+            orders_queue_arn=env.get("ORDERS_QUEUE_ARN", ""),
+            orders_stream_arn=env.get("ORDERS_STREAM_ARN", ""),
+            payment_provider=env.get("PAYMENT_PROVIDER") or ("live" if stage == "prod" else "fake"),
+            serialize_writes=_flag(env.get("SERIALIZE_WRITES"), default=bool(endpoint)),
+            sweep_max_age_seconds=int(env.get("SWEEP_MAX_AGE_SECONDS", "86400")),
         )
+
+
+# The order processor's SQS maximum concurrency equals the payment function's reserved
+# concurrency, so payments are never throttled (.chalice/config.json holds the latter).
+PAYMENT_CONCURRENCY = 5
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,67 @@
+"""Notifications table: each user's inbox (user_id + sent_at), expiring through TTL.
+
+An inbox record doubles as the "this notification was sent" marker: its key is derived
+from the order and the status, so a status change can be claimed once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.adapters.aws import AwsClients, aws_errors, error_code
+from chalicelib.adapters.dynamo import CursorCodec, from_item, query_page, to_item
+
+CLAIMED = "claimed"
+SENT = "sent"
+
+
+class NotificationsRepository:
+    def __init__(self, clients: AwsClients, cursors: CursorCodec, table: str) -> None:
+        self._clients = clients
+        self._cursors = cursors
+        self._table = table
+
+    def claim(self, record: Mapping[str, Any], now_epoch: int, lease_seconds: int) -> dict[str, Any] | None:
+        """Writes the record as CLAIMED unless it exists (sent, or claimed by a live attempt).
+        Returns None when claimed, else the existing record."""
+        item = {**record, "state": CLAIMED, "claim_expires": now_epoch + lease_seconds}
+        try:
+            with aws_errors("The notification store"):
+                self._clients.get("dynamodb").put_item(
+                    TableName=self._table,
+                    Item=to_item(item),
+                    ConditionExpression="attribute_not_exists(sent_at) OR (#st = :claimed AND claim_expires < :now)",
+                    ExpressionAttributeNames={"#st": "state"},
+                    ExpressionAttributeValues={":claimed": {"S": CLAIMED}, ":now": {"N": str(now_epoch)}},
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                existing = getattr(exc, "response", {}).get("Item")
+                return from_item(existing) if existing else {"state": SENT}
+            raise
+        return None
+
+    def mark_sent(self, user_id: str, sent_at: str, message_id: str) -> None:
+        with aws_errors("The notification store"):
+            self._clients.get("dynamodb").update_item(
+                TableName=self._table,
+                Key={"user_id": {"S": user_id}, "sent_at": {"S": sent_at}},
+                UpdateExpression="SET #st = :sent, message_id = :m REMOVE claim_expires",
+                ExpressionAttributeNames={"#st": "state"},
+                ExpressionAttributeValues={":sent": {"S": SENT}, ":m": {"S": message_id or "-"}},
+            )
+
+    def inbox(self, user_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        return query_page(
+            self._clients,
+            self._cursors,
+            table=self._table,
+            key_condition="user_id = :u",
+            values={":u": user_id},
+            limit=limit,
+            cursor=cursor,
+            scope=f"inbox:{user_id}",
+            newest_first=True,
+        )
