@@ -29,3 +29,6 @@ test: $(READY) lint ## every test and gate
 
 clean:
 	rm -rf $(VENV) dist .local .pytest_cache .ruff_cache
+
+redrive: $(READY) ## moves orders-dlq messages back to orders.fifo (local stack: reads .local/stack.env)
+	$(PY) -m devtools.redrive

@@ -275,7 +275,10 @@ def test_full_flow_with_role_rules(client, headers_for, aws, menu, pipeline, new
     _, other_courier = new_user("customers", "couriers")
     picked = status(client, headers_for, "courier", order_id, "PICKED_UP")
     assert picked.status_code == 200
-    assert body_of(picked)["courier_id"] == body_of(client.http.get("/users/me", headers=headers_for("courier")))["user_id"]
+    assert (
+        body_of(picked)["courier_id"]
+        == body_of(client.http.get("/users/me", headers=headers_for("courier")))["user_id"]
+    )
     assert status(client, headers_for, other_courier, order_id, "PICKED_UP").status_code == 404
     assert status(client, headers_for, other_courier, order_id, "DELIVERED").status_code == 404
     delivered = status(client, headers_for, "courier", order_id, "DELIVERED")
