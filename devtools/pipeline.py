@@ -16,17 +16,20 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("chowline.pipeline")
 
 MAX_STREAM_ATTEMPTS = 10
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -102,10 +105,16 @@ class Pipeline:
         self._threads = []
 
     def prepare(self) -> None:
-        """Builds the app's services once, before any thread races to do it."""
-        from chalicelib.bootstrap import container
+        """Applies the local stage's variables (as ``chalice local`` does when it loads the
+        app) and builds the app's services once, before any thread races to do it."""
+        from chalicelib import bootstrap
 
-        app = container()
+        stage = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())["stages"]["local"]
+        missing = {k: v for k, v in stage.get("environment_variables", {}).items() if k not in os.environ}
+        if missing:
+            os.environ.update(missing)
+            bootstrap.reset()
+        app = bootstrap.container()
         _ = (app.order_processor, app.orders, app.notifications, app.payment_provider)
         attributes = self._client("sqs").get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["All"])
         policy = json.loads(attributes["Attributes"].get("RedrivePolicy", "{}") or "{}")
