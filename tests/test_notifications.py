@@ -59,7 +59,6 @@ def test_each_status_change_notifies_once(stack, aws, client, headers_for, pipel
     pipeline.drain()
 
     import app
-
     from devtools.pipeline import LambdaContext
 
     event = stream_batch(pipeline)
@@ -99,7 +98,6 @@ def test_failed_records_are_reported_by_sequence_number_and_retried(
     pipeline.drain()
 
     import app
-
     from devtools.pipeline import LambdaContext
 
     event = stream_batch(pipeline)
