@@ -28,7 +28,9 @@ from typing import Any
 
 log = logging.getLogger("chowline.pipeline")
 
-MAX_STREAM_ATTEMPTS = 10
+# With the backoff below, 20 attempts span over a minute: longer than a notification claim.
+MAX_STREAM_ATTEMPTS = 20
+MAX_STREAM_BACKOFF = 5.0
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -270,6 +272,8 @@ class Pipeline:
             try:
                 if not self.pump_stream():
                     self._stop.wait(0.05)
+                elif self._stream_failures:
+                    self._stop.wait(min(MAX_STREAM_BACKOFF, 0.1 * 2 ** (self._stream_failures - 1)))
             except Exception:
                 log.exception("stream poller failed; retrying")
                 self._stop.wait(1)

@@ -22,10 +22,11 @@ class NotificationsRepository:
         self._cursors = cursors
         self._table = table
 
-    def claim(self, record: Mapping[str, Any], now_epoch: int, lease_seconds: int) -> dict[str, Any] | None:
-        """Writes the record as CLAIMED unless it exists (sent, or claimed by a live attempt).
-        Returns None when claimed, else the existing record."""
-        item = {**record, "state": CLAIMED, "claim_expires": now_epoch + lease_seconds}
+    def claim(self, record: Mapping[str, Any], now_epoch: int, lease_seconds: int, token: str) -> dict[str, Any] | None:
+        """Writes the record as CLAIMED unless it exists (sent, or claimed by another live
+        attempt). Returns None when the claim is this attempt's (``token``: a retried
+        request whose first try did land finds its own claim), else the existing record."""
+        item = {**record, "state": CLAIMED, "claim_expires": now_epoch + lease_seconds, "claim_token": token}
         try:
             with aws_errors("The notification store"):
                 self._clients.get("dynamodb").put_item(
@@ -39,7 +40,10 @@ class NotificationsRepository:
         except Exception as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 existing = getattr(exc, "response", {}).get("Item")
-                return from_item(existing) if existing else {"state": SENT}
+                found = from_item(existing) if existing else {"state": SENT}
+                if found.get("state") == CLAIMED and found.get("claim_token") == token:
+                    return None
+                return found
             raise
         return None
 
@@ -48,9 +52,21 @@ class NotificationsRepository:
             self._clients.get("dynamodb").update_item(
                 TableName=self._table,
                 Key={"user_id": {"S": user_id}, "sent_at": {"S": sent_at}},
-                UpdateExpression="SET #st = :sent, message_id = :m REMOVE claim_expires",
+                UpdateExpression="SET #st = :sent, message_id = :m REMOVE claim_expires, claim_token",
                 ExpressionAttributeNames={"#st": "state"},
                 ExpressionAttributeValues={":sent": {"S": SENT}, ":m": {"S": message_id or "-"}},
+            )
+
+    def release(self, user_id: str, sent_at: str) -> None:
+        """Ends a claim at once (its attempt failed before sending anything)."""
+        with aws_errors("The notification store"):
+            self._clients.get("dynamodb").update_item(
+                TableName=self._table,
+                Key={"user_id": {"S": user_id}, "sent_at": {"S": sent_at}},
+                UpdateExpression="SET claim_expires = :zero",
+                ConditionExpression="#st = :claimed",
+                ExpressionAttributeNames={"#st": "state"},
+                ExpressionAttributeValues={":zero": {"N": "0"}, ":claimed": {"S": CLAIMED}},
             )
 
     def inbox(self, user_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:

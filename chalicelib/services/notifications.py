@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -66,7 +67,11 @@ class NotificationsService:
         return dict(process_partial_response(event, self._record, processor, context))
 
     def _record(self, record: Any) -> bool:
-        return self.notify(record.raw_event)
+        try:
+            return self.notify(record.raw_event)
+        except Exception:
+            log.warning("notification of stream record %s failed", record.dynamodb.sequence_number, exc_info=True)
+            raise
 
     def notify(self, record: Mapping[str, Any]) -> bool:
         """Returns whether this call published (False: no status change, or done before)."""
@@ -91,7 +96,7 @@ class NotificationsService:
             "message": _TEXT.get(str(status), f"Your order is {status}."),
             "expires_at": int(self._clock()) + INBOX_DAYS * 86400,
         }
-        existing = self._repo.claim(entry, int(self._clock()), LEASE_SECONDS)
+        existing = self._repo.claim(entry, int(self._clock()), LEASE_SECONDS, uuid.uuid4().hex)
         if existing is not None:
             if existing.get("state") == SENT:
                 return False
@@ -109,7 +114,12 @@ class NotificationsService:
             "at": at,
         }
         attributes = {"event": entry["event"], "customer_id": entry["user_id"], "restaurant_id": entry["restaurant_id"]}
-        message_id = self._topic.publish(message, attributes)
+        try:
+            message_id = self._topic.publish(message, attributes)
+        except Exception:
+            # Nothing went out: give the claim up so that the retry need not wait the lease.
+            self._repo.release(entry["user_id"], entry["sent_at"])
+            raise
         self._repo.mark_sent(entry["user_id"], entry["sent_at"], message_id)
         return True
 
