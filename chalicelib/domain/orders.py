@@ -14,9 +14,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from chalicelib.domain.accounts import ADMINS, COURIERS, CUSTOMERS, RESTAURANT_OWNERS, Address
+from chalicelib.domain.accounts import ADMINS, COURIERS, RESTAURANT_OWNERS, Address
 from chalicelib.domain.base import RequestModel, ResponseModel
-from chalicelib.domain.errors import Conflict, FieldError, NotFound, Unprocessable, ValidationFailed
+from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, ValidationFailed
 from chalicelib.domain.paging import ListQuery
 from chalicelib.domain.principal import Principal
 
@@ -116,8 +116,6 @@ def check_mover(order: Mapping[str, Any], principal: Principal, target: str, own
 
 
 def _forbidden(target: str) -> Exception:
-    from chalicelib.domain.errors import Forbidden
-
     return Forbidden(f"Your role cannot move an order to {target}")
 
 
@@ -323,10 +321,6 @@ def product_ids(order: Mapping[str, Any]) -> list[str]:
     return [str(line["product_id"]) for line in order.get("items", [])]
 
 
-def roles_allowed_to_list_restaurant(principal: Principal) -> bool:
-    return principal.is_admin or RESTAURANT_OWNERS in principal.roles
-
-
 # --- responses ----------------------------------------------------------------------------
 
 
@@ -377,4 +371,3 @@ def orders_out(orders: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 ROLES_THAT_MOVE = frozenset({RESTAURANT_OWNERS, COURIERS, ADMINS})
-ROLES_THAT_ORDER = frozenset({CUSTOMERS})
