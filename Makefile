@@ -61,3 +61,6 @@ bench: $(READY) ## cold start, warm overhead and memory as ratios against baseli
 
 cost: $(READY) ## the monthly AWS bill of the traffic model, per service and per order
 	$(PY) -m bench.cost
+
+redrive: $(READY) ## moves orders-dlq messages back to orders.fifo (local stack: reads .local/stack.env)
+	$(PY) -m devtools.redrive

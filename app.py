@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any
 
 from chalice import Chalice, CognitoUserPoolAuthorizer, Response
-from chalice.app import Request
+from chalice.app import CloudWatchEvent, DynamoDBEvent, Request, SQSEvent
 
 from chalicelib import __version__
 from chalicelib.bootstrap import container
-from chalicelib.domain import accounts, catalog
+from chalicelib.domain import accounts, catalog, orders
+from chalicelib.domain.paging import ListQuery
 from chalicelib.entry import middleware
 from chalicelib.entry.auth import principal_of
 from chalicelib.entry.caching import cacheable_response
 from chalicelib.entry.requests import body_model, header, query_model
 from chalicelib.entry.routing import PUBLIC, SIGNED_IN, Api, json_response
+from chalicelib.settings import PAYMENT_CONCURRENCY
 
 app = Chalice(app_name="chowline")
 app.api.binary_types = []
@@ -291,7 +294,137 @@ def confirm_restaurant_image(restaurant_id: str) -> Response:
 # --- Orders ------------------------------------------------------------------------------
 
 
+@api.route(
+    "/orders",
+    "POST",
+    roles=frozenset({accounts.CUSTOMERS}),
+    request_model=orders.PlaceOrder,
+    response_model=orders.PlacedOrder,
+    statuses=(200, 202, 400, 401, 403, 409, 422, 503),
+)
+def place_order() -> Response:
+    """Place an order (priced from the catalog), processed asynchronously."""
+    request = _request()
+    placed = container().orders.place(
+        principal_of(request), header(request, "Idempotency-Key"), body_model(request, orders.PlaceOrder)
+    )
+    headers = {"Location": f"/orders/{placed.order.order_id}"}
+    if placed.replay:
+        return json_response(placed.order, 200, {**headers, "Idempotent-Replay": "true"})
+    return json_response(placed.order, 202, headers)
+
+
+@api.route(
+    "/orders",
+    roles=frozenset({accounts.CUSTOMERS}),
+    query_model=orders.OrdersQuery,
+    statuses=(200, 400, 401, 403),
+)
+def list_my_orders() -> Response:
+    """My orders, newest first."""
+    request = _request()
+    return json_response(container().orders.list_mine(principal_of(request), query_model(request, orders.OrdersQuery)))
+
+
+@api.route("/orders/{order_id}", roles=SIGNED_IN, response_model=orders.OrderOut, statuses=(200, 401, 404))
+def get_order(order_id: str) -> Response:
+    """One order: its customer, its restaurant's owner, its courier and admins see it."""
+    return json_response(container().orders.get(principal_of(_request()), order_id))
+
+
+@api.route(
+    "/orders/{order_id}/cancel",
+    "POST",
+    roles=frozenset({accounts.CUSTOMERS}),
+    response_model=orders.OrderOut,
+    statuses=(200, 401, 403, 404, 409),
+)
+def cancel_order(order_id: str) -> Response:
+    """Cancel my order while it is PENDING or CONFIRMED (refunded, stock returned)."""
+    return json_response(container().orders.cancel(principal_of(_request()), order_id))
+
+
+@api.route(
+    "/orders/{order_id}/status",
+    "POST",
+    roles=orders.ROLES_THAT_MOVE,
+    request_model=orders.StatusChange,
+    response_model=orders.OrderOut,
+    statuses=(200, 400, 401, 403, 404, 409),
+)
+def change_order_status(order_id: str) -> Response:
+    """Move an order along: restaurant owners, couriers, admins."""
+    request = _request()
+    cmd = body_model(request, orders.StatusChange)
+    return json_response(container().orders.change_status(principal_of(request), order_id, cmd))
+
+
+@api.route(
+    "/restaurants/{restaurant_id}/orders",
+    roles=frozenset({accounts.RESTAURANT_OWNERS, accounts.ADMINS}),
+    query_model=orders.OrdersQuery,
+    statuses=(200, 400, 401, 403, 404),
+)
+def list_restaurant_orders(restaurant_id: str) -> Response:
+    """A restaurant's orders, newest first: its owner and admins."""
+    request = _request()
+    query = query_model(request, orders.OrdersQuery)
+    return json_response(container().orders.list_restaurant(principal_of(request), restaurant_id, query))
+
+
+@api.route(
+    "/deliveries", roles=frozenset({accounts.COURIERS}), query_model=orders.OrdersQuery, statuses=(200, 400, 401, 403)
+)
+def list_deliveries() -> Response:
+    """Orders READY for pickup, oldest first."""
+    return json_response(container().orders.deliveries(query_model(_request(), orders.OrdersQuery)))
+
+
+@api.route("/users/me/notifications", roles=SIGNED_IN, query_model=ListQuery, statuses=(200, 400, 401))
+def list_notifications() -> Response:
+    """What the notifier sent me, newest first."""
+    request = _request()
+    return json_response(container().notifications.inbox(principal_of(request), query_model(request, ListQuery)))
+
+
 # --- Order events: processing, payment, notifications, sweeper ---------------------------
+
+
+@app.on_sqs_message(
+    queue_arn=os.environ.get("ORDERS_QUEUE_ARN", "arn:aws:sqs:us-east-1:123456789012:chowline-placeholder-orders.fifo"),
+    batch_size=10,
+    maximum_concurrency=PAYMENT_CONCURRENCY,
+    name="process_order",
+)
+def process_order(event: SQSEvent) -> dict[str, Any]:
+    """Pays for and confirms each order; returns the records to retry (batchItemFailures)."""
+    return container().order_processor.handle_batch(event.to_dict(), event.context)
+
+
+@app.lambda_function(name="payment")
+def payment(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """authorize | capture | void | refund, idempotent per order."""
+    return container().payments.handle(event)
+
+
+@app.on_dynamodb_record(
+    stream_arn=os.environ.get(
+        "ORDERS_STREAM_ARN",
+        "arn:aws:dynamodb:us-east-1:123456789012:table/chowline-placeholder-orders/stream/1970-01-01T00:00:00.000",
+    ),
+    batch_size=100,
+    starting_position="LATEST",
+    name="notify",
+)
+def notify(event: DynamoDBEvent) -> dict[str, Any]:
+    """One SNS message and one inbox record per order status change."""
+    return container().notifications.handle_batch(event.to_dict(), event.context)
+
+
+@app.schedule("rate(1 minute)", name="sweep_pending_orders")
+def sweep_pending_orders(event: CloudWatchEvent) -> dict[str, int]:
+    """Re-enqueues orders left PENDING for over two minutes."""
+    return {"requeued": container().orders.sweep()}
 
 
 # --- Documentation -----------------------------------------------------------------------

@@ -6,6 +6,7 @@ Everything is built on first use and kept for the life of the container, so impo
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cached_property
 
 from chalicelib.adapters.aws import AwsClients
@@ -14,13 +15,22 @@ from chalicelib.adapters.catalog_repo import ProductsRepository, RestaurantsRepo
 from chalicelib.adapters.dynamo import CursorCodec
 from chalicelib.adapters.identity import CognitoIdentity
 from chalicelib.adapters.metrics import Metrics
+from chalicelib.adapters.notifications_repo import NotificationsRepository
+from chalicelib.adapters.orders_repo import OrdersRepository
+from chalicelib.adapters.payment_provider import PaymentProvider, provider_for
+from chalicelib.adapters.payments import PaymentGateway
+from chalicelib.adapters.queue import OrdersQueue
 from chalicelib.adapters.storage import AssetStorage
 from chalicelib.adapters.token_verifier import CognitoTokenVerifier
+from chalicelib.adapters.topic import OrderEventsTopic
 from chalicelib.adapters.users_repo import UsersRepository
 from chalicelib.entry.auth import Verifier
 from chalicelib.services.accounts import AccountsService
 from chalicelib.services.assets import AssetsService
 from chalicelib.services.catalog import CatalogService
+from chalicelib.services.notifications import NotificationsService
+from chalicelib.services.orders import OrderProcessor, OrdersService
+from chalicelib.services.payments import PaymentsService
 from chalicelib.settings import Settings
 
 
@@ -76,6 +86,57 @@ class Container:
         return AssetsService(self.catalog, storage, s.assets_url, s.image_upload_seconds)
 
     # --- orders ----------------------------------------------------------------------
+
+    @cached_property
+    def orders_repo(self) -> OrdersRepository:
+        s = self.settings
+        return OrdersRepository(
+            self.clients,
+            self.cursors,
+            orders_table=s.orders_table,
+            products_table=s.products_table,
+            restaurants_table=s.restaurants_table,
+            serialize_writes=s.serialize_writes,
+        )
+
+    @cached_property
+    def orders_queue(self) -> OrdersQueue:
+        return OrdersQueue(self.clients, self.settings.orders_queue_url)
+
+    @cached_property
+    def payment_provider(self) -> PaymentProvider:
+        return provider_for(self.settings.payment_provider)
+
+    @cached_property
+    def payments(self) -> PaymentsService:
+        return PaymentsService(self.payment_provider)
+
+    @cached_property
+    def payment_gateway(self) -> PaymentGateway:
+        s = self.settings
+        in_process = (lambda event: self.payments.handle(event)) if s.invoke_payment_in_process else None
+        return PaymentGateway(self.clients, s.payment_function_name, in_process)
+
+    @cached_property
+    def orders(self) -> OrdersService:
+        return OrdersService(
+            self.orders_repo,
+            self.orders_queue,
+            self.payment_gateway,
+            sweep_max_age=timedelta(seconds=self.settings.sweep_max_age_seconds),
+        )
+
+    @cached_property
+    def order_processor(self) -> OrderProcessor:
+        return OrderProcessor(self.orders_repo, self.payment_gateway)
+
+    @cached_property
+    def notifications(self) -> NotificationsService:
+        s = self.settings
+        return NotificationsService(
+            NotificationsRepository(self.clients, self.cursors, s.notifications_table),
+            OrderEventsTopic(self.clients, s.order_events_topic_arn),
+        )
 
     # --- observability ---------------------------------------------------------------
 

@@ -58,6 +58,16 @@ class Settings:
             return f"{self.endpoint_url}/{self.assets_bucket}"
         return f"https://{self.assets_bucket}.s3.{self.region}.amazonaws.com"
 
+    # --- orders ---
+    orders_queue_arn: str = ""
+    orders_stream_arn: str = ""
+    # "fake" (the test tokens of API.md) on every stage but prod, which needs a real provider.
+    payment_provider: str = "fake"
+    # The emulator cannot run concurrent writes beside a cancelled transaction (it restores
+    # whole tables); against it, the order writes of one process take turns.
+    serialize_writes: bool = False
+    sweep_max_age_seconds: int = 86400
+
     @property
     def issuer(self) -> str:
         return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
@@ -96,7 +106,17 @@ class Settings:
             catalog_cache_seconds=int(env.get("CATALOG_CACHE_SECONDS", "30")),
             endpoint_url=endpoint,
             image_upload_seconds=int(env.get("IMAGE_UPLOAD_SECONDS", "300")),
+            orders_queue_arn=env.get("ORDERS_QUEUE_ARN", ""),
+            orders_stream_arn=env.get("ORDERS_STREAM_ARN", ""),
+            payment_provider=env.get("PAYMENT_PROVIDER") or ("live" if stage == "prod" else "fake"),
+            serialize_writes=_flag(env.get("SERIALIZE_WRITES"), default=bool(endpoint)),
+            sweep_max_age_seconds=int(env.get("SWEEP_MAX_AGE_SECONDS", "86400")),
         )
+
+
+# The order processor's SQS maximum concurrency equals the payment function's reserved
+# concurrency, so payments are never throttled (.chalice/config.json holds the latter).
+PAYMENT_CONCURRENCY = 5
 
 
 @lru_cache(maxsize=1)

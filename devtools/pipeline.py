@@ -1,14 +1,381 @@
-"""The event sources ``chalice local`` lacks (filled in by the orders work)."""
+"""The event sources ``chalice local`` lacks, run as threads beside the local API:
+
+- orders.fifo -> ``process_order``: long polls (batch 10) with as many pollers as the
+  function's maximum concurrency, Lambda-shaped SQS events, partial batch responses: the
+  records not in ``batchItemFailures`` are deleted, the failed ones are made visible again
+  at once (the emulator's FIFO redelivery after a visibility timeout can lose messages of a
+  group) and after ``maxReceiveCount`` receives are moved to the DLQ here.
+- the Orders table stream -> ``notify``: Lambda-shaped stream events of up to 100 records,
+  retried from the first failed record, as Lambda does with ReportBatchItemFailures.
+- ``sweep_pending_orders`` every minute.
+
+Handlers are called the way Lambda calls them: ``app.process_order(event, context)``.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("chowline.pipeline")
+
+# With the backoff below, 20 attempts span over a minute: longer than a notification claim.
+MAX_STREAM_ATTEMPTS = 20
+MAX_STREAM_BACKOFF = 5.0
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    timeout_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self.memory_limit_in_mb = 512
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:us-east-1:123456789012:function:chowline-local-{self.function_name}"
+        )
+        self._deadline = time.monotonic() + self.timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _app() -> Any:
+    import app
+
+    return app
+
 
 class Pipeline:
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        workers: int | None = None,
+        wait_seconds: int = 1,
+        sweep_every: float = 60.0,
+        stream_start: str = "TRIM_HORIZON",
+    ) -> None:
+        from chalicelib.settings import PAYMENT_CONCURRENCY
+
         self._env = env
+        self._workers = workers or PAYMENT_CONCURRENCY
+        self._wait = wait_seconds
+        self._sweep_every = sweep_every
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self.queue_url = env["ORDERS_QUEUE_URL"]
+        self.dlq_url = env.get("ORDERS_DLQ_URL", "")
+        self.queue_arn = env.get("ORDERS_QUEUE_ARN", "")
+        self.stream_arn = env.get("ORDERS_STREAM_ARN", "")
+        self.region = env.get("AWS_REGION", "us-east-1")
+        self.max_receives = 5
+        self._stream_position: str | None = None
+        self._stream_failures = 0
+        self._stream_start = stream_start
+        self.stats = {"batches": 0, "records": 0, "failed": 0, "dead_lettered": 0, "stream_records": 0}
+
+    # --- life cycle -----------------------------------------------------------------------
 
     def start(self) -> Pipeline:
+        self.prepare()
+        for index in range(self._workers):
+            self._spawn(f"orders-poller-{index}", self._poll_queue_forever)
+        if self.stream_arn:
+            self._spawn("orders-stream", self._poll_stream_forever)
+        if self._sweep_every > 0:
+            self._spawn("sweeper", self._sweep_forever)
         return self
 
     def stop(self) -> None:
-        return None
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=self._wait + 5)
+        self._threads = []
+
+    def prepare(self) -> None:
+        """Applies the local stage's variables (as ``chalice local`` does when it loads the
+        app) and builds the app's services once, before any thread races to do it."""
+        from chalicelib import bootstrap
+
+        stage = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())["stages"]["local"]
+        missing = {k: v for k, v in stage.get("environment_variables", {}).items() if k not in os.environ}
+        if missing:
+            os.environ.update(missing)
+            bootstrap.reset()
+        app = bootstrap.container()
+        _ = (app.order_processor, app.orders, app.notifications, app.payment_provider)
+        attributes = self._client("sqs").get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["All"])
+        policy = json.loads(attributes["Attributes"].get("RedrivePolicy", "{}") or "{}")
+        self.max_receives = int(policy.get("maxReceiveCount", self.max_receives))
+        self.queue_arn = self.queue_arn or attributes["Attributes"].get("QueueArn", "")
+        if self.stream_arn and self._stream_position is None and self._stream_start == "LATEST":
+            self._skip_to_stream_end()
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _client(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                import boto3
+                from botocore.config import Config
+
+                self._clients[service] = boto3.session.Session().client(
+                    service, config=Config(region_name=self.region, max_pool_connections=20)
+                )
+            return self._clients[service]
+
+    # --- orders.fifo -> process_order ----------------------------------------------------
+
+    def _poll_queue_forever(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.pump_queue(self._wait)
+            except Exception:
+                log.exception("orders poller failed; retrying")
+                self._stop.wait(1)
+
+    def pump_queue(self, wait_seconds: int = 0) -> int:
+        """One receive (up to 10), one handler call, then acknowledgements. Returns the
+        number of records delivered."""
+        sqs = self._client("sqs")
+        out = sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"],
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        messages = out.get("Messages", [])
+        if not messages:
+            return 0
+        event = {"Records": [self._sqs_record(m) for m in messages]}
+        try:
+            result = _app().process_order(event, LambdaContext("process_order"))
+            failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+        except Exception:
+            log.exception("process_order raised: the whole batch is retried")
+            failed = {m["MessageId"] for m in messages}
+        self._acknowledge(messages, failed)
+        with self._lock:
+            self.stats["batches"] += 1
+            self.stats["records"] += len(messages)
+            self.stats["failed"] += len(failed)
+        return len(messages)
+
+    def drain(self, timeout: float = 60.0) -> int:
+        """Processes until the queue has nothing visible or in flight (tests, benches)."""
+        deadline = time.monotonic() + timeout
+        total = 0
+        sqs = self._client("sqs")
+        while time.monotonic() < deadline:
+            delivered = self.pump_queue(0)
+            total += delivered
+            if delivered:
+                continue
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=self.queue_url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+            if (
+                int(attributes["ApproximateNumberOfMessages"])
+                + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+                == 0
+            ):
+                return total
+            time.sleep(0.02)
+        raise TimeoutError(f"orders.fifo did not drain within {timeout} s")
+
+    def _sqs_record(self, message: dict[str, Any]) -> dict[str, Any]:
+        attributes = message.get("Attributes", {})
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": {
+                "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
+                "SentTimestamp": attributes.get("SentTimestamp", str(int(time.time() * 1000))),
+                "SenderId": attributes.get("SenderId", "AIDALOCAL"),
+                "ApproximateFirstReceiveTimestamp": attributes.get(
+                    "ApproximateFirstReceiveTimestamp", str(int(time.time() * 1000))
+                ),
+                "SequenceNumber": attributes.get("SequenceNumber", "0"),
+                "MessageGroupId": attributes.get("MessageGroupId", ""),
+                "MessageDeduplicationId": attributes.get("MessageDeduplicationId", ""),
+            },
+            "messageAttributes": message.get("MessageAttributes", {}),
+            "md5OfBody": message.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.queue_arn,
+            "awsRegion": self.region,
+        }
+
+    def _acknowledge(self, messages: list[dict[str, Any]], failed: set[str]) -> None:
+        sqs = self._client("sqs")
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+        retry = []
+        for message in (m for m in messages if m["MessageId"] in failed):
+            receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+            if self.dlq_url and receives >= self.max_receives:
+                self._dead_letter(message)
+            else:
+                retry.append(message)
+        if retry:
+            sqs.change_message_visibility_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for i, m in enumerate(retry)
+                ],
+            )
+
+    def _dead_letter(self, message: dict[str, Any]) -> None:
+        attributes = message.get("Attributes", {})
+        sqs = self._client("sqs")
+        sqs.send_message(
+            QueueUrl=self.dlq_url,
+            MessageBody=message["Body"],
+            MessageGroupId=attributes.get("MessageGroupId") or message["MessageId"],
+            MessageDeduplicationId=attributes.get("MessageDeduplicationId") or message["MessageId"],
+        )
+        sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        log.warning("message %s moved to the DLQ after %s receives", message["MessageId"], self.max_receives)
+        with self._lock:
+            self.stats["dead_lettered"] += 1
+
+    # --- Orders stream -> notify ---------------------------------------------------------
+
+    def _poll_stream_forever(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if not self.pump_stream():
+                    self._stop.wait(0.05)
+                elif self._stream_failures:
+                    self._stop.wait(min(MAX_STREAM_BACKOFF, 0.1 * 2 ** (self._stream_failures - 1)))
+            except Exception:
+                log.exception("stream poller failed; retrying")
+                self._stop.wait(1)
+
+    def _shard_iterator(self) -> str:
+        # Asked afresh from the last sequence number on every read: the emulator replaces a
+        # table's stream shard when it rolls a transaction back, stranding old iterators.
+        streams = self._client("dynamodbstreams")
+        shard = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        if self._stream_position is None:
+            kwargs: dict[str, Any] = {"ShardIteratorType": "TRIM_HORIZON"}
+        else:
+            kwargs = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self._stream_position}
+        return streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard, **kwargs)["ShardIterator"]
+
+    def _skip_to_stream_end(self) -> None:
+        while True:
+            records = self._client("dynamodbstreams").get_records(ShardIterator=self._shard_iterator(), Limit=1000)[
+                "Records"
+            ]
+            if not records:
+                return
+            self._stream_position = records[-1]["dynamodb"]["SequenceNumber"]
+
+    def pump_stream(self) -> int:
+        """One GetRecords (up to 100) and one ``notify`` call. Returns records delivered."""
+        records = self._client("dynamodbstreams").get_records(ShardIterator=self._shard_iterator(), Limit=100)[
+            "Records"
+        ]
+        if not records:
+            return 0
+        event = {"Records": [self._stream_record(r) for r in records]}
+        try:
+            result = _app().notify(event, LambdaContext("notify"))
+            failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+        except Exception:
+            log.exception("notify raised: the whole batch is retried")
+            failed = {r["dynamodb"]["SequenceNumber"] for r in records}
+        sequence = [r["dynamodb"]["SequenceNumber"] for r in records]
+        first_failed = next((i for i, s in enumerate(sequence) if s in failed), None)
+        if first_failed is None:
+            self._stream_position = sequence[-1]
+            self._stream_failures = 0
+        else:
+            self._stream_failures += 1
+            if self._stream_failures >= MAX_STREAM_ATTEMPTS:
+                log.error("stream record %s failed %s times: skipped", sequence[first_failed], MAX_STREAM_ATTEMPTS)
+                self._stream_position = sequence[first_failed]
+                self._stream_failures = 0
+            elif first_failed > 0:
+                self._stream_position = sequence[first_failed - 1]
+        with self._lock:
+            self.stats["stream_records"] += len(records)
+        return len(records)
+
+    def drain_stream(self, timeout: float = 30.0) -> int:
+        deadline = time.monotonic() + timeout
+        total = 0
+        while time.monotonic() < deadline:
+            delivered = self.pump_stream()
+            if not delivered:
+                return total
+            total += delivered
+        raise TimeoutError("the Orders stream did not drain")
+
+    def _stream_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        dynamodb = dict(record["dynamodb"])
+        created = dynamodb.get("ApproximateCreationDateTime")
+        if isinstance(created, datetime):
+            dynamodb["ApproximateCreationDateTime"] = created.timestamp()
+        dynamodb.setdefault("ApproximateCreationDateTime", time.time())
+        dynamodb.setdefault("SizeBytes", len(json.dumps(dynamodb, default=str)))
+        return {
+            "eventID": record.get("eventID", uuid.uuid4().hex),
+            "eventName": record["eventName"],
+            "eventVersion": record.get("eventVersion", "1.1"),
+            "eventSource": "aws:dynamodb",
+            "awsRegion": record.get("awsRegion", self.region),
+            "dynamodb": dynamodb,
+            "eventSourceARN": self.stream_arn,
+        }
+
+    # --- the schedule --------------------------------------------------------------------
+
+    def _sweep_forever(self) -> None:
+        while not self._stop.wait(self._sweep_every):
+            try:
+                self.sweep()
+            except Exception:
+                log.exception("sweep failed")
+
+    def sweep(self) -> Any:
+        now = datetime.now(UTC)
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.region,
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/chowline-local-sweep_pending_orders"],
+            "detail": {},
+        }
+        return _app().sweep_pending_orders(event, LambdaContext("sweep_pending_orders"))

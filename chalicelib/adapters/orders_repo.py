@@ -1,0 +1,352 @@
+"""Orders table, plus the reads and conditional writes an order makes on the catalog tables
+(Products, Restaurants) following the agreed item schema.
+
+Every status write is conditioned on the status it was read in, so two racing writers
+cannot both win; stock moves only inside a transaction with the order's status change.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.adapters.aws import AwsClients, aws_errors, error_code
+from chalicelib.adapters.dynamo import CursorCodec, from_item, query_page, to_item, to_value
+from chalicelib.domain import orders as domain
+
+_STORE = "The order store"
+# A cancellation reason worth retrying rather than a verdict on the order.
+_TRANSIENT_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the processor reads in one call: the order and the catalog items it needs."""
+
+    order: dict[str, Any] | None
+    restaurant: dict[str, Any] | None
+    products: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class StaleStatus(Exception):
+    """The order is no longer in the status the write was conditioned on."""
+
+    def __init__(self, current: Mapping[str, Any] | None = None) -> None:
+        super().__init__("the order changed status meanwhile")
+        self.current = dict(current) if current else None
+
+
+class Cancelled(Exception):
+    """A stock transaction was cancelled by one of its conditions."""
+
+    def __init__(self, order: bool, restaurant: bool, products: bool) -> None:
+        super().__init__("transaction cancelled")
+        self.order = order
+        self.restaurant = restaurant
+        self.products = products
+
+
+class OrdersRepository:
+    def __init__(
+        self,
+        clients: AwsClients,
+        cursors: CursorCodec,
+        *,
+        orders_table: str,
+        products_table: str,
+        restaurants_table: str,
+        serialize_writes: bool = False,
+    ) -> None:
+        self._clients = clients
+        self._cursors = cursors
+        self._orders = orders_table
+        self._products = products_table
+        self._restaurants = restaurants_table
+        # The emulator rolls a cancelled transaction back by restoring a copy of every table
+        # it touched, erasing writes made meanwhile; locally, writes take turns instead.
+        self._write_lock: threading.Lock | None = threading.Lock() if serialize_writes else None
+
+    @property
+    def _db(self) -> Any:
+        return self._clients.get("dynamodb")
+
+    def _writing(self) -> AbstractContextManager[Any]:
+        return self._write_lock if self._write_lock is not None else nullcontext()
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def get(self, order_id: str) -> dict[str, Any] | None:
+        with aws_errors(_STORE):
+            out = self._db.get_item(TableName=self._orders, Key=_order_key(order_id), ConsistentRead=True)
+        item = out.get("Item")
+        return from_item(item) if item else None
+
+    def restaurant_owner(self, restaurant_id: str) -> str | None:
+        with aws_errors(_STORE):
+            out = self._db.get_item(
+                TableName=self._restaurants,
+                Key={"restaurant_id": {"S": restaurant_id}},
+                ProjectionExpression="owner_id",
+            )
+        item = out.get("Item")
+        if not item:
+            return None
+        return str(from_item(item).get("owner_id") or "") or None
+
+    def snapshot(
+        self, *, order_id: str | None, restaurant_id: str, product_ids: list[str], consistent: bool
+    ) -> Snapshot:
+        """ONE BatchGetItem over Orders (optional), Restaurants and Products."""
+        requests: dict[str, Any] = {
+            self._restaurants: {"Keys": [{"restaurant_id": {"S": restaurant_id}}], "ConsistentRead": consistent},
+        }
+        if product_ids:
+            requests[self._products] = {
+                "Keys": [{"product_id": {"S": pid}} for pid in product_ids],
+                "ConsistentRead": consistent,
+            }
+        if order_id:
+            requests[self._orders] = {"Keys": [_order_key(order_id)], "ConsistentRead": True}
+        found: dict[str, list[dict[str, Any]]] = {}
+        with aws_errors(_STORE):
+            # Unprocessed keys are rare (throttling); ask again for those only.
+            for _ in range(4):
+                out = self._db.batch_get_item(RequestItems=requests)
+                for table, items in out.get("Responses", {}).items():
+                    found.setdefault(table, []).extend(from_item(i) for i in items)
+                requests = out.get("UnprocessedKeys") or {}
+                if not requests:
+                    break
+            else:
+                raise _throttled("BatchGetItem kept returning unprocessed keys")
+        orders = found.get(self._orders, [])
+        restaurants = found.get(self._restaurants, [])
+        return Snapshot(
+            order=orders[0] if orders else None,
+            restaurant=restaurants[0] if restaurants else None,
+            products={str(p["product_id"]): p for p in found.get(self._products, [])},
+        )
+
+    def query(
+        self,
+        *,
+        index: str,
+        key: str,
+        value: str,
+        limit: int,
+        cursor: str | None,
+        status: str | None,
+        newest_first: bool,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        names = {"#k": key}
+        values: dict[str, Any] = {":k": value}
+        filter_expression = None
+        if status and key != "status":
+            names["#s"] = "status"
+            values[":s"] = status
+            filter_expression = "#s = :s"
+        return query_page(
+            self._clients,
+            self._cursors,
+            table=self._orders,
+            index=index,
+            key_condition="#k = :k",
+            names=names,
+            values=values,
+            limit=limit,
+            cursor=cursor,
+            scope=f"orders:{index}:{value}:{status or ''}",
+            newest_first=newest_first,
+            filter_expression=filter_expression,
+        )
+
+    def pending_between(self, oldest: str, newest: str, limit: int) -> list[dict[str, Any]]:
+        items, _ = query_page(
+            self._clients,
+            self._cursors,
+            table=self._orders,
+            index="by_status",
+            key_condition="#s = :s AND created_at BETWEEN :a AND :b",
+            names={"#s": "status"},
+            values={":s": domain.PENDING, ":a": oldest, ":b": newest},
+            limit=limit,
+            cursor=None,
+            scope="sweep",
+        )
+        return items
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def put_new(self, order: dict[str, Any]) -> dict[str, Any] | None:
+        """Creates the order; if its id exists already, returns the existing one instead
+        (read in the same call)."""
+        try:
+            with aws_errors(_STORE), self._writing():
+                self._db.put_item(
+                    TableName=self._orders,
+                    Item=to_item(order),
+                    ConditionExpression="attribute_not_exists(order_id)",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                item = getattr(exc, "response", {}).get("Item")
+                return from_item(item) if item else (self.get(order["order_id"]) or {})
+            raise
+        return None
+
+    def move(
+        self, order: Mapping[str, Any], target: str, at: str, extra: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """One conditional UpdateItem: status ``order.status`` -> ``target``."""
+        update = _status_update(order, target, at, extra or {})
+        try:
+            with aws_errors(_STORE), self._writing():
+                out = self._db.update_item(
+                    TableName=self._orders,
+                    Key=_order_key(str(order["order_id"])),
+                    ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    **update,
+                )
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                item = getattr(exc, "response", {}).get("Item")
+                raise StaleStatus(from_item(item) if item else None) from exc
+            raise
+        return from_item(out["Attributes"])
+
+    def confirm(self, order: Mapping[str, Any], tracked: list[str], at: str, authorization_id: str) -> None:
+        """ONE transaction: take each line's stock (never below 0, product still available),
+        check the restaurant is open, and move the order PENDING -> CONFIRMED.
+
+        ``tracked`` lists the products that count stock (read just before); the others must
+        still be unlimited, or the transaction is cancelled and the caller reads again."""
+        items: list[dict[str, Any]] = []
+        for line in order["items"]:
+            pid = str(line["product_id"])
+            key = {"product_id": {"S": pid}}
+            if pid in tracked:
+                items.append(
+                    {
+                        "Update": {
+                            "TableName": self._products,
+                            "Key": key,
+                            "UpdateExpression": "SET stock = stock - :q",
+                            "ConditionExpression": "stock >= :q AND available = :true",
+                            "ExpressionAttributeValues": {
+                                ":q": to_value(int(line["quantity"])),
+                                ":true": {"BOOL": True},
+                            },
+                        }
+                    }
+                )
+            else:
+                items.append(
+                    {
+                        "ConditionCheck": {
+                            "TableName": self._products,
+                            "Key": key,
+                            "ConditionExpression": "attribute_not_exists(stock) AND available = :true",
+                            "ExpressionAttributeValues": {":true": {"BOOL": True}},
+                        }
+                    }
+                )
+        items.append(
+            {
+                "ConditionCheck": {
+                    "TableName": self._restaurants,
+                    "Key": {"restaurant_id": {"S": str(order["restaurant_id"])}},
+                    "ConditionExpression": "is_open = :true",
+                    "ExpressionAttributeValues": {":true": {"BOOL": True}},
+                }
+            }
+        )
+        update = _status_update(
+            order, domain.CONFIRMED, at, {"authorization_id": authorization_id, "stock_taken": list(tracked)}
+        )
+        items.append({"Update": {"TableName": self._orders, "Key": _order_key(str(order["order_id"])), **update}})
+        self._transact(items, order_index=len(items) - 1, restaurant_index=len(items) - 2)
+
+    def release(
+        self,
+        order: Mapping[str, Any],
+        target: str,
+        at: str,
+        restock: list[tuple[str, int]],
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        """ONE transaction: put ``restock`` back (products that track stock) and move the
+        order out of its current status."""
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._products,
+                    "Key": {"product_id": {"S": pid}},
+                    "UpdateExpression": "SET stock = stock + :q",
+                    "ConditionExpression": "attribute_exists(stock)",
+                    "ExpressionAttributeValues": {":q": to_value(quantity)},
+                }
+            }
+            for pid, quantity in restock
+        ]
+        update = _status_update(order, target, at, extra or {})
+        items.append({"Update": {"TableName": self._orders, "Key": _order_key(str(order["order_id"])), **update}})
+        self._transact(items, order_index=len(items) - 1, restaurant_index=None)
+
+    def _transact(self, items: list[dict[str, Any]], order_index: int, restaurant_index: int | None) -> None:
+        try:
+            with aws_errors(_STORE), self._writing():
+                self._db.transact_write_items(TransactItems=items)
+        except Exception as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            reasons = [
+                str(r.get("Code") or "None") for r in getattr(exc, "response", {}).get("CancellationReasons", [])
+            ]
+            if any(code in _TRANSIENT_REASONS for code in reasons):
+                raise _throttled(f"transaction cancelled: {reasons}") from exc
+            failed = {i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"}
+            if not failed:
+                raise
+            raise Cancelled(
+                order=order_index in failed,
+                restaurant=restaurant_index is not None and restaurant_index in failed,
+                products=any(i < (restaurant_index if restaurant_index is not None else order_index) for i in failed),
+            ) from exc
+
+
+def _order_key(order_id: str) -> dict[str, Any]:
+    return {"order_id": {"S": order_id}}
+
+
+def _status_update(order: Mapping[str, Any], target: str, at: str, extra: Mapping[str, Any]) -> dict[str, Any]:
+    names = {"#s": "status"}
+    values = {
+        ":from": to_value(order["status"]),
+        ":to": to_value(target),
+        ":h": to_value([domain.history_entry(target, at)]),
+        ":at": to_value(at),
+    }
+    parts = ["#s = :to", "status_history = list_append(status_history, :h)", "updated_at = :at"]
+    for index, (name, value) in enumerate(extra.items()):
+        if value is None:
+            continue
+        names[f"#x{index}"] = name
+        values[f":x{index}"] = to_value(value)
+        parts.append(f"#x{index} = :x{index}")
+    return {
+        "UpdateExpression": "SET " + ", ".join(parts),
+        "ConditionExpression": "#s = :from",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+
+
+def _throttled(message: str) -> Exception:
+    from chalicelib.domain.errors import ServiceUnavailable
+
+    return ServiceUnavailable(f"The order store is busy ({message}); retry shortly")

@@ -1,0 +1,62 @@
+"""Calls the payment function: a Lambda invoke on AWS, a plain call locally and in tests.
+
+The payment function has its own reserved concurrency and IAM role (the only one that
+would hold the provider's secret); the order processor's concurrency is matched to it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from chalicelib.adapters.aws import AwsClients, aws_errors
+from chalicelib.domain.errors import ServiceUnavailable
+
+PaymentHandler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class PaymentUnavailable(ServiceUnavailable):
+    """The provider or the payment function failed: retry later, nothing was decided."""
+
+
+class PaymentGateway:
+    def __init__(self, clients: AwsClients, function_name: str, in_process: PaymentHandler | None = None) -> None:
+        self._clients = clients
+        self._function = function_name
+        self._in_process = in_process
+
+    def authorize(self, order: Mapping[str, Any]) -> dict[str, Any]:
+        return self._call("authorize", order, payment_token=str(order.get("payment_token", "")))
+
+    def capture(self, order: Mapping[str, Any]) -> dict[str, Any]:
+        return self._call("capture", order)
+
+    def void(self, order: Mapping[str, Any]) -> dict[str, Any]:
+        return self._call("void", order)
+
+    def refund(self, order: Mapping[str, Any]) -> dict[str, Any]:
+        return self._call("refund", order)
+
+    def _call(self, op: str, order: Mapping[str, Any], **extra: str) -> dict[str, Any]:
+        payload = {
+            "op": op,
+            "order_id": str(order["order_id"]),
+            "amount_cents": int(order["total_cents"]),
+            "currency": str(order.get("currency", "USD")),
+            **extra,
+        }
+        result = self._in_process(payload) if self._in_process is not None else self._invoke(payload)
+        if result.get("status") == "error":
+            raise PaymentUnavailable(f"Payment {op} failed: {result.get('detail', 'provider error')}")
+        return result
+
+    def _invoke(self, payload: dict[str, Any]) -> dict[str, Any]:
+        with aws_errors("The payment function"):
+            out = self._clients.get("lambda").invoke(
+                FunctionName=self._function, InvocationType="RequestResponse", Payload=json.dumps(payload).encode()
+            )
+        body = out["Payload"].read()
+        if out.get("FunctionError"):
+            raise PaymentUnavailable(f"The payment function failed: {body[:200]!r}")
+        return json.loads(body)

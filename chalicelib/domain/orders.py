@@ -1,0 +1,373 @@
+"""Orders: the request models, pricing from the catalog and the status state machine.
+
+Pure: no boto3, no I/O. The services feed it plain dicts read from DynamoDB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints
+
+from chalicelib.domain.accounts import ADMINS, COURIERS, RESTAURANT_OWNERS, Address
+from chalicelib.domain.base import RequestModel, ResponseModel
+from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, ValidationFailed
+from chalicelib.domain.paging import ListQuery
+from chalicelib.domain.principal import Principal
+
+# --- statuses -----------------------------------------------------------------------------
+
+PENDING = "PENDING"
+CONFIRMED = "CONFIRMED"
+FAILED = "FAILED"
+ACCEPTED = "ACCEPTED"
+REJECTED = "REJECTED"
+PREPARING = "PREPARING"
+READY = "READY"
+PICKED_UP = "PICKED_UP"
+DELIVERED = "DELIVERED"
+CANCELLED = "CANCELLED"
+
+Status = Literal[
+    "PENDING",
+    "CONFIRMED",
+    "FAILED",
+    "ACCEPTED",
+    "REJECTED",
+    "PREPARING",
+    "READY",
+    "PICKED_UP",
+    "DELIVERED",
+    "CANCELLED",
+]
+FailureReason = Literal["payment_declined", "out_of_stock", "restaurant_closed"]
+PAYMENT_DECLINED: FailureReason = "payment_declined"
+OUT_OF_STOCK: FailureReason = "out_of_stock"
+RESTAURANT_CLOSED: FailureReason = "restaurant_closed"
+
+TRANSITIONS: Mapping[str, frozenset[str]] = {
+    PENDING: frozenset({CONFIRMED, FAILED, CANCELLED}),
+    CONFIRMED: frozenset({ACCEPTED, REJECTED, CANCELLED}),
+    ACCEPTED: frozenset({PREPARING}),
+    PREPARING: frozenset({READY}),
+    READY: frozenset({PICKED_UP}),
+    PICKED_UP: frozenset({DELIVERED}),
+    FAILED: frozenset(),
+    REJECTED: frozenset(),
+    DELIVERED: frozenset(),
+    CANCELLED: frozenset(),
+}
+# Set by the payment/stock step only: nobody moves an order there by hand, admins included.
+SYSTEM_TARGETS = frozenset({CONFIRMED, FAILED})
+OWNER_TARGETS = frozenset({ACCEPTED, REJECTED, PREPARING, READY})
+COURIER_TARGETS = frozenset({PICKED_UP, DELIVERED})
+# Money was taken: these statuses keep it (the processor makes sure it is captured).
+PAID_STATUSES = frozenset({CONFIRMED, ACCEPTED, PREPARING, READY, PICKED_UP, DELIVERED})
+RELEASED_STATUSES = frozenset({REJECTED, CANCELLED})
+
+
+def check_transition(current: str, target: str) -> None:
+    if target not in TRANSITIONS.get(current, frozenset()):
+        raise Conflict(f"An order cannot move from {current} to {target}")
+
+
+def returns_money_and_stock(current: str, target: str) -> bool:
+    """Leaving CONFIRMED for REJECTED/CANCELLED refunds the payment and puts the stock back."""
+    return current == CONFIRMED and target in RELEASED_STATUSES
+
+
+# --- who may see and move an order --------------------------------------------------------
+
+
+def is_party(order: Mapping[str, Any], principal: Principal) -> bool:
+    """Visible without asking the catalog: its customer, its courier, admins."""
+    return (
+        principal.is_admin
+        or order.get("customer_id") == principal.user_id
+        or (bool(order.get("courier_id")) and order.get("courier_id") == principal.user_id)
+    )
+
+
+def check_mover(order: Mapping[str, Any], principal: Principal, target: str, owns_restaurant: bool) -> None:
+    """Raises 404 for an order that is not the caller's business, 403 for a move their role
+    does not allow. Legality of the move itself is ``check_transition``'s job."""
+    if principal.is_admin:
+        if target in SYSTEM_TARGETS:
+            raise Conflict(f"{target} is set by payment processing only")
+        return
+    if target in OWNER_TARGETS:
+        if RESTAURANT_OWNERS not in principal.roles:
+            raise _forbidden(target)
+        if not owns_restaurant:
+            raise NotFound("No such order")
+        return
+    if target in COURIER_TARGETS:
+        if COURIERS not in principal.roles:
+            raise _forbidden(target)
+        if target == DELIVERED and order.get("courier_id") != principal.user_id:
+            raise NotFound("No such order")
+        return
+    raise _forbidden(target)
+
+
+def _forbidden(target: str) -> Exception:
+    return Forbidden(f"Your role cannot move an order to {target}")
+
+
+def needs_owner_check(order: Mapping[str, Any], principal: Principal) -> bool:
+    return RESTAURANT_OWNERS in principal.roles and not principal.is_admin
+
+
+def can_cancel(order: Mapping[str, Any], principal: Principal) -> None:
+    if order.get("customer_id") != principal.user_id:
+        raise NotFound("No such order")
+    check_transition(str(order["status"]), CANCELLED)
+
+
+# --- requests -----------------------------------------------------------------------------
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+MAX_LINES = 30
+
+
+class OrderLineIn(RequestModel):
+    product_id: Id
+    quantity: Annotated[int, Field(ge=1, le=50)]
+
+
+class PlaceOrder(RequestModel):
+    restaurant_id: Id
+    items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_LINES)]
+    delivery_address: Address
+    payment_token: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
+    notes: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class StatusChange(RequestModel):
+    status: Status
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+
+
+class OrdersQuery(ListQuery):
+    status: Status | None = None
+
+
+def idempotency_key(value: str | None) -> str:
+    if not value:
+        raise ValidationFailed(
+            "The Idempotency-Key header is required", [FieldError("Idempotency-Key", "header is missing")]
+        )
+    if not IDEMPOTENCY_KEY.match(value):
+        raise ValidationFailed(
+            "The Idempotency-Key header is not valid",
+            [FieldError("Idempotency-Key", "8 to 128 characters from A-Z a-z 0-9 _ . : -")],
+        )
+    return value
+
+
+def check_lines(cmd: PlaceOrder) -> None:
+    seen: set[str] = set()
+    errors = []
+    for index, line in enumerate(cmd.items):
+        if line.product_id in seen:
+            errors.append(FieldError(f"items[{index}].product_id", "this product is already on the order"))
+        seen.add(line.product_id)
+    if errors:
+        raise ValidationFailed("The order lists a product twice", errors)
+
+
+def order_id_for(customer_id: str, key: str) -> str:
+    """Same customer + same key = same order id: the idempotency of POST /orders."""
+    digest = hashlib.sha256(f"{customer_id}\x1f{key}".encode()).hexdigest()
+    return f"ord_{digest[:24]}"
+
+
+def request_hash(cmd: PlaceOrder) -> str:
+    canonical = json.dumps(cmd.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# --- pricing ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    product_id: str
+    name: str
+    quantity: int
+    unit_price_cents: int
+
+    @property
+    def line_total_cents(self) -> int:
+        return self.unit_price_cents * self.quantity
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "product_id": self.product_id,
+            "name": self.name,
+            "quantity": self.quantity,
+            "unit_price_cents": self.unit_price_cents,
+            "line_total_cents": self.line_total_cents,
+        }
+
+
+@dataclass(frozen=True)
+class PricedOrder:
+    lines: tuple[PricedLine, ...]
+    currency: str
+
+    @property
+    def total_cents(self) -> int:
+        return sum(line.line_total_cents for line in self.lines)
+
+
+def price(
+    cmd: PlaceOrder, restaurant: Mapping[str, Any] | None, products: Mapping[str, Mapping[str, Any]]
+) -> PricedOrder:
+    """Prices come from the catalog only. Unknown or foreign products are 422; a closed
+    restaurant or an unavailable product is 409 (retry later may work)."""
+    if restaurant is None:
+        raise Unprocessable("No such restaurant", [FieldError("restaurant_id", "unknown restaurant")])
+    invalid: list[FieldError] = []
+    unavailable: list[FieldError] = []
+    lines = []
+    currencies = set()
+    for index, line in enumerate(cmd.items):
+        field = f"items[{index}].product_id"
+        product = products.get(line.product_id)
+        if product is None or product.get("restaurant_id") != cmd.restaurant_id:
+            invalid.append(FieldError(field, "no such product at this restaurant"))
+            continue
+        if product.get("available") is not True:
+            unavailable.append(FieldError(field, "this product is not available"))
+            continue
+        currencies.add(str(product.get("currency", "USD")))
+        lines.append(
+            PricedLine(line.product_id, str(product.get("name", "")), line.quantity, int(product["price_cents"]))
+        )
+    if invalid:
+        raise Unprocessable("Some products cannot be ordered from this restaurant", invalid)
+    if restaurant.get("is_open") is not True:
+        raise Conflict("The restaurant is closed", [FieldError("restaurant_id", "the restaurant is closed")])
+    if unavailable:
+        raise Conflict("Some products are not available", unavailable)
+    if len(currencies) > 1:
+        raise Unprocessable("Products are priced in different currencies", [FieldError("items", "mixed currencies")])
+    return PricedOrder(tuple(lines), currencies.pop() if currencies else "USD")
+
+
+def shortfall(
+    order: Mapping[str, Any], restaurant: Mapping[str, Any] | None, products: Mapping[str, Mapping[str, Any]]
+) -> FailureReason | None:
+    """What a fresh read of the catalog says about confirming ``order`` now (the transaction's
+    conditions stay the judge; this spares a transaction that is bound to fail)."""
+    if restaurant is None or restaurant.get("is_open") is not True:
+        return RESTAURANT_CLOSED
+    for line in order["items"]:
+        product = products.get(line["product_id"])
+        if product is None or product.get("available") is not True:
+            return OUT_OF_STOCK
+        if "stock" in product and int(product["stock"]) < int(line["quantity"]):
+            return OUT_OF_STOCK
+    return None
+
+
+def history_entry(status: str, at: str) -> dict[str, str]:
+    return {"status": status, "at": at}
+
+
+def new_order(
+    *,
+    order_id: str,
+    customer_id: str,
+    cmd: PlaceOrder,
+    priced: PricedOrder,
+    request_digest: str,
+    now: str,
+) -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "customer_id": customer_id,
+        "restaurant_id": cmd.restaurant_id,
+        "status": PENDING,
+        "items": [line.as_dict() for line in priced.lines],
+        "total_cents": priced.total_cents,
+        "currency": priced.currency,
+        "delivery_address": cmd.delivery_address.model_dump(mode="json", exclude_none=True),
+        "notes": cmd.notes,
+        "payment_token": cmd.payment_token,
+        "request_hash": request_digest,
+        "status_history": [history_entry(PENDING, now)],
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def last_change_at(order: Mapping[str, Any]) -> str:
+    history = order.get("status_history") or []
+    for entry in reversed(history):
+        if entry.get("status") == order.get("status"):
+            return str(entry["at"])
+    return str(order.get("updated_at") or order.get("created_at"))
+
+
+def product_ids(order: Mapping[str, Any]) -> list[str]:
+    return [str(line["product_id"]) for line in order.get("items", [])]
+
+
+# --- responses ----------------------------------------------------------------------------
+
+
+class OrderLineOut(ResponseModel):
+    product_id: str
+    name: str
+    quantity: int
+    unit_price_cents: int
+    line_total_cents: int
+
+
+class HistoryEntry(ResponseModel):
+    status: str
+    at: str
+
+
+class PlacedOrder(ResponseModel):
+    order_id: str
+    status: str
+    total_cents: int
+    currency: str
+    items: list[OrderLineOut]
+    created_at: str
+
+
+class OrderOut(PlacedOrder):
+    customer_id: str
+    restaurant_id: str
+    delivery_address: dict[str, Any]
+    notes: str | None = None
+    status_history: list[HistoryEntry]
+    failure_reason: str | None = None
+    courier_id: str | None = None
+    reason: str | None = None
+    updated_at: str | None = None
+
+
+def placed_out(order: Mapping[str, Any]) -> PlacedOrder:
+    return PlacedOrder.model_validate(order)
+
+
+def order_out(order: Mapping[str, Any]) -> OrderOut:
+    return OrderOut.model_validate(order)
+
+
+def orders_out(orders: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [order_out(order).model_dump(mode="json") for order in orders]
+
+
+ROLES_THAT_MOVE = frozenset({RESTAURANT_OWNERS, COURIERS, ADMINS})

@@ -1,0 +1,319 @@
+"""Order use cases: placing an order, processing it (payment + stock), moving it through
+its statuses, listing, and sweeping orders whose message never made it to the queue."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.adapters.orders_repo import Cancelled, OrdersRepository, Snapshot, StaleStatus
+from chalicelib.adapters.payments import PaymentGateway
+from chalicelib.adapters.queue import OrdersQueue
+from chalicelib.domain import orders as domain
+from chalicelib.domain.clock import now as clock_now
+from chalicelib.domain.clock import rfc3339, utc_now_text
+from chalicelib.domain.errors import Conflict, FieldError, NotFound, ServiceUnavailable, Unprocessable
+from chalicelib.domain.paging import page_of
+from chalicelib.domain.principal import Principal
+
+log = logging.getLogger(__name__)
+
+PENDING_GRACE = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Placement:
+    order: domain.PlacedOrder
+    replay: bool
+
+
+class OrdersService:
+    def __init__(
+        self,
+        repo: OrdersRepository,
+        queue: OrdersQueue,
+        payments: PaymentGateway,
+        clock: Callable[[], str] = utc_now_text,
+        sweep_max_age: timedelta = timedelta(days=1),
+    ) -> None:
+        self._repo = repo
+        self._queue = queue
+        self._payments = payments
+        self._clock = clock
+        self._sweep_max_age = sweep_max_age
+
+    # --- placing --------------------------------------------------------------------------
+
+    def place(self, principal: Principal, key: str | None, cmd: domain.PlaceOrder) -> Placement:
+        """At most three calls on a first request: BatchGetItem (catalog + an earlier order
+        with this key), a conditional PutItem, SendMessage."""
+        key = domain.idempotency_key(key)
+        domain.check_lines(cmd)
+        order_id = domain.order_id_for(principal.user_id, key)
+        digest = domain.request_hash(cmd)
+        snap = self._repo.snapshot(
+            order_id=order_id,
+            restaurant_id=cmd.restaurant_id,
+            product_ids=[line.product_id for line in cmd.items],
+            consistent=False,
+        )
+        if snap.order is not None:
+            return self._replay(snap.order, digest)
+        priced = domain.price(cmd, snap.restaurant, snap.products)
+        order = domain.new_order(
+            order_id=order_id,
+            customer_id=principal.user_id,
+            cmd=cmd,
+            priced=priced,
+            request_digest=digest,
+            now=self._clock(),
+        )
+        existing = self._repo.put_new(order)
+        if existing is not None:
+            return self._replay(existing, digest)
+        self._enqueue(order)
+        return Placement(domain.placed_out(order), replay=False)
+
+    def _replay(self, order: Mapping[str, Any], digest: str) -> Placement:
+        if order.get("request_hash") != digest:
+            raise Unprocessable(
+                "This Idempotency-Key was already used for a different order",
+                [FieldError("Idempotency-Key", "reused with a different body")],
+            )
+        if order["status"] == domain.PENDING:
+            # The first attempt may have failed to enqueue: send again (a duplicate is harmless).
+            self._enqueue(order)
+        return Placement(domain.placed_out(order), replay=True)
+
+    def _enqueue(self, order: Mapping[str, Any], dedup_suffix: str = "") -> None:
+        try:
+            self._queue.send(order, dedup_suffix)
+        except Exception as exc:
+            log.exception("order %s saved but not queued", order["order_id"])
+            raise ServiceUnavailable(
+                "The order is saved but could not be queued; retry with the same Idempotency-Key"
+            ) from exc
+
+    # --- reading --------------------------------------------------------------------------
+
+    def get(self, principal: Principal, order_id: str) -> domain.OrderOut:
+        order, _ = self._visible(principal, order_id)
+        return domain.order_out(order)
+
+    def list_mine(self, principal: Principal, query: domain.OrdersQuery) -> dict[str, Any]:
+        return self._list("by_customer", "customer_id", principal.user_id, query, newest_first=True)
+
+    def list_restaurant(self, principal: Principal, restaurant_id: str, query: domain.OrdersQuery) -> dict[str, Any]:
+        if not principal.is_admin and self._repo.restaurant_owner(restaurant_id) != principal.user_id:
+            raise NotFound("No such restaurant")
+        return self._list("by_restaurant", "restaurant_id", restaurant_id, query, newest_first=True)
+
+    def deliveries(self, query: domain.OrdersQuery) -> dict[str, Any]:
+        return self._list("by_status", "status", domain.READY, query, newest_first=False)
+
+    def _list(self, index: str, key: str, value: str, query: domain.OrdersQuery, newest_first: bool) -> dict[str, Any]:
+        items, cursor = self._repo.query(
+            index=index,
+            key=key,
+            value=value,
+            limit=query.limit,
+            cursor=query.cursor,
+            status=query.status,
+            newest_first=newest_first,
+        )
+        return page_of(domain.orders_out(items), cursor)
+
+    def _visible(self, principal: Principal, order_id: str, target: str | None = None) -> tuple[dict[str, Any], bool]:
+        """The order if the caller may see it (else 404), and whether they own its restaurant."""
+        order = self._repo.get(order_id)
+        if order is None:
+            raise NotFound("No such order")
+        party = domain.is_party(order, principal)
+        owns = False
+        if domain.needs_owner_check(order, principal) and (not party or target in domain.OWNER_TARGETS):
+            owns = self._repo.restaurant_owner(str(order["restaurant_id"])) == principal.user_id
+        # Couriers see the orders waiting for one: those are what they pick up.
+        open_to_courier = (
+            target == domain.PICKED_UP and domain.COURIERS in principal.roles and order["status"] == domain.READY
+        )
+        if not (party or owns or open_to_courier):
+            raise NotFound("No such order")
+        return order, owns
+
+    # --- moving ---------------------------------------------------------------------------
+
+    def change_status(self, principal: Principal, order_id: str, cmd: domain.StatusChange) -> domain.OrderOut:
+        order, owns = self._visible(principal, order_id, cmd.status)
+        domain.check_mover(order, principal, cmd.status, owns)
+        domain.check_transition(str(order["status"]), cmd.status)
+        extra: dict[str, Any] = {"reason": cmd.reason}
+        if cmd.status == domain.PICKED_UP:
+            extra["courier_id"] = principal.user_id
+        return domain.order_out(self._move(order, cmd.status, extra))
+
+    def cancel(self, principal: Principal, order_id: str) -> domain.OrderOut:
+        order = self._repo.get(order_id)
+        if order is None:
+            raise NotFound("No such order")
+        domain.can_cancel(order, principal)
+        return domain.order_out(self._move(order, domain.CANCELLED, {}))
+
+    def _move(self, order: dict[str, Any], target: str, extra: dict[str, Any]) -> dict[str, Any]:
+        if domain.returns_money_and_stock(str(order["status"]), target):
+            return self._release(order, target, extra)
+        try:
+            return self._repo.move(order, target, self._clock(), extra)
+        except StaleStatus as exc:
+            raise Conflict("The order changed status meanwhile; reload it and try again") from exc
+
+    def _release(self, order: dict[str, Any], target: str, extra: dict[str, Any]) -> dict[str, Any]:
+        """Stock back + status change in ONE transaction, then the refund (idempotent)."""
+        quantities = {str(line["product_id"]): int(line["quantity"]) for line in order["items"]}
+        restock = [(pid, quantities[pid]) for pid in order.get("stock_taken") or [] if pid in quantities]
+        at = self._clock()
+        for _ in range(3):
+            try:
+                self._repo.release(order, target, at, restock, extra)
+                break
+            except Cancelled as exc:
+                if exc.order:
+                    raise Conflict("The order changed status meanwhile; reload it and try again") from exc
+                # A product was deleted or stopped counting stock: restock the others only.
+                fresh = self._repo.snapshot(
+                    order_id=None,
+                    restaurant_id=str(order["restaurant_id"]),
+                    product_ids=[pid for pid, _ in restock],
+                    consistent=True,
+                )
+                restock = [(pid, q) for pid, q in restock if "stock" in fresh.products.get(pid, {})]
+        else:
+            raise ServiceUnavailable("The order could not be updated; retry shortly")
+        moved = {**order, "status": target, "updated_at": at}
+        moved["status_history"] = [*order.get("status_history", []), domain.history_entry(target, at)]
+        moved.update({k: v for k, v in extra.items() if v is not None})
+        try:
+            self._payments.refund(order)
+        except Exception:
+            # The status change stands; the processor finishes the refund (idempotent).
+            log.exception("refund of %s deferred to the processor", order["order_id"])
+            self._enqueue(moved, dedup_suffix=target)
+        return moved
+
+    # --- sweeping -------------------------------------------------------------------------
+
+    def sweep(self, now: datetime | None = None, limit: int = 100) -> int:
+        """Re-enqueues orders PENDING for over two minutes: their first message was lost
+        between the write and the send, or is still being retried (then the copy is
+        harmless). Orders older than the sweep window are left to the DLQ and its alarm."""
+        moment = now or clock_now()
+        stale = self._repo.pending_between(
+            rfc3339(moment - self._sweep_max_age), rfc3339(moment - PENDING_GRACE), limit
+        )
+        return self._queue.send_many(stale) if stale else 0
+
+
+class OrderProcessor:
+    """Handles orders.fifo messages: pays for and confirms an order exactly once, however
+    often its message is delivered."""
+
+    def __init__(
+        self, repo: OrdersRepository, payments: PaymentGateway, clock: Callable[[], str] = utc_now_text
+    ) -> None:
+        self._repo = repo
+        self._payments = payments
+        self._clock = clock
+
+    def handle_batch(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        """Each record alone; a failed record skips the rest of its message group in this
+        batch; the failures are returned as ``batchItemFailures`` for SQS to redeliver."""
+        from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+
+        processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+        processor.raise_on_entire_batch_failure = False
+        return dict(process_partial_response(event, self._record, processor, context))
+
+    def _record(self, record: Any) -> str:
+        return self.process(json.loads(record.body))
+
+    def process(self, message: Mapping[str, Any]) -> str:
+        """Returns the order's status after processing (for logs and tests)."""
+        order_id = str(message["order_id"])
+        snap = self._repo.snapshot(
+            order_id=order_id,
+            restaurant_id=str(message.get("restaurant_id", "-")),
+            product_ids=[str(p) for p in message.get("product_ids", [])],
+            consistent=True,
+        )
+        order = snap.order
+        if order is None:
+            log.warning("message for unknown order %s dropped", order_id)
+            return "MISSING"
+        if order["status"] != domain.PENDING:
+            return self._settle(order)
+        if order["restaurant_id"] != message.get("restaurant_id") or set(domain.product_ids(order)) - set(
+            snap.products
+        ) - set(message.get("product_ids", [])):
+            snap = self._catalog(order)
+        return self._confirm(order, snap)
+
+    def _catalog(self, order: Mapping[str, Any]) -> Snapshot:
+        return self._repo.snapshot(
+            order_id=None,
+            restaurant_id=str(order["restaurant_id"]),
+            product_ids=domain.product_ids(order),
+            consistent=True,
+        )
+
+    def _confirm(self, order: dict[str, Any], snap: Snapshot) -> str:
+        reason = domain.shortfall(order, snap.restaurant, snap.products)
+        if reason:
+            return self._fail(order, reason)
+        auth = self._payments.authorize(order)
+        if auth.get("status") != "approved":
+            return self._fail(order, domain.PAYMENT_DECLINED)
+        products = snap.products
+        for _ in range(3):
+            tracked = [pid for pid in domain.product_ids(order) if "stock" in products.get(pid, {})]
+            try:
+                self._repo.confirm(order, tracked, self._clock(), str(auth.get("authorization_id")))
+                break
+            except Cancelled as exc:
+                if exc.order:
+                    current = self._repo.get(str(order["order_id"]))
+                    return self._settle(current) if current else "MISSING"
+                # Sold out or closed meanwhile (or a product changed how it counts stock):
+                # a fresh read says which.
+                fresh = self._catalog(order)
+                reason = domain.shortfall(order, fresh.restaurant, fresh.products)
+                if reason:
+                    return self._fail(order, reason)
+                products = fresh.products
+        else:
+            raise ServiceUnavailable(f"order {order['order_id']} could not be confirmed; retrying")
+        self._payments.capture(order)
+        return domain.CONFIRMED
+
+    def _fail(self, order: dict[str, Any], reason: str) -> str:
+        try:
+            failed = self._repo.move(order, domain.FAILED, self._clock(), {"failure_reason": reason})
+        except StaleStatus as exc:
+            current = exc.current or self._repo.get(str(order["order_id"]))
+            return self._settle(current) if current else "MISSING"
+        return self._settle(failed)
+
+    def _settle(self, order: Mapping[str, Any]) -> str:
+        """Makes the money match the status; every call is idempotent at the provider, so
+        a redelivered message changes nothing twice."""
+        status = str(order["status"])
+        if status in domain.PAID_STATUSES:
+            self._payments.capture(order)
+        elif status in domain.RELEASED_STATUSES:
+            self._payments.refund(order)
+        elif status == domain.FAILED and order.get("failure_reason") != domain.PAYMENT_DECLINED:
+            # An earlier attempt may have authorized before the order failed: release it.
+            self._payments.void(order)
+        return status

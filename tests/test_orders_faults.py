@@ -1,0 +1,207 @@
+"""Faults: throttled DynamoDB and a failing payment provider are retried, land in the DLQ
+after 5 receives, come back with the redrive command and complete; nothing is lost or
+charged twice. The sweeper re-enqueues orders whose message never left."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from chalicelib.domain import orders as domain
+from chalicelib.domain.clock import now
+from chalicelib.domain.principal import Principal
+from tests.ordering import ADDRESS, ledger, order_item, provider, seed_product, seed_restaurant, stock_of, throttle
+
+
+@pytest.fixture(scope="module")
+def pipeline(stack):
+    from devtools.pipeline import Pipeline
+
+    pipe = Pipeline(stack["env"], stream_start="LATEST", sweep_every=0)
+    pipe.prepare()
+    return pipe
+
+
+def place(restaurant_id, dish, token="tok_visa", quantity=1):
+    from chalicelib.bootstrap import container
+
+    cmd = domain.PlaceOrder.model_validate(
+        {
+            "restaurant_id": restaurant_id,
+            "items": [{"product_id": dish, "quantity": quantity}],
+            "delivery_address": ADDRESS,
+            "payment_token": token,
+        }
+    )
+    who = Principal(user_id=f"cust-{uuid.uuid4().hex[:8]}", roles=frozenset({"customers"}))
+    return container().orders.place(who, f"key-{uuid.uuid4().hex}", cmd).order.order_id
+
+
+def dlq_messages(stack, aws):
+    attributes = aws("sqs").get_queue_attributes(
+        QueueUrl=stack["env"]["ORDERS_DLQ_URL"], AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"])
+
+
+def redrive(stack):
+    from devtools.redrive import main
+
+    return main(["--env", "/nonexistent"])
+
+
+def test_throttled_transactions_go_to_the_dlq_then_redrive_completes(stack, aws, pipeline):
+    pipeline.drain()
+    assert dlq_messages(stack, aws) == 0
+    restaurant = seed_restaurant(aws, "owner-x")
+    dish = seed_product(aws, restaurant, price_cents=450, stock=5)
+    ids = [place(restaurant, dish) for _ in range(2)]
+    undo, calls = throttle("TransactWriteItems")
+    try:
+        pipeline.drain()
+    finally:
+        undo()
+    assert calls["n"] == 2 * 5, "each order tried once per receive, 5 receives"
+    assert dlq_messages(stack, aws) == 2
+    assert all(order_item(aws, oid)["status"] == "PENDING" for oid in ids)
+    assert stock_of(aws, dish) == 5
+    assert all(oid not in ledger().captures for oid in ids)
+
+    assert redrive(stack) == 2
+    assert dlq_messages(stack, aws) == 0
+    pipeline.drain()
+    assert [order_item(aws, oid)["status"] for oid in ids] == ["CONFIRMED", "CONFIRMED"]
+    assert stock_of(aws, dish) == 3
+    assert [ledger().captures[oid] for oid in ids] == [450, 450]
+
+
+def test_throttled_reads_are_retried_too(stack, aws, pipeline):
+    pipeline.drain()
+    restaurant = seed_restaurant(aws, "owner-x")
+    dish = seed_product(aws, restaurant, stock=5)
+    order_id = place(restaurant, dish)
+    undo, calls = throttle("BatchGetItem")
+    try:
+        assert pipeline.pump_queue() == 1
+        assert pipeline.pump_queue() == 1, "the failed record is visible again at once"
+    finally:
+        undo()
+    pipeline.drain()
+    assert calls["n"] == 2
+    assert order_item(aws, order_id)["status"] == "CONFIRMED"
+
+
+def test_payment_errors_go_to_the_dlq_uncharged_and_a_healed_provider_completes(stack, aws, pipeline):
+    pipeline.drain()
+    restaurant = seed_restaurant(aws, "owner-x")
+    dish = seed_product(aws, restaurant, price_cents=800, stock=4)
+    broken = place(restaurant, dish, token="tok_error")
+    outage = place(restaurant, dish)
+    provider().outage = True
+    try:
+        pipeline.drain()
+    finally:
+        provider().outage = False
+    assert dlq_messages(stack, aws) == 2
+    assert order_item(aws, broken)["status"] == order_item(aws, outage)["status"] == "PENDING"
+    assert broken not in ledger().authorizations and outage not in ledger().authorizations
+
+    assert redrive(stack) == 2
+    pipeline.drain()
+    assert order_item(aws, outage)["status"] == "CONFIRMED"
+    assert ledger().captures[outage] == 800
+    # tok_error always fails: it is back in the DLQ, still unpaid and still there.
+    assert order_item(aws, broken)["status"] == "PENDING"
+    assert dlq_messages(stack, aws) == 1
+    assert broken not in ledger().captures
+    assert stock_of(aws, dish) == 3
+    redrive(stack)
+    aws("sqs").purge_queue(QueueUrl=stack["env"]["ORDERS_QUEUE_URL"])
+
+
+def test_capture_failure_after_confirming_is_retried_and_charges_once(stack, aws, pipeline):
+    from chalicelib.bootstrap import container
+
+    pipeline.drain()
+    restaurant = seed_restaurant(aws, "owner-x")
+    dish = seed_product(aws, restaurant, price_cents=600, stock=3)
+    order_id = place(restaurant, dish)
+    fake = provider()
+    original = fake.capture
+    failures = {"n": 0}
+
+    def flaky_capture(*args, **kwargs):
+        if failures["n"] < 2:
+            failures["n"] += 1
+            from chalicelib.adapters.payment_provider import ProviderError
+
+            raise ProviderError("timeout")
+        return original(*args, **kwargs)
+
+    fake.capture = flaky_capture
+    try:
+        pipeline.drain()
+    finally:
+        fake.capture = original
+    assert container().payment_provider is fake
+    assert order_item(aws, order_id)["status"] == "CONFIRMED"
+    assert ledger().captures[order_id] == 600
+    assert stock_of(aws, dish) == 2, "the retries did not take stock again"
+
+
+def test_sweeper_requeues_orders_whose_message_was_lost(stack, aws, pipeline):
+    from chalicelib.bootstrap import container
+
+    pipeline.drain()
+    restaurant = seed_restaurant(aws, "owner-x")
+    dish = seed_product(aws, restaurant, stock=2)
+    undo, _ = throttle("SendMessage", service="sqs", code="InternalError")
+    try:
+        with pytest.raises(Exception, match="could not be queued"):
+            place(restaurant, dish)
+    finally:
+        undo()
+    [order] = [
+        o for o in container().orders_repo.pending_between("2000", "9999", 1000) if o["restaurant_id"] == restaurant
+    ]
+    assert container().orders.sweep(now() + timedelta(seconds=30)) == 0, "too young to sweep"
+    calls = []
+    from tests.ordering import hook
+
+    undo = hook("dynamodb", "before-call.dynamodb", lambda event_name, **_: calls.append(event_name))
+    try:
+        assert container().orders.sweep(now() + timedelta(minutes=3)) >= 1
+    finally:
+        undo()
+    assert calls == ["before-call.dynamodb.Query"], "one Query on by_status, never a Scan"
+    pipeline.drain()
+    assert order_item(aws, order["order_id"])["status"] == "CONFIRMED"
+    assert stock_of(aws, dish) == 1
+
+
+def test_redrive_keeps_group_and_dedup_ids(stack, aws):
+    sqs = aws("sqs")
+    env = stack["env"]
+    sqs.purge_queue(QueueUrl=env["ORDERS_DLQ_URL"])
+    bodies = []
+    for n in range(3):
+        body = json.dumps({"order_id": f"ord_redrive_{n}", "restaurant_id": "r", "product_ids": []})
+        bodies.append(body)
+        sqs.send_message(
+            QueueUrl=env["ORDERS_DLQ_URL"], MessageBody=body, MessageGroupId=f"g{n}", MessageDeduplicationId=f"d{n}"
+        )
+    assert redrive(stack) == 3
+    out = sqs.receive_message(QueueUrl=env["ORDERS_QUEUE_URL"], MaxNumberOfMessages=10, AttributeNames=["All"])
+    moved = {m["Body"]: m["Attributes"] for m in out["Messages"]}
+    assert set(moved) == set(bodies)
+    assert {(a["MessageGroupId"], a["MessageDeduplicationId"]) for a in moved.values()} == {
+        ("g0", "d0"),
+        ("g1", "d1"),
+        ("g2", "d2"),
+    }
+    assert dlq_messages(stack, aws) == 0
+    for message in out["Messages"]:
+        sqs.delete_message(QueueUrl=env["ORDERS_QUEUE_URL"], ReceiptHandle=message["ReceiptHandle"])
