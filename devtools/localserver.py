@@ -5,6 +5,11 @@ crashes on a token that is not a JWT. Here its authorizer simply passes the requ
 and the app's middleware verifies the token against the user pool's JWKS
 (``VERIFY_TOKENS=true``), as API Gateway's Cognito authorizer does on AWS.
 
+One request at a time: Chalice keeps ``app.current_request`` in one attribute of the app,
+which is safe on Lambda (one request per container) but not in a threaded server, where
+two concurrent requests could swap callers. Requests therefore take turns, as each Lambda
+container serves one at a time.
+
 Gateway responses: for a path no route matches, ``chalice local`` answers API Gateway's
 raw 403 ``{"message": "Missing Authentication Token"}``. The deployed API maps that
 gateway response to a 404 problem document; so does this server, with an X-Request-Id.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -42,9 +48,13 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _UNMATCHED = (b'{"message": "Missing Authentication Token"}', b'{"message": "Authorization header requires')
 
 
+_one_at_a_time = threading.Lock()
+
+
 def _handle_request(self: LocalGateway, method: str, path: str, headers: Any, body: bytes | None) -> Any:
     try:
-        return _original_handle_request(self, method, path, headers, body)
+        with _one_at_a_time:
+            return _original_handle_request(self, method, path, headers, body)
     except ForbiddenError as error:
         # Raised before any route is matched: the path matches no route (the second message
         # is what chalice says when the request also carries an Authorization header).

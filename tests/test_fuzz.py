@@ -35,7 +35,12 @@ PUBLIC = "/security == []"
 
 # Failures found in code other areas own, reported to them; each is listed with what it
 # needs. Delete an entry once fixed: the run then guards against its return.
-KNOWN: dict[tuple[str, str], str] = {}
+KNOWN: dict[tuple[str, str], str] = {
+    ("ST202", "POST /auth/signup"): (
+        "the pool's password policy (upper, lower, digit, symbol) cannot be said in JSON Schema; "
+        "such passwords get a 400 that names the password field"
+    ),
+}
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +92,8 @@ def _schemathesis(stack: LocalStack, name: str, *options: str) -> dict:
         *options,
     ]
     # run inside .local/ (ignored by git): schemathesis keeps its cache in the working directory
-    result = subprocess.run(command, cwd=REPORTS, capture_output=True, text=True, timeout=900, check=False)
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz_hooks", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(command, cwd=REPORTS, env=env, capture_output=True, text=True, timeout=900, check=False)
     (REPORTS / f"{name}.txt").write_text(result.stdout + result.stderr)
     assert report.exists(), result.stdout[-3000:] + result.stderr[-3000:]
     outcome = json.loads(report.read_text())

@@ -26,7 +26,23 @@ Email = Annotated[
 ]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=256, strip_whitespace=False)]
+
+
+def _password_policy(value: str) -> str:
+    """The user pool's policy (infra/template.json), checked before Cognito is asked."""
+    classes = [any(c.islower() for c in value), any(c.isupper() for c in value), any(c.isdigit() for c in value)]
+    classes.append(any(not c.isalnum() for c in value))
+    if not all(classes):
+        raise ValueError("use upper- and lower-case letters, a digit and a symbol")
+    return value
+
+
+Password = Annotated[
+    str,
+    StringConstraints(min_length=10, max_length=256, strip_whitespace=False),
+    AfterValidator(_password_policy),
+    Field(description="At least 10 characters with upper- and lower-case letters, a digit and a symbol."),
+]
 
 
 class SignUp(RequestModel):

@@ -10,7 +10,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, StringConstraints, model_validator
 
 from chalicelib.domain.accounts import RESTAURANT_OWNERS
-from chalicelib.domain.base import RequestModel, ResponseModel
+from chalicelib.domain.base import Omitted, RequestModel, ResponseModel, WholeNumber
 from chalicelib.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from chalicelib.domain.paging import ListQuery
 from chalicelib.domain.principal import Principal
@@ -34,8 +34,8 @@ Cuisine = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 Address = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 Description = Annotated[str, StringConstraints(max_length=2000)]
 Category = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=r"^[^#]+$")]
-PriceCents = Annotated[int, Field(gt=0, le=MAX_PRICE_CENTS)]
-Stock = Annotated[int, Field(ge=0, le=MAX_STOCK)]
+PriceCents = Annotated[int, Field(gt=0, le=MAX_PRICE_CENTS), WholeNumber]
+Stock = Annotated[int, Field(ge=0, le=MAX_STOCK), WholeNumber]
 UserId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 TimeRange = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")]
@@ -63,6 +63,7 @@ class _Patch(RequestModel):
     means "remove" (``NULLABLE``)."""
 
     NULLABLE: ClassVar[frozenset[str]] = frozenset()
+    min_properties: ClassVar[int] = 1
 
     @model_validator(mode="after")
     def _changes_something(self) -> _Patch:
@@ -90,10 +91,10 @@ class RestaurantCreate(RequestModel):
 class RestaurantUpdate(_Patch):
     NULLABLE: ClassVar[frozenset[str]] = frozenset({"opening_hours"})
 
-    name: Name | None = None
-    cuisine: Cuisine | None = None
-    address: Address | None = None
-    is_open: bool | None = None
+    name: Name | Omitted = None
+    cuisine: Cuisine | Omitted = None
+    address: Address | Omitted = None
+    is_open: bool | Omitted = None
     opening_hours: OpeningHours | None = None
 
 
@@ -114,12 +115,12 @@ class ProductCreate(RequestModel):
 class ProductUpdate(_Patch):
     NULLABLE: ClassVar[frozenset[str]] = frozenset({"stock"})  # null stock: unlimited
 
-    name: Name | None = None
-    description: Description | None = None
-    price_cents: PriceCents | None = None
-    category: Category | None = None
+    name: Name | Omitted = None
+    description: Description | Omitted = None
+    price_cents: PriceCents | Omitted = None
+    category: Category | Omitted = None
     stock: Stock | None = None
-    available: bool | None = None
+    available: bool | Omitted = None
 
 
 ImageType = Literal["image/jpeg", "image/png", "image/webp"]

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints
 
 from chalicelib.domain.accounts import ADMINS, COURIERS, RESTAURANT_OWNERS, Address
-from chalicelib.domain.base import RequestModel, ResponseModel
+from chalicelib.domain.base import RequestModel, ResponseModel, WholeNumber
 from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, ValidationFailed
 from chalicelib.domain.paging import ListQuery
 from chalicelib.domain.principal import Principal
@@ -138,7 +138,7 @@ MAX_LINES = 30
 
 class OrderLineIn(RequestModel):
     product_id: Id
-    quantity: Annotated[int, Field(ge=1, le=50)]
+    quantity: Annotated[int, Field(ge=1, le=50), WholeNumber]
 
 
 class PlaceOrder(RequestModel):

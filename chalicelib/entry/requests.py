@@ -47,7 +47,19 @@ def query_model(request: Request, model: type[Model]) -> Model:
 
 
 def field_errors(exc: ValidationError) -> list[FieldError]:
-    return [FieldError(_path(error["loc"]), error["msg"]) for error in exc.errors(include_url=False)]
+    """One error per field path; for a field that may be left out (``T | None``) the
+    message about ``T`` is the useful one, not "Input should be None"."""
+    errors: dict[str, str] = {}
+    for error in exc.errors(include_url=False):
+        path = _path(error["loc"])
+        if path not in errors or errors[path] == "Input should be None":
+            errors[path] = error["msg"]
+    return [FieldError(path, message) for path, message in errors.items()]
+
+
+# pydantic names the member of a union an error came from ("none", "int",
+# "function-before[...]"); they are not fields of the request.
+_UNION_MEMBER_TAGS = frozenset({"none", "str", "int", "float", "bool", "list", "dict", "constrained-int"})
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
@@ -55,6 +67,8 @@ def _path(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
+        elif part in _UNION_MEMBER_TAGS or "[" in part or not part.replace("-", "_").isidentifier():
+            continue
         else:
             path += f".{part}" if path else str(part)
     return path or "body"
