@@ -300,7 +300,20 @@ def confirm_restaurant_image(restaurant_id: str) -> Response:
     roles=frozenset({accounts.CUSTOMERS}),
     request_model=orders.PlaceOrder,
     response_model=orders.PlacedOrder,
-    statuses=(200, 202, 400, 401, 403, 409, 422, 503),
+    statuses=(200, 202, 400, 401, 403, 404, 409, 422, 503),
+    extra={
+        "headers": {
+            "Idempotency-Key": {
+                "required": True,
+                "description": "A client-chosen key: the same key and body return the same order",
+                "schema": {"type": "string", "pattern": orders.IDEMPOTENCY_KEY.pattern},
+            }
+        },
+        "response_headers": {
+            202: {"Location": "The new order's URL"},
+            200: {"Idempotent-Replay": "true when this is the order an earlier request placed"},
+        },
+    },
 )
 def place_order() -> Response:
     """Place an order (priced from the catalog), processed asynchronously."""

@@ -230,10 +230,11 @@ class PricedOrder:
 def price(
     cmd: PlaceOrder, restaurant: Mapping[str, Any] | None, products: Mapping[str, Mapping[str, Any]]
 ) -> PricedOrder:
-    """Prices come from the catalog only. Unknown or foreign products are 422; a closed
-    restaurant or an unavailable product is 409 (retry later may work)."""
+    """Prices come from the catalog only. An unknown restaurant, or products it does not
+    sell, are 404 (with the fields named); a closed restaurant or an unavailable product is
+    409 (a retry later may work)."""
     if restaurant is None:
-        raise Unprocessable("No such restaurant", [FieldError("restaurant_id", "unknown restaurant")])
+        raise NotFound("No such restaurant", [FieldError("restaurant_id", "unknown restaurant")])
     invalid: list[FieldError] = []
     unavailable: list[FieldError] = []
     lines = []
@@ -252,7 +253,7 @@ def price(
             PricedLine(line.product_id, str(product.get("name", "")), line.quantity, int(product["price_cents"]))
         )
     if invalid:
-        raise Unprocessable("Some products cannot be ordered from this restaurant", invalid)
+        raise NotFound("Some products are not sold by this restaurant", invalid)
     if restaurant.get("is_open") is not True:
         raise Conflict("The restaurant is closed", [FieldError("restaurant_id", "the restaurant is closed")])
     if unavailable:

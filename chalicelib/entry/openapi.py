@@ -230,8 +230,9 @@ def _operation(op: Operation, schemas: dict[tuple[str, str], dict[str, Any]], de
     if op.request_model is not None:
         schema = schemas[(_type_key(op.request_model), "validation")]
         fields = getattr(op.request_model, "model_fields", {})
-        # An empty body reads as {}: it is only invalid when some field is required.
-        required = any(f.is_required() for f in fields.values())
+        # An empty body reads as {}: it is only invalid when some field is required, or
+        # when the model needs at least one field (a PATCH).
+        required = any(f.is_required() for f in fields.values()) or bool(getattr(op.request_model, "min_properties", 0))
         doc["requestBody"] = {"required": required, "content": {"application/json": {"schema": schema}}}
     doc["responses"] = {str(status): _response(op, status, schemas) for status in operation_statuses(op)}
     return doc
