@@ -56,8 +56,10 @@ bench-catalog: $(READY) ## cached menu reads vs a bare Chalice route; ScannedCou
 	$(PY) -m bench.catalog
 
 
-bench: $(READY) ## cold start, warm overhead and memory as ratios against baselines (one table)
+bench: $(READY) ## cold start, warm overhead, memory; catalog reads and ScannedCount; the order pipeline
 	$(PY) -m bench
+	$(PY) -m bench.catalog
+	$(PY) -m bench.pipeline
 
 cost: $(READY) ## the monthly AWS bill of the traffic model, per service and per order
 	$(PY) -m bench.cost

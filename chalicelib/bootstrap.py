@@ -123,12 +123,13 @@ class Container:
             self.orders_repo,
             self.orders_queue,
             self.payment_gateway,
+            self.metrics,
             sweep_max_age=timedelta(seconds=self.settings.sweep_max_age_seconds),
         )
 
     @cached_property
     def order_processor(self) -> OrderProcessor:
-        return OrderProcessor(self.orders_repo, self.payment_gateway)
+        return OrderProcessor(self.orders_repo, self.payment_gateway, self.metrics)
 
     @cached_property
     def notifications(self) -> NotificationsService:

@@ -190,11 +190,40 @@ def test_processor_concurrency_matches_the_payment_functions_reserved_concurrenc
     [source] = [s for s in app.app.event_sources if getattr(s, "name", "") == "process_order"]
     assert source.batch_size == 10
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    reserved = (
-        config["stages"].get("prod", {}).get("lambda_functions", {}).get("payment", {}).get("reserved_concurrency")
-    )
-    # Until the deploy configuration sets it, the shared constant is the contract.
-    assert source.maximum_concurrency == (reserved if reserved is not None else PAYMENT_CONCURRENCY) == 5
+    reserved = config["stages"]["prod"]["lambda_functions"]["payment"]["reserved_concurrency"]
+    assert source.maximum_concurrency == reserved == PAYMENT_CONCURRENCY == 5
+
+
+def test_processing_reports_business_metrics(stack, aws, pipeline, capsys, monkeypatch):
+    from chalicelib.adapters.metrics import Metrics
+    from chalicelib.bootstrap import container
+    from chalicelib.services.orders import OrderProcessor
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    monkeypatch.setenv("POWERTOOLS_DEV", "false")
+    pipeline.drain()
+    restaurant = seed_restaurant(aws, sub_of(stack, "owner"))
+    dish = seed_product(aws, restaurant, price_cents=400, stock=5)
+    place(customer(1), restaurant, [(dish, 1)])
+    place(customer(2), restaurant, [(dish, 1)], token="tok_declined")
+    messages = receive_batch(stack, aws, 2)
+    metrics = Metrics(stage="test")
+    measured = OrderProcessor(container().orders_repo, container().payment_gateway, metrics)
+    event = {"Records": [pipeline._sqs_record(m) for m in messages]}
+    capsys.readouterr()
+    assert measured.handle_batch(event) == {"batchItemFailures": []}
+    metrics.flush()
+    delete(stack, aws, messages)
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    values = {
+        (m["Name"], r.get("reason", r.get("outcome", ""))): r[m["Name"]]
+        for r in emitted
+        if "_aws" in r
+        for m in r["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+    }
+    assert ("OrdersConfirmed", "") in values
+    assert ("OrdersFailed", "payment_declined") in values
+    assert {("PaymentLatency", "approved"), ("PaymentLatency", "declined")} <= set(values)
 
 
 # --- conservation over random histories ------------------------------------------------------

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.adapters.metrics import Metrics
 from chalicelib.adapters.orders_repo import Cancelled, OrdersRepository, Snapshot, StaleStatus
 from chalicelib.adapters.payments import PaymentGateway
 from chalicelib.adapters.queue import OrdersQueue
@@ -23,6 +25,8 @@ from chalicelib.domain.principal import Principal
 log = logging.getLogger(__name__)
 
 PENDING_GRACE = timedelta(minutes=2)
+# The queue's redrive policy (infra/template.json): the receive after which SQS gives up.
+MAX_RECEIVES = 5
 
 
 @dataclass(frozen=True)
@@ -37,12 +41,14 @@ class OrdersService:
         repo: OrdersRepository,
         queue: OrdersQueue,
         payments: PaymentGateway,
+        metrics: Metrics,
         clock: Callable[[], str] = utc_now_text,
         sweep_max_age: timedelta = timedelta(days=1),
     ) -> None:
         self._repo = repo
         self._queue = queue
         self._payments = payments
+        self._metrics = metrics
         self._clock = clock
         self._sweep_max_age = sweep_max_age
 
@@ -76,6 +82,7 @@ class OrdersService:
         if existing is not None:
             return self._replay(existing, digest)
         self._enqueue(order)
+        self._metrics.order_placed()
         return Placement(domain.placed_out(order), replay=False)
 
     def _replay(self, order: Mapping[str, Any], digest: str) -> Placement:
@@ -221,10 +228,15 @@ class OrderProcessor:
     often its message is delivered."""
 
     def __init__(
-        self, repo: OrdersRepository, payments: PaymentGateway, clock: Callable[[], str] = utc_now_text
+        self,
+        repo: OrdersRepository,
+        payments: PaymentGateway,
+        metrics: Metrics,
+        clock: Callable[[], str] = utc_now_text,
     ) -> None:
         self._repo = repo
         self._payments = payments
+        self._metrics = metrics
         self._clock = clock
 
     def handle_batch(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
@@ -237,7 +249,12 @@ class OrderProcessor:
         return dict(process_partial_response(event, self._record, processor, context))
 
     def _record(self, record: Any) -> str:
-        return self.process(json.loads(record.body))
+        try:
+            return self.process(json.loads(record.body))
+        except Exception:
+            if int(record.attributes.approximate_receive_count or 0) >= MAX_RECEIVES:
+                self._metrics.dlq_sent()
+            raise
 
     def process(self, message: Mapping[str, Any]) -> str:
         """Returns the order's status after processing (for logs and tests)."""
@@ -272,7 +289,9 @@ class OrderProcessor:
         reason = domain.shortfall(order, snap.restaurant, snap.products)
         if reason:
             return self._fail(order, reason)
+        started = time.perf_counter()
         auth = self._payments.authorize(order)
+        self._metrics.payment_latency((time.perf_counter() - started) * 1000, str(auth.get("status")))
         if auth.get("status") != "approved":
             return self._fail(order, domain.PAYMENT_DECLINED)
         products = snap.products
@@ -295,6 +314,7 @@ class OrderProcessor:
         else:
             raise ServiceUnavailable(f"order {order['order_id']} could not be confirmed; retrying")
         self._payments.capture(order)
+        self._metrics.order_confirmed()
         return domain.CONFIRMED
 
     def _fail(self, order: dict[str, Any], reason: str) -> str:
@@ -303,6 +323,7 @@ class OrderProcessor:
         except StaleStatus as exc:
             current = exc.current or self._repo.get(str(order["order_id"]))
             return self._settle(current) if current else "MISSING"
+        self._metrics.order_failed(reason)
         return self._settle(failed)
 
     def _settle(self, order: Mapping[str, Any]) -> str:
