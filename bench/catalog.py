@@ -96,13 +96,14 @@ def start_stack() -> tuple[Any, dict[str, str]]:
     os.environ.update(client_env(port))
     import boto3
 
+    from bench.common import lambda_env
     from devtools.provision import provision
 
-    stage_env = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["local"]
+    provisioned = {**client_env(port), **provision(boto3.session.Session())}
     env = {
-        **client_env(port),
-        **provision(boto3.session.Session()),
-        **stage_env["environment_variables"],
+        **provisioned,
+        # Logging and metrics as deployed, so the ratio is the one production sees.
+        **lambda_env(provisioned),
         "CATALOG_CACHE_SECONDS": "600",  # nothing expires during the run
     }
     os.environ.update(env)

@@ -154,7 +154,9 @@ def conditions() -> Json:
 
 
 def waf() -> Json:
-    def managed(name: str, priority: int, overrides: list[str], config: list[Json] | None = None) -> Json:
+    def managed(
+        name: str, priority: int, overrides: list[str], config: list[Json] | None = None, scope: Json | None = None
+    ) -> Json:
         statement: Json = {
             "VendorName": "AWS",
             "Name": name,
@@ -162,6 +164,8 @@ def waf() -> Json:
         }
         if config:
             statement["ManagedRuleGroupConfigs"] = config
+        if scope:
+            statement["ScopeDownStatement"] = scope
         return {
             "Name": name,
             "Priority": priority,
@@ -169,6 +173,28 @@ def waf() -> Json:
             "Statement": {"ManagedRuleGroupStatement": statement},
             "VisibilityConfig": visibility(name),
         }
+
+    def path_starts(prefix: str) -> Json:
+        return {
+            "ByteMatchStatement": {
+                "FieldToMatch": {"UriPath": {}},
+                "PositionalConstraint": "STARTS_WITH",
+                "SearchString": prefix,
+                "TextTransformations": [{"Priority": 0, "Type": "LOWERCASE"}],
+            }
+        }
+
+    def bot_scope() -> Json:
+        post = {
+            "ByteMatchStatement": {
+                "FieldToMatch": {"Method": {}},
+                "PositionalConstraint": "EXACTLY",
+                "SearchString": "POST",
+                "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+            }
+        }
+        orders = {"AndStatement": {"Statements": [post, path_starts("/orders")]}}
+        return {"OrStatement": {"Statements": [path_starts("/auth/"), orders]}}
 
     def visibility(name: str) -> Json:
         return {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": name}
@@ -215,6 +241,9 @@ def waf() -> Json:
             4,
             ["CategoryHttpLibrary", "SignalNonBrowserUserAgent"],
             [{"AWSManagedRulesBotControlRuleSet": {"InspectionLevel": "COMMON"}}],
+            # Bots matter where they cost money or accounts (sign-up, login, orders); catalog
+            # reads are cached and cheap. Scoping Bot Control to them keeps it ~$11/month.
+            bot_scope(),
         ),
     ]
     return {

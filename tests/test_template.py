@@ -430,3 +430,14 @@ def test_alarms_reach_the_operators_topic(packaged: dict[str, Any]) -> None:
     for logical in FUNCTIONS.values():
         assert f"{logical}ErrorsAlarm" in alarms and f"{logical}ThrottlesAlarm" in alarms
     assert "Dashboard" in sam["Resources"]
+
+
+def test_bot_control_is_scoped_to_sign_in_and_orders(packaged: dict[str, Any]) -> None:
+    acl = props(packaged["sam"], "WebAcl")
+    [bot] = [
+        r["Statement"]["ManagedRuleGroupStatement"]
+        for r in acl["Rules"]
+        if r["Statement"].get("ManagedRuleGroupStatement", {}).get("Name") == "AWSManagedRulesBotControlRuleSet"
+    ]
+    scoped = json.dumps(bot["ScopeDownStatement"])
+    assert '"/auth/"' in scoped and '"/orders"' in scoped and '"POST"' in scoped
