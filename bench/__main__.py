@@ -1,13 +1,11 @@
-"""``make bench``: every benchmark in one run, printed as one table of ratios.
-
+"""Core benchmarks: cold start, warm overhead and memory, printed as one table of ratios
+against baselines measured in the same run (`make bench` also runs bench.catalog and bench.pipeline).
 python -m bench [--runs 10] [--requests 10000]
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 from typing import Any
 
 from bench import cold_start, overhead
@@ -17,7 +15,6 @@ COLD_TARGET = 1.15
 WARM_TARGET = 0.80
 RSS_TARGET_MB = 160.0
 GROWTH_TARGET = 0.02
-OPTIONAL = ("bench.catalog", "bench.pipeline")
 
 
 def verdict(ok: bool, miss: str) -> str:
@@ -73,25 +70,6 @@ def core_rows(env: dict[str, str], runs: int, requests: int) -> tuple[list[dict[
     return rows, measured
 
 
-def optional_rows(env: dict[str, str]) -> tuple[list[dict[str, Any]], list[str]]:
-    rows: list[dict[str, Any]] = []
-    notes: list[str] = []
-    for name in OPTIONAL:
-        if importlib.util.find_spec(name) is None:
-            notes.append(f"{name}: not present, skipped")
-            continue
-        module = importlib.import_module(name)
-        runner = getattr(module, "rows", None)
-        if runner is None:
-            notes.append(f"{name}: has no rows(env), skipped")
-            continue
-        rows.extend(runner(env))
-        inputs = getattr(module, "cost_inputs", None)
-        if inputs is not None:
-            save(name.rsplit(".", 1)[-1], inputs())
-    return rows, notes
-
-
 def table(rows: list[dict[str, Any]]) -> str:
     columns = ("metric", "value", "baseline", "ratio", "target", "verdict")
     cells = [[str(row.get(c, "-")) for c in columns] for row in rows]
@@ -110,11 +88,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with stack() as env:
         rows, measured = core_rows(env, args.runs, args.requests)
-        extra, notes = optional_rows(env)
     save("core", measured)
-    print(table(rows + extra))
-    for note in notes:
-        print(f"note: {note}")
+    print(table(rows))
+    print("catalog reads and ScannedCount: python -m bench.catalog; the order pipeline: python -m bench.pipeline")
     print(f"measured inputs for `make cost`: {RESULTS.relative_to(RESULTS.parent.parent)}")
 
 
