@@ -1,6 +1,7 @@
 """Core benchmarks: cold start, warm overhead and memory, printed as one table of ratios
 against baselines measured in the same run (`make bench` also runs bench.catalog and bench.pipeline).
-python -m bench [--runs 10] [--requests 10000]
+
+    python -m bench [--runs 10] [--requests 10000]
 """
 
 from __future__ import annotations
