@@ -150,7 +150,7 @@ def list_restaurants() -> Response:
     roles=ADMINS_ONLY,
     request_model=catalog.RestaurantCreate,
     response_model=catalog.ManagedRestaurant,
-    statuses=(201, 400, 422),
+    statuses=(201, 400, 404),
 )
 def create_restaurant() -> Response:
     """Add a restaurant; its owner joins the restaurant_owners group."""

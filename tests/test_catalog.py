@@ -50,11 +50,11 @@ def test_admin_creates_a_restaurant_and_the_owner_joins_the_owners_group(api, aw
     assert "owner_id" not in body(public) and body(public)["address"] == "1 Main St"
 
 
-def test_unknown_owner_is_a_422_and_writes_nothing(api, aws, stack):
+def test_unknown_owner_is_a_404_and_writes_nothing(api, aws, stack):
     city = unique("Nowhere")
     payload = {"name": "Ghost", "city": city, "cuisine": "x", "address": "y", "owner_id": "no-such-user"}
     response = api.call("POST", "/restaurants", "admin", payload)
-    assert response.status_code == 422
+    assert response.status_code == 404
     assert [e["field"] for e in body(response)["errors"]] == ["owner_id"]
     listed = body(api.call("GET", f"/restaurants?city={city}"))
     assert listed["items"] == []

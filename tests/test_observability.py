@@ -169,6 +169,10 @@ def emf_enabled(monkeypatch):
 
 
 def test_metrics_facade_writes_emf(capsys, emf_enabled):
+    from aws_lambda_powertools import Metrics as PowertoolsMetrics
+
+    # Powertools keeps one buffer per namespace for all instances: start from an empty one.
+    PowertoolsMetrics(namespace="Chowline").clear_metrics()
     metrics = Metrics(stage="test")
     metrics.order_placed()
     metrics.order_placed()

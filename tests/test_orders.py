@@ -394,6 +394,8 @@ def test_lists_are_scoped_and_ordered(client, headers_for, aws, stack, menu, pip
     _, stranger = new_user("customers", "restaurant_owners")
     assert client.http.get(path, headers=headers_for(stranger)).status_code == 404
     assert client.http.get(path, headers=headers_for("courier")).status_code == 403
+    unknown = "/restaurants/no-such-restaurant/orders"
+    assert client.http.get(unknown, headers=headers_for("admin")).status_code == 404
     assert client.http.get("/deliveries", headers=headers_for("customer")).status_code == 403
 
 

@@ -17,7 +17,7 @@ from chalicelib.adapters.identity import CognitoIdentity
 from chalicelib.domain import catalog as model
 from chalicelib.domain.accounts import RESTAURANT_OWNERS
 from chalicelib.domain.clock import utc_now_text
-from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound
 from chalicelib.domain.paging import ListQuery
 from chalicelib.domain.principal import Principal
 
@@ -72,9 +72,7 @@ class CatalogService:
             # Also proves the owner exists before anything is written.
             self._identity.add_to_group(cmd.owner_id, RESTAURANT_OWNERS)
         except NotFound as exc:
-            raise Unprocessable(
-                "The owner is not a known user", [FieldError("owner_id", "no user with this id")]
-            ) from exc
+            raise NotFound("The owner is not a known user", [FieldError("owner_id", "no user with this id")]) from exc
         item = model.new_restaurant(cmd, self._new_id(), self._now())
         if not self._restaurants.create(item):
             raise Conflict("A restaurant with this id exists already; retry")

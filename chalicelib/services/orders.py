@@ -115,7 +115,8 @@ class OrdersService:
         return self._list("by_customer", "customer_id", principal.user_id, query, newest_first=True)
 
     def list_restaurant(self, principal: Principal, restaurant_id: str, query: domain.OrdersQuery) -> dict[str, Any]:
-        if not principal.is_admin and self._repo.restaurant_owner(restaurant_id) != principal.user_id:
+        owner = self._repo.restaurant_owner(restaurant_id)
+        if owner is None or (not principal.is_admin and owner != principal.user_id):
             raise NotFound("No such restaurant")
         return self._list("by_restaurant", "restaurant_id", restaurant_id, query, newest_first=True)
 
