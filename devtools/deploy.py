@@ -29,10 +29,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from devtools.package import FUNCTIONS as PACKAGED_FUNCTIONS
 from devtools.provision import environment
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = ("api_handler", "process_order", "payment", "notify", "sweep_pending_orders")
+FUNCTIONS = tuple(PACKAGED_FUNCTIONS)
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9:.]+)\}")
 # Policy placeholders that name a stack resource -> the stack output holding its value.
 RESOURCE_OUTPUTS = {
