@@ -48,7 +48,9 @@ def stream_batch(pipeline):
     return {"Records": [pipeline._stream_record(r) for r in records]}
 
 
-def test_each_status_change_notifies_once(stack, aws, client, headers_for, pipeline, topic_inbox, new_user):
+def confirmed_order(stack, aws, client, headers_for, pipeline, topic_inbox, new_user):
+    """A new customer's order, processed to CONFIRMED, with its stream records not yet
+    notified; returns (email, restaurant_id, order_id, stream event)."""
     pipeline.drain()
     pipeline.drain_stream()
     published(aws, topic_inbox)
@@ -57,11 +59,17 @@ def test_each_status_change_notifies_once(stack, aws, client, headers_for, pipel
     dish = seed_product(aws, restaurant, stock=5)
     order_id = body_of(place(client, headers_for(email), order_body(restaurant, [(dish, 1)])))["order_id"]
     pipeline.drain()
+    return email, restaurant, order_id, stream_batch(pipeline)
+
+
+def test_each_status_change_notifies_once(stack, aws, client, headers_for, pipeline, topic_inbox, new_user):
+    email, restaurant, order_id, event = confirmed_order(
+        stack, aws, client, headers_for, pipeline, topic_inbox, new_user
+    )
 
     import app
     from devtools.pipeline import LambdaContext
 
-    event = stream_batch(pipeline)
     assert [r["eventName"] for r in event["Records"]] == ["INSERT", "MODIFY"]
     for _ in range(3):
         assert app.notify(event, LambdaContext("notify")) == {"batchItemFailures": []}
@@ -88,19 +96,11 @@ def test_each_status_change_notifies_once(stack, aws, client, headers_for, pipel
 def test_failed_records_are_reported_by_sequence_number_and_retried(
     stack, aws, client, headers_for, pipeline, topic_inbox, new_user
 ):
-    pipeline.drain()
-    pipeline.drain_stream()
-    published(aws, topic_inbox)
-    _, email = new_user("customers")
-    restaurant = seed_restaurant(aws, sub_of(stack, "owner"))
-    dish = seed_product(aws, restaurant, stock=5)
-    order_id = body_of(place(client, headers_for(email), order_body(restaurant, [(dish, 1)])))["order_id"]
-    pipeline.drain()
+    email, _, order_id, event = confirmed_order(stack, aws, client, headers_for, pipeline, topic_inbox, new_user)
 
     import app
     from devtools.pipeline import LambdaContext
 
-    event = stream_batch(pipeline)
     undo, calls = throttle("Publish", service="sns", code="ThrottlingException")
     try:
         result = app.notify(event, LambdaContext("notify"))
