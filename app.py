@@ -14,7 +14,7 @@ from chalicelib import __version__
 from chalicelib.bootstrap import container
 from chalicelib.domain import accounts, catalog, orders
 from chalicelib.domain.paging import ListQuery
-from chalicelib.entry import middleware
+from chalicelib.entry import middleware, observability
 from chalicelib.entry.auth import principal_of
 from chalicelib.entry.caching import cacheable_response
 from chalicelib.entry.requests import body_model, header, query_model
@@ -34,8 +34,6 @@ api = Api(app, cognito)
 @app.middleware("all")
 def observe(event: object, get_response: Callable[[object], object]) -> object:
     # Registered first, so it wraps everything else: logs, metrics and traces of every function.
-    from chalicelib.entry import observability  # on first invocation: keeps the import of app small
-
     return observability.handle(app, event, get_response, lambda: container().metrics)
 
 

@@ -8,30 +8,26 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from chalicelib.adapters.aws import AwsClients
-from chalicelib.adapters.cache import TtlCache
-from chalicelib.adapters.catalog_repo import ProductsRepository, RestaurantsRepository
-from chalicelib.adapters.dynamo import CursorCodec
-from chalicelib.adapters.identity import CognitoIdentity
-from chalicelib.adapters.metrics import Metrics
-from chalicelib.adapters.notifications_repo import NotificationsRepository
-from chalicelib.adapters.orders_repo import OrdersRepository
-from chalicelib.adapters.payment_provider import PaymentProvider, provider_for
-from chalicelib.adapters.payments import PaymentGateway
-from chalicelib.adapters.queue import OrdersQueue
-from chalicelib.adapters.storage import AssetStorage
-from chalicelib.adapters.token_verifier import CognitoTokenVerifier
-from chalicelib.adapters.topic import OrderEventsTopic
-from chalicelib.adapters.users_repo import UsersRepository
-from chalicelib.entry.auth import Verifier
-from chalicelib.services.accounts import AccountsService
-from chalicelib.services.assets import AssetsService
-from chalicelib.services.catalog import CatalogService
-from chalicelib.services.notifications import NotificationsService
-from chalicelib.services.orders import OrderProcessor, OrdersService
-from chalicelib.services.payments import PaymentsService
 from chalicelib.settings import Settings
+
+if TYPE_CHECKING:  # each property imports what it builds: a function loads only its own adapters
+    from chalicelib.adapters.aws import AwsClients
+    from chalicelib.adapters.cache import TtlCache
+    from chalicelib.adapters.dynamo import CursorCodec
+    from chalicelib.adapters.metrics import Metrics
+    from chalicelib.adapters.orders_repo import OrdersRepository
+    from chalicelib.adapters.payment_provider import PaymentProvider
+    from chalicelib.adapters.payments import PaymentGateway
+    from chalicelib.adapters.queue import OrdersQueue
+    from chalicelib.entry.auth import Verifier
+    from chalicelib.services.accounts import AccountsService
+    from chalicelib.services.assets import AssetsService
+    from chalicelib.services.catalog import CatalogService
+    from chalicelib.services.notifications import NotificationsService
+    from chalicelib.services.orders import OrderProcessor, OrdersService
+    from chalicelib.services.payments import PaymentsService
 
 
 class Container:
@@ -40,16 +36,22 @@ class Container:
 
     @cached_property
     def clients(self) -> AwsClients:
+        from chalicelib.adapters.aws import AwsClients
+
         return AwsClients(self.settings.region)
 
     @cached_property
     def cursors(self) -> CursorCodec:
+        from chalicelib.adapters.dynamo import CursorCodec
+
         return CursorCodec(self.settings.cursor_key)
 
     @cached_property
     def token_verifier(self) -> Verifier | None:
         if not self.settings.verify_tokens:
             return None
+        from chalicelib.adapters.token_verifier import CognitoTokenVerifier
+
         verifier = CognitoTokenVerifier(
             jwks_url=self.settings.jwks_url,
             issuer=self.settings.issuer,
@@ -59,6 +61,10 @@ class Container:
 
     @cached_property
     def accounts(self) -> AccountsService:
+        from chalicelib.adapters.identity import CognitoIdentity
+        from chalicelib.adapters.users_repo import UsersRepository
+        from chalicelib.services.accounts import AccountsService
+
         s = self.settings
         identity = CognitoIdentity(self.clients, s.user_pool_id, s.user_pool_client_id)
         return AccountsService(identity, UsersRepository(self.clients, s.users_table))
@@ -67,10 +73,16 @@ class Container:
 
     @cached_property
     def catalog_cache(self) -> TtlCache:
+        from chalicelib.adapters.cache import TtlCache
+
         return TtlCache(self.settings.catalog_cache_seconds)
 
     @cached_property
     def catalog(self) -> CatalogService:
+        from chalicelib.adapters.catalog_repo import ProductsRepository, RestaurantsRepository
+        from chalicelib.adapters.identity import CognitoIdentity
+        from chalicelib.services.catalog import CatalogService
+
         s = self.settings
         return CatalogService(
             RestaurantsRepository(self.clients, self.cursors, s.restaurants_table),
@@ -81,6 +93,9 @@ class Container:
 
     @cached_property
     def assets(self) -> AssetsService:
+        from chalicelib.adapters.storage import AssetStorage
+        from chalicelib.services.assets import AssetsService
+
         s = self.settings
         storage = AssetStorage(s.assets_bucket, s.region)
         return AssetsService(self.catalog, storage, s.assets_url, s.image_upload_seconds)
@@ -89,6 +104,8 @@ class Container:
 
     @cached_property
     def orders_repo(self) -> OrdersRepository:
+        from chalicelib.adapters.orders_repo import OrdersRepository
+
         s = self.settings
         return OrdersRepository(
             self.clients,
@@ -101,24 +118,34 @@ class Container:
 
     @cached_property
     def orders_queue(self) -> OrdersQueue:
+        from chalicelib.adapters.queue import OrdersQueue
+
         return OrdersQueue(self.clients, self.settings.orders_queue_url)
 
     @cached_property
     def payment_provider(self) -> PaymentProvider:
+        from chalicelib.adapters.payment_provider import provider_for
+
         return provider_for(self.settings.payment_provider)
 
     @cached_property
     def payments(self) -> PaymentsService:
+        from chalicelib.services.payments import PaymentsService
+
         return PaymentsService(self.payment_provider)
 
     @cached_property
     def payment_gateway(self) -> PaymentGateway:
+        from chalicelib.adapters.payments import PaymentGateway
+
         s = self.settings
         in_process = (lambda event: self.payments.handle(event)) if s.invoke_payment_in_process else None
         return PaymentGateway(self.clients, s.payment_function_name, in_process)
 
     @cached_property
     def orders(self) -> OrdersService:
+        from chalicelib.services.orders import OrdersService
+
         return OrdersService(
             self.orders_repo,
             self.orders_queue,
@@ -129,10 +156,16 @@ class Container:
 
     @cached_property
     def order_processor(self) -> OrderProcessor:
+        from chalicelib.services.orders import OrderProcessor
+
         return OrderProcessor(self.orders_repo, self.payment_gateway, self.metrics)
 
     @cached_property
     def notifications(self) -> NotificationsService:
+        from chalicelib.adapters.notifications_repo import NotificationsRepository
+        from chalicelib.adapters.topic import OrderEventsTopic
+        from chalicelib.services.notifications import NotificationsService
+
         s = self.settings
         return NotificationsService(
             NotificationsRepository(self.clients, self.cursors, s.notifications_table),
@@ -143,6 +176,8 @@ class Container:
 
     @cached_property
     def metrics(self) -> Metrics:
+        from chalicelib.adapters.metrics import Metrics
+
         return Metrics(stage=self.settings.stage)
 
 

@@ -24,7 +24,6 @@ FORBIDDEN = (
     "aws_lambda_powertools",
     "aws_xray_sdk",
     "chalicelib.entry.openapi",
-    "chalicelib.entry.observability",
     "schemathesis",
     "hypothesis",
     "requests",

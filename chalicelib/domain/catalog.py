@@ -140,12 +140,12 @@ class ImageConfirm(RequestModel):
 
 
 class Snapshot(ResponseModel):
-    """A response that the read cache hands out many times: rendered to JSON once.
-    Never mutated once built."""
+    """A response that the read cache hands out many times, never mutated once built:
+    whatever the entry points render from it (its HTTP response) is kept here, made once."""
 
     @cached_property
-    def json_text(self) -> str:
-        return self.model_dump_json()
+    def renderings(self) -> dict[Any, Any]:
+        return {}
 
 
 class RestaurantSummary(ResponseModel):

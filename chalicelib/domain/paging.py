@@ -6,6 +6,8 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from chalicelib.domain.base import DEFERRED
+
 Item = TypeVar("Item")
 
 Cursor = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
@@ -14,13 +16,15 @@ Cursor = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
 class ListQuery(BaseModel):
     """Query parameters shared by every list; subclass to add filters."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    model_config = ConfigDict(DEFERRED, extra="forbid", str_strip_whitespace=True, frozen=True)
 
     limit: Annotated[int, Field(ge=1, le=100)] = 20
     cursor: Cursor | None = None
 
 
 class Page(BaseModel, Generic[Item]):
+    model_config = DEFERRED
+
     items: list[Item]
     next_cursor: str | None = None
 

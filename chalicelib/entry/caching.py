@@ -2,12 +2,15 @@
 and ``304 Not Modified`` when the client already holds that body.
 
 The body must depend only on the path and query string (never on who asks), so that
-browsers, CloudFront and the API Gateway stage cache may share it.
+browsers, CloudFront and the API Gateway stage cache may share it. A snapshot of the read
+cache is rendered once (body, ETag, headers) and the rendering kept with it, so a warm read
+only copies the headers into a new response.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 from chalice import Response
 from pydantic import BaseModel
@@ -28,11 +31,35 @@ def matches(if_none_match: str | None, etag: str) -> bool:
     return False
 
 
+@dataclass(frozen=True, slots=True)
+class Rendering:
+    """One body as HTTP: its text, its ETag and the headers of a 200 and of a 304."""
+
+    text: str
+    etag: str
+    headers: dict[str, str]
+    not_modified_headers: dict[str, str]
+
+    @classmethod
+    def of(cls, body: BaseModel, max_age: int) -> Rendering:
+        text = body.model_dump_json()
+        etag = etag_of(text)
+        headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}" if max_age > 0 else "no-cache"}
+        return cls(text, etag, {"Content-Type": "application/json", **headers}, headers)
+
+    def response(self, if_none_match: str | None) -> Response:
+        # Middleware adds headers to the response: each gets its own copy.
+        if if_none_match and matches(if_none_match, self.etag):
+            return Response(body="", status_code=304, headers=dict(self.not_modified_headers))
+        return Response(body=self.text, status_code=200, headers=dict(self.headers))
+
+
 def cacheable_response(body: BaseModel, if_none_match: str | None, max_age: int) -> Response:
-    # Cached snapshots carry their rendering; anything else is rendered now.
-    text = getattr(body, "json_text", None) or body.model_dump_json()
-    etag = etag_of(text)
-    headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}" if max_age > 0 else "no-cache"}
-    if matches(if_none_match, etag):
-        return Response(body="", status_code=304, headers=headers)
-    return Response(body=text, status_code=200, headers={"Content-Type": "application/json", **headers})
+    # A cached snapshot keeps its renderings (one per max-age); anything else is rendered now.
+    renderings = getattr(body, "renderings", None)
+    if renderings is None:
+        return Rendering.of(body, max_age).response(if_none_match)
+    rendering = renderings.get(max_age)
+    if rendering is None:
+        rendering = renderings[max_age] = Rendering.of(body, max_age)
+    return rendering.response(if_none_match)

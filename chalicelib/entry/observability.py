@@ -22,8 +22,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import IO, Any
 
 from chalice import Chalice
@@ -78,12 +77,19 @@ SLOW_MS = 1000.0
 
 class _State:
     logger: Any = None
+    settings_read = False
     # Every request gets an access line in development; on AWS only failed and slow ones
     # (API Gateway's access log has one line per request already): ACCESS_LOG=all|errors.
     access_all = False
+    # At DEBUG the other requests get a debug line.
+    debug = False
     tracer: Any = None
     tracer_ready = False
     cold_start = True
+    # The invocation being served: the keys of every line it writes are read from here
+    # when a line is written, so an invocation that writes none pays nothing for them.
+    context: Any = None
+    cold: bool | None = None
     request: Request | None = None
 
 
@@ -95,6 +101,15 @@ def logger() -> Any:
     if _state.logger is None:
         configure()
     return _state.logger
+
+
+def _read_settings() -> None:
+    dev = os.environ.get("POWERTOOLS_DEV", "").lower() in {"1", "true", "yes"}
+    _state.access_all = os.environ.get("ACCESS_LOG", "all" if dev else "errors").lower() == "all"
+    # The level Powertools will log at (Lambda's log level control first), known without importing it.
+    level = os.environ.get("AWS_LAMBDA_LOG_LEVEL") or os.environ.get("POWERTOOLS_LOG_LEVEL") or ""
+    _state.debug = level.upper() == "DEBUG"
+    _state.settings_read = True
 
 
 def configure(stream: IO[str] | None = None, app: Chalice | None = None) -> Any:
@@ -113,32 +128,69 @@ def configure(stream: IO[str] | None = None, app: Chalice | None = None) -> Any:
         for handler in list(base.handlers):
             base.removeHandler(handler)
         log = Logger(service=service, stream=stream, logger_formatter=RedactingFormatter(use_rfc3339=True))
-        log.addFilter(_PrincipalFilter())
+        log.registered_handler.addFilter(_InvocationFilter())
         _state.logger = log
-        dev = os.environ.get("POWERTOOLS_DEV", "").lower() in {"1", "true", "yes"}
-        _state.access_all = os.environ.get("ACCESS_LOG", "all" if dev else "errors").lower() == "all"
+        _read_settings()
     else:
         for handler in base.handlers:
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(stream or sys.stdout)
-    # Chalice logs uncaught exceptions on the logger named after the app: when that is not
-    # the service's own logger, send it through the same JSON handler.
-    if app is not None and app.log is not base:
-        app.log.handlers = list(base.handlers)
-        app.log.filters = list(base.filters)
-        app.log.propagate = False
-        app.log.setLevel(base.level)
+    if app is not None:
+        _route_app_log(app, base)
     return _state.logger
 
 
-class _PrincipalFilter(logging.Filter):
-    """Adds the caller's id to every line logged while a request is being served (the
-    token may be verified after the access log's keys were set, by the inner middleware)."""
+def _route_app_log(app: Chalice, base: logging.Logger) -> None:
+    """Chalice logs uncaught exceptions on the logger named after the app: when that is not
+    the service's own logger, send it through the same handler."""
+    if app.log is not base:
+        app.log.handlers = list(base.handlers)
+        app.log.propagate = False
+        app.log.setLevel(base.level)
+
+
+class _FirstLine(logging.Handler):
+    """Stands in for the JSON handler until a line is written: builds it then and hands it
+    the line, so an invocation that logs nothing never imports Powertools."""
+
+    def __init__(self, app: Chalice) -> None:
+        super().__init__()
+        self._app = app
+
+    def emit(self, record: logging.LogRecord) -> None:
+        configure(app=self._app)
+        _state.logger.registered_handler.handle(record)
+
+
+def _arm(app: Chalice) -> None:
+    """First invocation: the app's loggers write JSON from their first line on."""
+    if _state.logger is not None:
+        configure(app=app)
+        return
+    _read_settings()
+    base = logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "chowline"))
+    base.handlers = [_FirstLine(app)]
+    _route_app_log(app, base)
+
+
+class _InvocationFilter(logging.Filter):
+    """Adds the invocation's keys to every line written while it runs: ids, function,
+    cold start, and the caller's id (the token may be verified after the request started,
+    by the inner middleware)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        context = _state.context
+        fields = record.__dict__
+        fields.setdefault("request_id", getattr(context, "aws_request_id", None))
+        fields.setdefault(
+            "function_name", getattr(context, "function_name", None) or os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        )
+        fields.setdefault("cold_start", _state.cold)
         request = _state.request
-        if request is not None and not hasattr(record, "principal_id"):
-            record.principal_id = principal_id(request)
+        if request is not None:
+            fields.setdefault("x_request_id", request_id_of(request))
+            if "principal_id" not in fields:
+                record.principal_id = principal_id(request)
         return True
 
 
@@ -164,17 +216,15 @@ def _tracer() -> Any:
     return _state.tracer
 
 
-@contextmanager
-def _traced(name: str, annotations: dict[str, Any]) -> Iterator[None]:
-    tracer = _tracer()
+def _traced(name: str, annotations: dict[str, Any], call: Callable[[], Any]) -> Any:
+    tracer = _state.tracer if _state.tracer_ready else _tracer()
     if tracer is None:
-        yield
-        return
+        return call()
     with tracer.provider.in_subsegment(f"## {name}") as subsegment:
         for key, value in annotations.items():
             if value is not None:
                 subsegment.put_annotation(key=key, value=value)
-        yield
+        return call()
 
 
 def handle(
@@ -184,61 +234,65 @@ def handle(
     metrics: Callable[[], Any] | None = None,
 ) -> Any:
     """The ``@app.middleware("all")`` body: dispatches on the kind of event."""
-    log = _state.logger if _state.logger is not None else configure(app=app)
-    cold, _state.cold_start = _state.cold_start, False
-    context = event.lambda_context if isinstance(event, Request) else getattr(event, "context", None)
-    keys = {
-        "request_id": getattr(context, "aws_request_id", None),
-        "function_name": getattr(context, "function_name", None) or os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
-        "cold_start": cold,
-    }
+    if not _state.settings_read:
+        _arm(app)
+    _state.cold, _state.cold_start = _state.cold_start, False
     try:
         if isinstance(event, Request):
-            return _http(log, event, get_response, keys)
-        return _event(log, event, get_response, keys)
+            _state.context = event.lambda_context
+            return _http(event, get_response)
+        _state.context = getattr(event, "context", None)
+        return _event(event, get_response)
     finally:
         if metrics is not None:
             try:
                 metrics().flush()
             except Exception:  # metrics must never fail the invocation
+                log = logger()
                 log.exception("metrics flush failed")
 
 
-def _http(log: Any, request: Request, get_response: Callable[[Any], Any], keys: dict[str, Any]) -> Any:
-    x_request_id = request_id_of(request)
-    route = (request.context or {}).get("resourcePath", "")
-    log.append_keys(**keys, x_request_id=x_request_id)
+def _http(request: Request, get_response: Callable[[Any], Any]) -> Any:
     _state.request = request
     started = time.perf_counter()
     status = 500
     try:
-        with _traced(f"{request.method} {route}", {"route": route, "x_request_id": x_request_id}):
+        if _state.tracer_ready and _state.tracer is None:  # the usual case: no tracing
             response = get_response(request)
+        else:
+            route = request.context.get("resourcePath", "")
+            annotations = {"route": route, "x_request_id": request_id_of(request)}
+            response = _traced(f"{request.method} {route}", annotations, lambda: get_response(request))
         status = response.status_code
         return response
     finally:
-        elapsed = round((time.perf_counter() - started) * 1000, 2)
-        fields = {"method": request.method, "route": route, "status": status, "duration_ms": elapsed}
-        if status >= 500:
-            log.error("request failed", extra=fields)
-        elif _state.access_all or status >= 400 or elapsed >= SLOW_MS:
-            log.info("request", extra=fields)
-        else:
-            log.debug("request", extra=fields)
+        elapsed = (time.perf_counter() - started) * 1000
+        if status >= 400 or elapsed >= SLOW_MS or _state.access_all or _state.debug:  # else no line: build none
+            _access_line(request, status, elapsed)
         _state.request = None
-        log.remove_keys(["x_request_id"])
 
 
-def _event(log: Any, event: Any, get_response: Callable[[Any], Any], keys: dict[str, Any]) -> Any:
+def _access_line(request: Request, status: int, elapsed: float) -> None:
+    route = (request.context or {}).get("resourcePath", "")
+    fields = {"method": request.method, "route": route, "status": status, "duration_ms": round(elapsed, 2)}
+    log = logger()
+    if status >= 500:
+        log.error("request failed", extra=fields)
+    elif _state.access_all or status >= 400 or elapsed >= SLOW_MS:
+        log.info("request", extra=fields)
+    else:
+        log.debug("request", extra=fields)
+
+
+def _event(event: Any, get_response: Callable[[Any], Any]) -> Any:
     kind = type(event).__name__
     raw = event.to_dict()
     records = len(raw.get("Records", []) or []) if isinstance(raw, dict) else 0
-    log.append_keys(**keys)
+    log = logger()
     started = time.perf_counter()
     outcome = "error"
     try:
-        with _traced(kind, {"event": kind}):
-            result = get_response(event)
+        result = _traced(kind, {"event": kind}, lambda: get_response(event))
         failures = len(result.get("batchItemFailures", [])) if isinstance(result, dict) else 0
         outcome = "partial" if failures else "ok"
         return result

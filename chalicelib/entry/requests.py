@@ -37,13 +37,28 @@ def validate(model: type[Model], data: dict[str, Any]) -> Model:
         raise ValidationFailed("The request has invalid fields", field_errors(exc)) from exc
 
 
+# Query models are frozen: a query string seen before gets the model it gave then (hot
+# lists are read with a handful of query strings; the memo is bounded all the same).
+_QUERIES: dict[tuple[type[BaseModel], tuple[tuple[str, str], ...]], BaseModel] = {}
+MAX_QUERIES = 1024
+
+
 def query_model(request: Request, model: type[Model]) -> Model:
     """Query strings are text: validated in lax mode so ``limit=20`` becomes an int."""
     params = dict(request.query_params or {})
+    key = (model, tuple(params.items()))
+    known = _QUERIES.get(key)
+    if known is not None:
+        return known  # type: ignore[return-value]
     try:
-        return model.model_validate(params, strict=False)
+        query = model.model_validate(params, strict=False)
     except ValidationError as exc:
         raise ValidationFailed("The query has invalid parameters", field_errors(exc)) from exc
+    if model.model_config.get("frozen"):
+        if len(_QUERIES) >= MAX_QUERIES:
+            _QUERIES.clear()
+        _QUERIES[key] = query
+    return query
 
 
 def field_errors(exc: ValidationError) -> list[FieldError]:
