@@ -93,15 +93,23 @@ class LambdaContext:
         return 30_000
 
 
-def run_child(code: str, env: dict[str, str], args: dict[str, Any], timeout: float = 300) -> dict[str, Any]:
-    """Runs ``code`` in a fresh interpreter; it reads ``ARGS`` and writes ``RESULT`` (JSON files)."""
+def run_child(
+    code: str,
+    env: dict[str, str],
+    args: dict[str, Any],
+    timeout: float = 300,
+    cwd: Path | None = None,
+    python: list[str] | None = None,
+) -> dict[str, Any]:
+    """Runs ``code`` in a fresh interpreter (``python``: its command line, default this one,
+    in ``cwd``, default the project); it reads ``ARGS`` and writes ``RESULT`` (JSON files)."""
     with tempfile.TemporaryDirectory() as tmp:
         arg_file, out_file = Path(tmp) / "args.json", Path(tmp) / "result.json"
         arg_file.write_text(json.dumps(args))
         child_env = {**os.environ, **env, "BENCH_ARGS": str(arg_file), "BENCH_RESULT": str(out_file)}
         done = subprocess.run(
-            [sys.executable, "-c", code],
-            cwd=ROOT,
+            [*(python or [sys.executable]), "-c", code],
+            cwd=cwd or ROOT,
             env=child_env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

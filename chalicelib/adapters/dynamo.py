@@ -12,52 +12,83 @@ from typing import Any
 
 from chalicelib.domain.errors import FieldError, ValidationFailed
 
-_serializer: Any = None
-_deserializer: Any = None
-
-
-def _codecs() -> tuple[Any, Any]:
-    global _serializer, _deserializer
-    if _serializer is None:
-        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
-        _serializer, _deserializer = TypeSerializer(), TypeDeserializer()
-    return _serializer, _deserializer
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, set, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _dynamo_value(value: Any) -> Any:
-    if isinstance(value, float):
-        return Decimal(str(value))
-    if isinstance(value, dict):
-        return {k: _dynamo_value(v) for k, v in value.items() if v is not None}
-    if isinstance(value, (list, tuple)):
-        return [_dynamo_value(v) for v in value]
-    return value
-
-
-def to_item(data: Mapping[str, Any]) -> dict[str, Any]:
-    serializer, _ = _codecs()
-    return {k: serializer.serialize(_dynamo_value(v)) for k, v in data.items() if v is not None}
+# DynamoDB's attribute values, written here rather than with boto3's TypeSerializer and
+# TypeDeserializer: those need the boto3 package, ~15 ms of every cold start, while each
+# function talks to AWS through botocore alone. Numbers read back as int or float.
 
 
 def to_value(value: Any) -> dict[str, Any]:
-    serializer, _ = _codecs()
-    return serializer.serialize(_dynamo_value(value))
+    """One attribute value; ``None`` inside a map is left out (as at the top of an item)."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, (int, float, Decimal)):
+        return {"N": _number_text(value)}
+    if isinstance(value, (bytes, bytearray)):
+        return {"B": bytes(value)}
+    if isinstance(value, Mapping):
+        return {"M": {str(k): to_value(v) for k, v in value.items() if v is not None}}
+    if isinstance(value, (set, frozenset)):
+        return _set_value(value)
+    if isinstance(value, (list, tuple)):
+        return {"L": [to_value(v) for v in value]}
+    raise TypeError(f"{type(value).__name__} cannot be stored in DynamoDB")
+
+
+def from_value(value: Mapping[str, Any]) -> Any:
+    ((kind, data),) = value.items()
+    if kind in ("S", "BOOL", "B"):
+        return data
+    if kind == "N":
+        return _number(data)
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {k: from_value(v) for k, v in data.items()}
+    if kind == "L":
+        return [from_value(v) for v in data]
+    if kind == "NS":
+        return [_number(v) for v in data]
+    if kind in ("SS", "BS"):
+        return list(data)
+    raise TypeError(f"unknown DynamoDB type {kind}")
+
+
+def to_item(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: to_value(v) for k, v in data.items() if v is not None}
 
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    _, deserializer = _codecs()
-    return {k: _plain(deserializer.deserialize(v)) for k, v in item.items()}
+    return {k: from_value(v) for k, v in item.items()}
+
+
+def _number_text(value: int | float | Decimal) -> str:
+    if isinstance(value, int):
+        return str(value)
+    number = Decimal(str(value)) if isinstance(value, float) else value
+    if not number.is_finite():
+        raise ValueError("DynamoDB numbers are finite")
+    return str(number)
+
+
+def _number(text: str) -> int | float:
+    number = Decimal(text)
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _set_value(values: set[Any] | frozenset[Any]) -> dict[str, Any]:
+    if not values:
+        raise ValueError("DynamoDB sets are never empty")
+    if all(isinstance(v, str) for v in values):
+        return {"SS": sorted(values)}
+    if all(isinstance(v, (int, float, Decimal)) and not isinstance(v, bool) for v in values):
+        return {"NS": [_number_text(v) for v in values]}
+    if all(isinstance(v, (bytes, bytearray)) for v in values):
+        return {"BS": [bytes(v) for v in values]}
+    raise TypeError("a DynamoDB set holds strings, numbers or bytes, one kind only")
 
 
 class CursorCodec:

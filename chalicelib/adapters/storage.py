@@ -29,8 +29,8 @@ class AssetStorage:
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    import boto3
                     from botocore.config import Config
+                    from botocore.session import Session
 
                     config = Config(
                         region_name=self._region,
@@ -39,7 +39,7 @@ class AssetStorage:
                         connect_timeout=2,
                         read_timeout=5,
                     )
-                    self._client = boto3.session.Session().client("s3", config=config)
+                    self._client = Session().create_client("s3", config=config)
         return self._client
 
     def presigned_post(
