@@ -178,10 +178,12 @@ def measure(
     functions: tuple[str, ...] = FUNCTIONS,
     project: Path | None = None,
     python: list[str] | None = None,
+    app_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Median cold start of each function and of the baseline, runs interleaved so that drift
-    in machine load hits them alike. ``project``/``python``: run the app from another copy of
-    the code with another interpreter command line (the unpacked zip)."""
+    in machine load hits them alike. ``project``, ``python``, ``app_env``: run the app from
+    another copy of the code, with another interpreter command line and more environment
+    (the unpacked zip)."""
     invocations = FirstInvocations(env, restaurant_id)
     base_args = {
         "event": invocations.event("api_handler"),
@@ -191,7 +193,7 @@ def measure(
 
     def app_run(function: str) -> dict[str, Any]:
         args = {"function": function, "event": invocations.event(function)}
-        return run_child(APP, env, args, cwd=project, python=python)
+        return run_child(APP, {**env, **(app_env or {})}, args, cwd=project, python=python)
 
     for function in functions:  # the first runs write the bytecode caches: not counted
         app_run(function)

@@ -6,7 +6,10 @@
    ``make deploy`` and the local stack use) and its role policy from
    ``.chalice/policy-<function>.json`` (``${...}`` placeholders become ``Fn::Sub``).
 2. Runs ``chalice package --merge-template`` offline: fake credentials, a region.
-3. Adds compiled bytecode to ``deployment.zip`` so cold starts skip compiling.
+3. Rewrites ``deployment.zip`` with only what the Lambda runtime lacks: the AWS SDK the
+   runtime ships (boto3, botocore and their dependencies, pulled in here by aws-xray-sdk's
+   dependency on botocore) is left out, and compiled bytecode is added so cold starts
+   skip compiling.
 
 Overrides of functions or routes the app does not declare are left out (and reported):
 a partial resource without a Type would break the template.
@@ -243,10 +246,37 @@ def chalice_package(project_dir: Path, stage: str, out: Path, merge_template: Pa
     subprocess.run(command, check=True, env=env)
 
 
-def add_bytecode(zip_path: Path, runtime: str) -> int:
-    """Rewrites the zip with ``__pycache__/*.cpython-XY.pyc`` beside every module. The
-    bytecode is unchecked-hash: Lambda's read-only, re-timestamped copy of the code is
-    never compared with the sources, and the magic number must match the runtime."""
+# What every Lambda Python runtime ships (the AWS SDK and its dependencies), by distribution
+# name: the function uses the runtime's copy, so the zip carries none. The code calls only
+# long-standing APIs of botocore; requirements-dev.txt pins the SDK for development and tests.
+RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"})
+
+
+def runtime_provided_files(names: list[str], read: Any) -> tuple[set[str], list[str]]:
+    """The zip's files that belong to a RUNTIME_PROVIDED distribution (from each
+    ``*.dist-info/RECORD``), and those distributions as ``name==version``."""
+    dropped: set[str] = set()
+    found: list[str] = []
+    for meta in (n for n in names if n.endswith(".dist-info/METADATA") and n.count("/") == 1):
+        headers = dict(
+            line.split(": ", 1) for line in read(meta).decode().splitlines() if ": " in line and line[0] != " "
+        )
+        name = headers.get("Name", "").lower().replace("_", "-")
+        if name not in RUNTIME_PROVIDED:
+            continue
+        found.append(f"{name}=={headers.get('Version', '?')}")
+        info_dir = meta.rsplit("/", 1)[0]
+        record = read(f"{info_dir}/RECORD").decode()
+        dropped |= {line.split(",", 1)[0] for line in record.splitlines() if line}
+        dropped |= {n for n in names if n.startswith((f"{info_dir}/", info_dir.replace(".dist-info", ".data/")))}
+    return dropped, sorted(found)
+
+
+def finish_zip(zip_path: Path, runtime: str) -> dict[str, Any]:
+    """Rewrites the zip without what the runtime provides and with ``__pycache__/*.cpython-XY.pyc``
+    beside every module. The bytecode is unchecked-hash: Lambda's read-only, re-timestamped
+    copy of the code is never compared with the sources, and the magic number must match
+    the runtime."""
     wanted = runtime.removeprefix("python")
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
     if wanted != here:
@@ -254,8 +284,10 @@ def add_bytecode(zip_path: Path, runtime: str) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         with zipfile.ZipFile(zip_path) as source:
-            infos = source.infolist()
-            source.extractall(root)
+            dropped, left_out = runtime_provided_files(source.namelist(), source.read)
+            infos = [i for i in source.infolist() if i.filename not in dropped]
+            for info in infos:
+                source.extract(info, root)
         compileall.compile_dir(
             root, quiet=2, workers=1, invalidation_mode=compileall.py_compile.PycInvalidationMode.UNCHECKED_HASH
         )
@@ -278,7 +310,7 @@ def add_bytecode(zip_path: Path, runtime: str) -> int:
                 target.writestr(entry, pyc.read_bytes(), compress_type=zipfile.ZIP_DEFLATED)
                 added += 1
         rebuilt.replace(zip_path)
-    return added
+    return {"pyc_added": added, "runtime_provided_left_out": left_out, "files_left_out": len(dropped)}
 
 
 def package(project_dir: Path, stage: str, out: Path) -> dict[str, Any]:
@@ -296,14 +328,16 @@ def package(project_dir: Path, stage: str, out: Path) -> dict[str, Any]:
     runtime = next(
         r["Properties"]["Runtime"] for r in sam["Resources"].values() if r["Type"] == "AWS::Serverless::Function"
     )
-    pycs = add_bytecode(out / "deployment.zip", runtime)
+    unpacked_bytes = (out / "deployment.zip").stat().st_size
+    finished = finish_zip(out / "deployment.zip", runtime)
     report = {
         "stage": stage,
         "functions": app["functions"],
         "left_out": left_out,
         "chalice_package_seconds": round(packaged_at - started, 1),
         "bytecode_seconds": round(time.monotonic() - packaged_at, 1),
-        "pyc_added": pycs,
+        **finished,
+        "chalice_zip_bytes": unpacked_bytes,
         "zip_bytes": (out / "deployment.zip").stat().st_size,
     }
     (out / "package-report.json").write_text(json.dumps(report, indent=2) + "\n")

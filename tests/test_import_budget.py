@@ -11,11 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Loaded on first use, never by the import of app: the AWS SDK and its first client
 # (~300 ms), the token verifier (only where no authorizer runs), Powertools and X-Ray
 # (first invocation), the OpenAPI generator and the tools of tests and benchmarks.
+TOOLS = ("schemathesis", "hypothesis", "requests", "moto", "yaml", "jsonschema")
 FORBIDDEN = (
     "boto3",
     "botocore",
@@ -24,12 +27,7 @@ FORBIDDEN = (
     "aws_lambda_powertools",
     "aws_xray_sdk",
     "chalicelib.entry.openapi",
-    "schemathesis",
-    "hypothesis",
-    "requests",
-    "moto",
-    "yaml",
-    "jsonschema",
+    *TOOLS,
 )
 # `import app` may take at most this multiple of importing chalice and pydantic's BaseModel.
 IMPORT_BUDGET_RATIO = 2.5
@@ -71,3 +69,72 @@ def test_import_of_app_stays_within_its_budget():
         f"import app: {min(app_ms):.0f} ms, {ratio:.2f}x the baseline ({min(base_ms):.0f} ms); "
         f"budget {IMPORT_BUDGET_RATIO}x: defer the new import to first use"
     )
+
+
+# --- per function: what its first invocation loads, on AWS settings (the authorizer has
+# verified the token, logs are JSON), served from the emulator -----------------------------
+
+ANY_FUNCTION = (
+    "boto3",  # the clients are botocore's, the DynamoDB codec is the adapter's own
+    "jwt",
+    "cryptography",
+    "aws_xray_sdk",  # traces only on Lambda
+    "chalicelib.entry.openapi",
+    "chalicelib.adapters.token_verifier",
+    *TOOLS,
+)
+NOT_LOADED_BY = {
+    # A cached read that succeeds writes no log line: no Powertools at all.
+    "api_handler": (
+        "aws_lambda_powertools",
+        "chalicelib.services.orders",
+        "chalicelib.services.notifications",
+        "chalicelib.services.payments",
+        "chalicelib.adapters.orders_repo",
+        "chalicelib.adapters.payment_provider",
+    ),
+    "process_order": (
+        "aws_lambda_powertools.utilities.idempotency",
+        "chalicelib.services.catalog",
+        "chalicelib.services.notifications",
+        "chalicelib.services.accounts",
+    ),
+    "notify": (
+        "aws_lambda_powertools.utilities.idempotency",
+        "chalicelib.services.orders",
+        "chalicelib.services.payments",
+        "chalicelib.services.catalog",
+        "chalicelib.adapters.payment_provider",
+    ),
+    # The payment provider is all it talks to: no AWS client (Powertools' logger does import
+    # the botocore package, to tag a session's user agent).
+    "payment": (
+        "botocore.session",
+        "aws_lambda_powertools.utilities.batch",
+        "chalicelib.services.orders",
+        "chalicelib.services.catalog",
+        "chalicelib.services.notifications",
+        "chalicelib.adapters.orders_repo",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def first_invocations(stack):
+    from bench.cold_start import FirstInvocations
+    from bench.common import first_restaurant, lambda_env
+
+    # However slow this machine is today, no request gets a "slow request" line.
+    env = {**stack["env"], **lambda_env(stack["env"]), "SLOW_REQUEST_MS": "600000"}
+    return env, FirstInvocations(env, first_restaurant(env))
+
+
+@pytest.mark.parametrize("function", sorted(NOT_LOADED_BY))
+def test_each_function_loads_only_what_it_uses(first_invocations, function):
+    from bench.cold_start import APP
+    from bench.common import run_child
+
+    env, invocations = first_invocations
+    loaded = set(run_child(APP, env, {"function": function, "event": invocations.event(function)})["modules"])
+    unwanted = [m for m in (*ANY_FUNCTION, *NOT_LOADED_BY[function]) if m in loaded]
+    assert unwanted == [], f"{function}'s first invocation loads {unwanted}: import it where it is used"

@@ -72,9 +72,6 @@ def scrub(text: str) -> str:
     return text
 
 
-SLOW_MS = 1000.0
-
-
 class _State:
     logger: Any = None
     settings_read = False
@@ -83,6 +80,8 @@ class _State:
     access_all = False
     # At DEBUG the other requests get a debug line.
     debug = False
+    # A request at least this slow gets its line anyway (SLOW_REQUEST_MS).
+    slow_ms = 1000.0
     tracer: Any = None
     tracer_ready = False
     cold_start = True
@@ -109,6 +108,7 @@ def _read_settings() -> None:
     # The level Powertools will log at (Lambda's log level control first), known without importing it.
     level = os.environ.get("AWS_LAMBDA_LOG_LEVEL") or os.environ.get("POWERTOOLS_LOG_LEVEL") or ""
     _state.debug = level.upper() == "DEBUG"
+    _state.slow_ms = float(os.environ.get("SLOW_REQUEST_MS", "1000"))
     _state.settings_read = True
 
 
@@ -267,7 +267,7 @@ def _http(request: Request, get_response: Callable[[Any], Any]) -> Any:
         return response
     finally:
         elapsed = (time.perf_counter() - started) * 1000
-        if status >= 400 or elapsed >= SLOW_MS or _state.access_all or _state.debug:  # else no line: build none
+        if status >= 400 or elapsed >= _state.slow_ms or _state.access_all or _state.debug:  # else no line: build none
             _access_line(request, status, elapsed)
         _state.request = None
 
@@ -278,7 +278,7 @@ def _access_line(request: Request, status: int, elapsed: float) -> None:
     log = logger()
     if status >= 500:
         log.error("request failed", extra=fields)
-    elif _state.access_all or status >= 400 or elapsed >= SLOW_MS:
+    elif _state.access_all or status >= 400 or elapsed >= _state.slow_ms:
         log.info("request", extra=fields)
     else:
         log.debug("request", extra=fields)
