@@ -56,10 +56,26 @@ bench-catalog: $(READY) ## cached menu reads vs a bare Chalice route; ScannedCou
 	$(PY) -m bench.catalog
 
 
-bench: $(READY) ## cold start, warm overhead, memory; catalog reads and ScannedCount; the order pipeline
+bench: $(READY) ## every benchmark: one table of figures, targets and verdicts (.local/bench.json)
 	$(PY) -m bench
-	$(PY) -m bench.catalog
-	$(PY) -m bench.pipeline
+
+LOAD_VENV := .venv-load
+LOAD_READY := $(LOAD_VENV)/.ready
+ORDERS ?= 2000
+USERS ?= 12
+TIME ?= 5m
+
+$(LOAD_READY): requirements-load.txt
+	$(PYTHON) -m venv $(LOAD_VENV)
+	$(LOAD_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-load.txt
+	touch $(LOAD_READY)
+
+.PHONY: load
+load: $(LOAD_READY) ## a lunch rush against URL (`make run`'s or a deployed stage's): ORDERS, USERS, TIME bound it
+	@test -n "$(URL)" || { echo "usage: make load URL=http://127.0.0.1:8000 [ORDERS=2000 USERS=12 TIME=5m]"; exit 2; }
+	mkdir -p .local
+	LOAD_ORDERS=$(ORDERS) LOAD_REPORT_DIR=.local $(LOAD_VENV)/bin/locust -f bench/load/locustfile.py --headless \
+		--host $(URL) -u $(USERS) -r $(USERS) --run-time $(TIME) --only-summary --stop-timeout 5
 
 cost: $(READY) ## the monthly AWS bill of the traffic model, per service and per order
 	$(PY) -m bench.cost

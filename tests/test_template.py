@@ -204,6 +204,26 @@ def test_zip_carries_bytecode_for_the_lambda_runtime(packaged: dict[str, Any]) -
     assert packaged["report"]["pyc_added"] > 100
 
 
+def test_zip_ships_only_what_the_lambda_runtime_lacks(packaged: dict[str, Any]) -> None:
+    with zipfile.ZipFile(packaged["dir"] / "deployment.zip") as archive:
+        tops = {name.split("/")[0] for name in archive.namelist()}
+    # The runtime's AWS SDK (pulled in by aws-xray-sdk's dependency on botocore) stays out.
+    sdk = {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py"}
+    assert not tops & sdk
+    assert not [t for t in tops if t.split("-")[0].lower() in {"boto3", "botocore", "urllib3", "six", "jmespath"}]
+    assert {
+        "app.py",
+        "chalicelib",
+        "chalice",
+        "pydantic",
+        "pydantic_core",
+        "aws_lambda_powertools",
+        "aws_xray_sdk",
+    } <= tops
+    assert "botocore==" in " ".join(packaged["report"]["runtime_provided_left_out"])
+    assert packaged["report"]["zip_bytes"] < 10_000_000
+
+
 def test_edge_json_is_what_the_generator_writes() -> None:
     assert (ROOT / "infra" / "edge.json").read_text() == edge.render()
 

@@ -2,8 +2,9 @@
 
 - Logs: Powertools JSON lines (pretty-printed when ``POWERTOOLS_DEV=true``) carrying the
   invocation's ``request_id``, the API's ``x_request_id``, ``function_name``,
-  ``cold_start`` and the caller's ``principal_id``; one access line per HTTP request and
-  one line per event invocation. Secrets never reach a log line: values under
+  ``cold_start`` and the caller's ``principal_id``; an access line per HTTP request
+  (on AWS only for failed and slow ones, see ``ACCESS_LOG``, ``SLOW_REQUEST_MS``) and one
+  line per event invocation. Secrets never reach a log line: values under
   password/token/secret-like keys, JWTs and pydantic ``input_value`` echoes are masked
   by the formatter, whoever logs them.
 - Metrics: whatever the services recorded through ``adapters.metrics`` is flushed as EMF
@@ -11,7 +12,8 @@
 - Traces: on Lambda (and unless ``POWERTOOLS_TRACE_DISABLED``), botocore is patched so
   every AWS call is an X-Ray subsegment, and each invocation gets an annotated one.
 
-Everything is imported on the first invocation, not when ``app`` is imported.
+Powertools is imported when the first line is written, not before: a request that
+writes none (a successful read on AWS) does nothing per request beyond timing itself.
 """
 
 from __future__ import annotations

@@ -56,8 +56,7 @@ class CatalogService:
             items, next_cursor = self._restaurants.page(
                 city=city, cuisine=cuisine, limit=query.limit, cursor=query.cursor
             )
-            summaries = [model.RestaurantSummary.model_validate(item) for item in items]
-            return model.RestaurantPage(items=summaries, next_cursor=next_cursor)
+            return model.RestaurantPage.model_validate({"items": items, "next_cursor": next_cursor})
 
         key = ("restaurants", city, cuisine, query.limit, query.cursor)
         return self._cache.get_or_load(key, load, (RESTAURANT_LISTS,))
@@ -119,7 +118,8 @@ class CatalogService:
             items, next_cursor = self._products.menu_page(restaurant_id, limit=query.limit, cursor=query.cursor)
             if not items and query.cursor is None:
                 self._restaurant(restaurant_id)  # an empty menu, or no such restaurant (404)
-            return model.Menu(items=[model.Product.model_validate(i) for i in items], next_cursor=next_cursor)
+            # One validation of the whole page: a cold start builds one validator, not two.
+            return model.Menu.model_validate({"items": items, "next_cursor": next_cursor})
 
         key = ("menu", restaurant_id, query.limit, query.cursor)
         return self._cache.get_or_load(key, load, (_menu_tag(restaurant_id),))
