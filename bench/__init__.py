@@ -1,9 +1,8 @@
-"""Benchmarks: ``make bench`` (``python -m bench``) prints one table of ratios, each measured
-against a baseline in the same run; ``make cost`` (``python -m bench.cost``) prices a month.
+"""Benchmarks: ``make bench`` (``python -m bench``) prints one table of figures, each ratio
+measured against a baseline in the same run, and writes it to ``.local/bench.json``;
+``make cost`` (``python -m bench.cost``) prices a month; ``make load`` runs a lunch rush.
 
-A benchmark module beside these (``bench/catalog.py``, ``bench/pipeline.py``) joins the
-table by exposing ``rows(env: dict[str, str]) -> list[dict]``, called with the running
-emulator's environment; each row is a dict with ``metric`` and any of ``value``,
-``baseline``, ``ratio``, ``target``, ``verdict``, ``note``. It may also expose
-``cost_inputs() -> dict`` (merged into ``.local/bench.json`` for the cost model).
+A benchmark module joins the table by exposing ``figures() -> list[bench.report.Figure]``
+and being listed in ``bench/__main__.py``'s ``BENCHMARKS``; it may also save measured
+inputs for the cost model with ``bench.common.save``.
 """
