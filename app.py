@@ -73,7 +73,7 @@ def sign_up() -> Response:
     return json_response(result, 201)
 
 
-@api.route("/auth/confirm", "POST", request_model=accounts.Confirm, statuses=(204, 400, 404))
+@api.route("/auth/confirm", "POST", request_model=accounts.Confirm, statuses=(204, 400))
 def confirm_sign_up() -> Response:
     """Confirm an account with the emailed code."""
     container().accounts.confirm(body_model(_request(), accounts.Confirm))
@@ -118,6 +118,89 @@ def update_profile() -> Response:
     """Update the caller's name, phone and addresses."""
     cmd = body_model(_request(), accounts.ProfileUpdate)
     return json_response(container().accounts.update_profile(principal_of(_request()), cmd))
+
+
+@api.route("/users/me", "DELETE", roles=SIGNED_IN, statuses=(204, 401, 409))
+def delete_account() -> Response:
+    """Delete my account, profile and devices; past orders stay, without my personal data.
+
+    409 while one of my orders is in flight (not yet DELIVERED, FAILED, REJECTED or CANCELLED)."""
+    container().accounts.delete_account(principal_of(_request()))
+    return Response(body="", status_code=204)
+
+
+@api.route(
+    "/auth/forgot",
+    "POST",
+    request_model=accounts.ForgotPassword,
+    response_model=accounts.Accepted,
+    statuses=(202, 400, 429),
+)
+def forgot_password() -> Response:
+    """Email a password-reset code: the same 202 whether or not the account exists."""
+    return json_response(container().accounts.forgot_password(body_model(_request(), accounts.ForgotPassword)), 202)
+
+
+@api.route("/auth/reset", "POST", request_model=accounts.ResetPassword, statuses=(204, 400, 429))
+def reset_password() -> Response:
+    """Set a new password with the emailed code (a wrong or expired code is 400)."""
+    container().accounts.reset_password(body_model(_request(), accounts.ResetPassword))
+    return Response(body="", status_code=204)
+
+
+@api.route(
+    "/auth/mfa",
+    "POST",
+    request_model=accounts.MfaAnswer,
+    response_model=accounts.TokensOut,
+    statuses=(200, 400, 401, 429),
+)
+def answer_mfa() -> Response:
+    """Answer the SOFTWARE_TOKEN_MFA challenge of /auth/login with the session and a TOTP code."""
+    return json_response(container().accounts.answer_mfa(body_model(_request(), accounts.MfaAnswer)))
+
+
+@api.route("/auth/logout", "POST", roles=SIGNED_IN, request_model=accounts.AccessTokenBody, statuses=(204, 400, 401))
+def sign_out() -> Response:
+    """Sign out everywhere: every refresh token of the user stops working."""
+    cmd = body_model(_request(), accounts.AccessTokenBody)
+    container().accounts.sign_out(principal_of(_request()), cmd)
+    return Response(body="", status_code=204)
+
+
+@api.route(
+    "/users/me/mfa",
+    "POST",
+    roles=SIGNED_IN,
+    request_model=accounts.AccessTokenBody,
+    response_model=accounts.MfaEnrolment,
+    statuses=(201, 400, 401),
+)
+def start_mfa() -> Response:
+    """Start TOTP enrolment: the secret and an otpauth:// URI for an authenticator app."""
+    cmd = body_model(_request(), accounts.AccessTokenBody)
+    return json_response(container().accounts.start_mfa(principal_of(_request()), cmd), 201)
+
+
+@api.route("/users/me/mfa/verify", "POST", roles=SIGNED_IN, request_model=accounts.MfaVerify, statuses=(204, 400, 401))
+def verify_mfa() -> Response:
+    """Finish enrolment with a first TOTP code: sign-in then asks for a code."""
+    cmd = body_model(_request(), accounts.MfaVerify)
+    container().accounts.verify_mfa(principal_of(_request()), cmd)
+    return Response(body="", status_code=204)
+
+
+@api.route("/users/me/mfa", "DELETE", roles=SIGNED_IN, statuses=(204, 401))
+def disable_mfa() -> Response:
+    """Turn MFA off: sign-in takes the password alone again."""
+    container().accounts.disable_mfa(principal_of(_request()))
+    return Response(body="", status_code=204)
+
+
+@app.lambda_function(name="post_confirmation")
+def post_confirmation(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Cognito PostConfirmation trigger: the new user joins customers and gets a profile."""
+    return container().sign_up_completion.handle(event)
 
 
 # --- Catalog: restaurants, menus and images ----------------------------------------------

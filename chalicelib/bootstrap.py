@@ -31,6 +31,7 @@ from chalicelib.services.catalog import CatalogService
 from chalicelib.services.notifications import NotificationsService
 from chalicelib.services.orders import OrderProcessor, OrdersService
 from chalicelib.services.payments import PaymentsService
+from chalicelib.services.signup import SignUpCompletion, confirmation_event
 from chalicelib.settings import Settings
 
 
@@ -58,10 +59,36 @@ class Container:
         return verifier.verify
 
     @cached_property
-    def accounts(self) -> AccountsService:
+    def identity(self) -> CognitoIdentity:
         s = self.settings
-        identity = CognitoIdentity(self.clients, s.user_pool_id, s.user_pool_client_id)
-        return AccountsService(identity, UsersRepository(self.clients, s.users_table))
+        return CognitoIdentity(self.clients, s.user_pool_id, s.user_pool_client_id)
+
+    @cached_property
+    def users(self) -> UsersRepository:
+        return UsersRepository(self.clients, self.settings.users_table)
+
+    @cached_property
+    def accounts(self) -> AccountsService:
+        # The Devices table's repository (UserDevices.delete_all) plugs in as ``devices``.
+        return AccountsService(
+            self.identity,
+            self.users,
+            self.orders_repo,
+            devices=None,
+            after_confirm=self._local_post_confirmation if self.settings.post_confirmation_in_process else None,
+        )
+
+    @cached_property
+    def sign_up_completion(self) -> SignUpCompletion:
+        """What the Cognito post-confirmation trigger runs."""
+        return SignUpCompletion(self.identity, self.users)
+
+    def _local_post_confirmation(self, email: str) -> None:
+        """The emulator fires no Cognito triggers: after ConfirmSignUp the local stack runs
+        the trigger's own handler on the event Cognito would send."""
+        attributes = self.identity.attributes(email)
+        event = confirmation_event(self.settings.user_pool_id, attributes["sub"], attributes)
+        self.sign_up_completion.handle(event)
 
     # --- catalog ---------------------------------------------------------------------
 

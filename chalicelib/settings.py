@@ -67,6 +67,9 @@ class Settings:
     # whole tables); against it, the order writes of one process take turns.
     serialize_writes: bool = False
     sweep_max_age_seconds: int = 86400
+    # Local stack only: the emulator fires no Cognito triggers, so /auth/confirm runs the
+    # post-confirmation handler itself (on AWS the user pool invokes the function).
+    post_confirmation_in_process: bool = False
 
     @property
     def issuer(self) -> str:
@@ -111,6 +114,7 @@ class Settings:
             payment_provider=env.get("PAYMENT_PROVIDER") or ("live" if stage == "prod" else "fake"),
             serialize_writes=_flag(env.get("SERIALIZE_WRITES"), default=bool(endpoint)),
             sweep_max_age_seconds=int(env.get("SWEEP_MAX_AGE_SECONDS", "86400")),
+            post_confirmation_in_process=_flag(env.get("POST_CONFIRMATION_IN_PROCESS")),
         )
 
 

@@ -163,6 +163,56 @@ class OrdersRepository:
             filter_expression=filter_expression,
         )
 
+    def customer_orders(self, customer_id: str) -> list[dict[str, Any]]:
+        """Every order of a customer (the by_customer index, page after page): id, status and
+        address, what account deletion needs. A Query per page of 1 MB, never a Scan."""
+        found: list[dict[str, Any]] = []
+        start: dict[str, Any] | None = None
+        while True:
+            page_args = {"ExclusiveStartKey": start} if start else {}
+            with aws_errors(_STORE):
+                out = self._db.query(
+                    TableName=self._orders,
+                    IndexName="by_customer",
+                    KeyConditionExpression="customer_id = :c",
+                    ExpressionAttributeValues={":c": {"S": customer_id}},
+                    ProjectionExpression="order_id, #s, delivery_address",
+                    ExpressionAttributeNames={"#s": "status"},
+                    **page_args,
+                )
+            found.extend(from_item(item) for item in out.get("Items", []))
+            start = out.get("LastEvaluatedKey")
+            if not start:
+                return found
+
+    def redact(self, order: Mapping[str, Any], customer_id: str, changes: Mapping[str, Any]) -> bool:
+        """Overwrites the personal fields of a finished order of ``customer_id``; False when
+        the order is not (or no longer) one (an order in flight is never touched)."""
+        names = {"#c": "customer_id", "#s": "status"}
+        values: dict[str, Any] = {":c": {"S": customer_id}}
+        sets = []
+        for index, (key, value) in enumerate(changes.items()):
+            names[f"#f{index}"] = key
+            values[f":v{index}"] = to_value(value)
+            sets.append(f"#f{index} = :v{index}")
+        finals = [f":final{i}" for i in range(len(domain.FINAL_STATUSES))]
+        values.update({name: {"S": status} for name, status in zip(finals, sorted(domain.FINAL_STATUSES), strict=True)})
+        try:
+            with aws_errors(_STORE), self._writing():
+                self._db.update_item(
+                    TableName=self._orders,
+                    Key=_order_key(str(order["order_id"])),
+                    UpdateExpression="SET " + ", ".join(sets),
+                    ConditionExpression=f"#c = :c AND #s IN ({', '.join(finals)})",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                )
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def pending_between(self, oldest: str, newest: str, limit: int) -> list[dict[str, Any]]:
         items, _ = query_page(
             self._clients,

@@ -45,3 +45,7 @@ class UsersRepository:
                 ReturnValues="ALL_NEW",
             )
         return from_item(out["Attributes"])
+
+    def delete(self, user_id: str) -> None:
+        with aws_errors("The user store"):
+            self._clients.get("dynamodb").delete_item(TableName=self._table, Key={"user_id": {"S": user_id}})

@@ -66,6 +66,40 @@ class Refresh(RequestModel):
     refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=8192)]
 
 
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+AccessToken = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=8192),
+    Field(description="The caller's Cognito access token (from /auth/login)."),
+]
+TotpCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$"), Field(description="The 6-digit TOTP code.")]
+
+
+class ForgotPassword(RequestModel):
+    email: Email
+
+
+class ResetPassword(RequestModel):
+    email: Email
+    code: Code
+    password: Password
+
+
+class MfaAnswer(RequestModel):
+    email: Email
+    session: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+    code: TotpCode
+
+
+class AccessTokenBody(RequestModel):
+    access_token: AccessToken
+
+
+class MfaVerify(RequestModel):
+    access_token: AccessToken
+    code: TotpCode
+
+
 def _coordinate(value: float) -> float:
     # 7 decimals is about 1 cm; it also keeps values inside DynamoDB's number range.
     return round(value, 7)
@@ -99,6 +133,15 @@ class TokensOut(ResponseModel):
     expires_in: int
 
 
+class Accepted(ResponseModel):
+    """The same empty body whatever happened (POST /auth/forgot: no account enumeration)."""
+
+
+class MfaEnrolment(ResponseModel):
+    secret: str
+    otpauth_uri: str
+
+
 class ChallengeOut(ResponseModel):
     challenge: str
     session: str
@@ -111,3 +154,43 @@ class Profile(ResponseModel):
     phone: str | None = None
     roles: list[str] = []
     addresses: list[dict[str, object]] = []
+
+
+# --- the post-confirmation step -------------------------------------------------------------
+
+ISSUER = "Chowline"
+
+
+def otpauth_uri(secret: str, email: str) -> str:
+    """The key URI authenticator apps scan (the Google Authenticator key-URI format)."""
+    from urllib.parse import quote, urlencode
+
+    label = quote(f"{ISSUER}:{email}")
+    return f"otpauth://totp/{label}?" + urlencode({"secret": secret, "issuer": ISSUER})
+
+
+def new_profile(user_id: str, attributes: dict[str, str], now: str) -> dict[str, str]:
+    """The profile every confirmed account starts with, from its Cognito attributes."""
+    profile = {"user_id": user_id, "email": attributes.get("email", ""), "created_at": now}
+    for field, attribute in (("name", "name"), ("phone", "phone_number")):
+        if attributes.get(attribute):
+            profile[field] = attributes[attribute]
+    return profile
+
+
+def token_subject(token: str) -> str | None:
+    """The ``sub`` claim of a JWT, unverified: only to match an access token sent in a body
+    with the verified caller (Cognito itself verifies the token when it is used)."""
+    import base64
+    import binascii
+    import json
+
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (binascii.Error, ValueError):
+        return None
+    sub = claims.get("sub") if isinstance(claims, dict) else None
+    return sub if isinstance(sub, str) else None

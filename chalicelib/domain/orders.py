@@ -69,6 +69,9 @@ COURIER_TARGETS = frozenset({PICKED_UP, DELIVERED})
 # Money was taken: these statuses keep it (the processor makes sure it is captured).
 PAID_STATUSES = frozenset({CONFIRMED, ACCEPTED, PREPARING, READY, PICKED_UP, DELIVERED})
 RELEASED_STATUSES = frozenset({REJECTED, CANCELLED})
+# Nothing moves an order on from these: an account with only such orders may be deleted.
+FINAL_STATUSES = frozenset(status for status, targets in TRANSITIONS.items() if not targets)
+REDACTED = "[redacted]"
 
 
 def check_transition(current: str, target: str) -> None:
@@ -307,6 +310,17 @@ def new_order(
         "status_history": [history_entry(PENDING, now)],
         "created_at": now,
         "updated_at": now,
+    }
+
+
+def redacted(order: Mapping[str, Any]) -> dict[str, Any]:
+    """What an order keeps once its customer's account is deleted: the restaurant's record
+    (items, money, history, city) without the person (address lines, position, notes)."""
+    address = dict(order.get("delivery_address") or {})
+    kept = {"city": address["city"]} if "city" in address else {}
+    return {
+        "delivery_address": {**kept, "label": REDACTED, "line1": REDACTED, "postcode": REDACTED},
+        "notes": None,
     }
 
 

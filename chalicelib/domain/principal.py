@@ -12,6 +12,13 @@ class Principal:
     user_id: str
     email: str = ""
     roles: frozenset[str] = field(default_factory=frozenset)
+    # Cognito's username (``cognito:username``): the sub for email sign-ups, ``Google_...``
+    # for federated ones; what the pool's admin calls take.
+    username: str = ""
+
+    @property
+    def pool_username(self) -> str:
+        return self.username or self.user_id
 
     def has_any(self, roles: frozenset[str] | set[str]) -> bool:
         return bool(self.roles & roles)
