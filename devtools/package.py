@@ -37,7 +37,12 @@ FUNCTIONS = {
     "payment": "Payment",
     "notify": "Notify",
     "sweep_pending_orders": "SweepPendingOrders",
+    "post_confirmation": "PostConfirmation",
 }
+# User-pool triggers: the pool references the function, so the function must not reference
+# the pool or anything built on it (the API, the distribution): its environment is only
+# these variables, and its policy is a policy resource of its own, attached to its role.
+POOL_TRIGGERS = {"post_confirmation": ("CHOWLINE_STAGE", "USERS_TABLE")}
 SUB_NAME = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "packaging", "AWS_SECRET_ACCESS_KEY": "packaging", "AWS_SESSION_TOKEN": ""}
 
@@ -124,9 +129,18 @@ def compose(project_dir: Path, stage: str, app: dict[str, Any]) -> tuple[dict[st
         override["DependsOn"] = [log_group]
         variables = props.setdefault("Environment", {}).setdefault("Variables", {})
         props["Environment"]["Variables"] = {**env, **variables}
-        policies: list[Any] = [
-            {"PolicyName": f"{role_id(function)}Policy", "PolicyDocument": to_sub(load_policy(project_dir, function))}
-        ]
+        policy = {
+            "PolicyName": f"{role_id(function)}Policy",
+            "PolicyDocument": to_sub(load_policy(project_dir, function)),
+        }
+        policies: list[Any] = [policy]
+        if function in POOL_TRIGGERS:
+            props["Environment"]["Variables"] = {k: v for k, v in env.items() if k in POOL_TRIGGERS[function]}
+            resources[f"{role_id(function)}Policy"] = {
+                "Type": "AWS::IAM::Policy",
+                "Properties": {**policy, "Roles": [{"Ref": role_id(function)}]},
+            }
+            policies = []
         role: dict[str, Any] = {"Properties": {"Policies": policies}}
         if function == "api_handler":
             policies.append(_dax_policy())

@@ -21,6 +21,11 @@ OUT = HERE / "edge.json"
 NO_VALUE = {"Ref": "AWS::NoValue"}
 RATE_LIMIT = 1000  # requests per client IP per evaluation window
 RATE_WINDOW = 60  # seconds
+# /auth/* (sign-up, login, MFA, password reset): far fewer per IP than the rest, against
+# password guessing, code guessing and sign-up floods; a family or an office behind one
+# address still gets about 20 attempts a minute.
+AUTH_RATE_LIMIT = 100  # requests per client IP per AUTH_RATE_WINDOW
+AUTH_RATE_WINDOW = 300  # seconds
 CATALOG_CACHE_SECONDS = 30  # matches CATALOG_CACHE_SECONDS, the Cache-Control max-age of the same GETs
 
 # CloudFront managed policies (stable, documented ids).
@@ -36,6 +41,7 @@ FUNCTIONS = {
     "payment": "Payment",
     "notify": "Notify",
     "sweep_pending_orders": "SweepPendingOrders",
+    "post_confirmation": "PostConfirmation",
 }
 
 # The public catalog GETs: the only cached methods. Query strings and path parameters are
@@ -199,6 +205,36 @@ def waf() -> Json:
     def visibility(name: str) -> Json:
         return {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": name}
 
+    def auth_rate_rules() -> list[Json]:
+        """The tighter limit on /auth/*, keyed like the general one (viewer IP, then source IP)."""
+        keys: list[tuple[str, Json]] = [
+            (
+                "AuthRatePerClientIp",
+                {
+                    "AggregateKeyType": "FORWARDED_IP",
+                    "ForwardedIPConfig": {"HeaderName": "X-Forwarded-For", "FallbackBehavior": "MATCH"},
+                },
+            ),
+            ("AuthRatePerSourceIp", {"AggregateKeyType": "IP"}),
+        ]
+        return [
+            {
+                "Name": name,
+                "Priority": 5 + index,
+                "Action": {"Block": {}},
+                "Statement": {
+                    "RateBasedStatement": {
+                        "Limit": AUTH_RATE_LIMIT,
+                        "EvaluationWindowSec": AUTH_RATE_WINDOW,
+                        **key,
+                        "ScopeDownStatement": path_starts("/auth/"),
+                    }
+                },
+                "VisibilityConfig": visibility(name),
+            }
+            for index, (name, key) in enumerate(keys)
+        ]
+
     rules = [
         {
             "Name": "RatePerClientIp",
@@ -230,6 +266,7 @@ def waf() -> Json:
             },
             "VisibilityConfig": visibility("RatePerSourceIp"),
         },
+        *auth_rate_rules(),
         # The app answers bodies over 64 KiB with a 413 problem; the rule group's 8 KiB limit
         # would turn them into a bare 403 first.
         managed("AWSManagedRulesCommonRuleSet", 2, ["SizeRestrictions_BODY"]),
@@ -652,6 +689,19 @@ def cdn() -> Json:
 
 def cognito() -> Json:
     return {
+        # Every way of signing up (the API, the hosted UI, Google, Apple) ends in the
+        # post-confirmation trigger: the user joins customers and gets a profile.
+        "UserPool": {"Properties": {"LambdaConfig": {"PostConfirmation": getatt("PostConfirmation", "Arn")}}},
+        "PostConfirmationInvokePermission": {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": ref("PostConfirmation"),
+                "Principal": "cognito-idp.amazonaws.com",
+                "SourceArn": getatt("UserPool", "Arn"),
+                "SourceAccount": ref("AWS::AccountId"),
+            },
+        },
         "UserPoolDomain": {
             "Type": "AWS::Cognito::UserPoolDomain",
             "Properties": {
@@ -857,14 +907,14 @@ def events() -> Json:
 
 FUNCTION_SKIPS = {
     "CKV_AWS_116": (
-        "No asynchronous invocation to dead-letter: the API and payment are invoked synchronously, the queue "
+        "No asynchronous invocation to dead-letter: the API, payment and the Cognito trigger are invoked synchronously, the queue "
         "and stream mappings have their own DLQ / on-failure destination, the sweep an on-failure destination."
     ),
     "CKV_AWS_117": "Reaches only public AWS endpoints; a VPC would add NAT cost and cold-start time (DAX puts the API in one).",
     "CKV_AWS_173": "Environment holds resource names, encrypted at rest with the AWS managed key.",
     "CKV_AWS_115": (
         "Bounded elsewhere: the API by stage throttling and WAF, process_order by the mapping's maximum "
-        "concurrency, notify by the stream's shard count."
+        "concurrency, notify by the stream's shard count, post_confirmation by the confirmations of sign-ups."
     ),
 }
 LOG_GROUP_SKIP = ("CKV_AWS_158", "AWS-owned encryption at rest; the logs hold no secrets or bodies.")

@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = ("api_handler", "process_order", "payment", "notify", "sweep_pending_orders")
+FUNCTIONS = ("api_handler", "process_order", "payment", "notify", "sweep_pending_orders", "post_confirmation")
 SERVICES = {"dynamodb", "sqs", "sns", "s3", "cognito-idp", "lambda", "secretsmanager", "ssm", "dax", "events", "kms"}
 API_DECORATORS = {"route", "middleware"}
 EVENT_DECORATORS = {"on_sqs_message", "on_dynamodb_record", "schedule", "lambda_function"}
@@ -60,6 +60,7 @@ SPECIAL = {
     ("sqs", "send_message_batch"): {"sqs:SendMessage"},
     ("sqs", "delete_message_batch"): {"sqs:DeleteMessage"},
     ("sns", "publish_batch"): {"sns:Publish"},
+    ("cognito-idp", "admin_set_user_mfa_preference"): {"cognito-idp:AdminSetUserMFAPreference"},
 }
 TRANSACTION_KEYS = {
     "Put": "PutItem",
@@ -73,6 +74,20 @@ REACHED_NOT_CALLED = {
     ("api_handler", "sns:Publish"): "GET /users/me/notifications only reads the inbox; notify publishes",
     ("api_handler", "chalicelib.adapters.notifications_repo"): "the API only queries the inbox",
     ("notify", "chalicelib.adapters.dynamo"): "notify never pages the inbox (query_page)",
+    ("api_handler", "cognito-idp:AdminGetUser"): (
+        "only the local stack reads a user's attributes, to run the post-confirmation step the emulator does not fire"
+    ),
+    **{
+        ("post_confirmation", action): "the trigger only adds to a group and fills the profile (services/signup.py)"
+        for action in (
+            "cognito-idp:AdminDeleteUser",
+            "cognito-idp:AdminGetUser",
+            "cognito-idp:AdminSetUserMFAPreference",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:DeleteItem",
+        )
+    },
 }
 POWERTOOLS_DYNAMO = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 

@@ -52,9 +52,10 @@ class CognitoIdentity:
             raise self._problem(exc, "sign-up") from exc
         return out["UserSub"], not out.get("UserConfirmed", False)
 
-    def add_to_group(self, username: str, group: str) -> None:
+    def add_to_group(self, username: str, group: str, pool_id: str = "") -> None:
+        """Idempotent: a member already is one. ``pool_id``: the pool of a trigger's event."""
         try:
-            self._idp.admin_add_user_to_group(UserPoolId=self._pool, Username=username, GroupName=group)
+            self._idp.admin_add_user_to_group(UserPoolId=pool_id or self._pool, Username=username, GroupName=group)
         except Exception as exc:
             raise self._problem(exc, "group membership") from exc
 

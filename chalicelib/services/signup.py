@@ -24,11 +24,13 @@ class SignUpCompletion:
         """A Cognito PostConfirmation event; Cognito expects the event back."""
         if event.get("triggerSource") in SIGN_UP_SOURCES:
             attributes = {str(k): str(v) for k, v in (event.get("request", {}).get("userAttributes") or {}).items()}
-            self.complete(str(event["userName"]), attributes)
+            self.complete(str(event["userPoolId"]), str(event["userName"]), attributes)
         return event
 
-    def complete(self, username: str, attributes: dict[str, str]) -> None:
-        self._identity.add_to_group(username, model.CUSTOMERS)
+    def complete(self, pool_id: str, username: str, attributes: dict[str, str]) -> None:
+        # The pool comes from the event: the trigger is created before the pool, so its
+        # environment cannot name it.
+        self._identity.add_to_group(username, model.CUSTOMERS, pool_id)
         profile = model.new_profile(attributes["sub"], attributes, utc_now_text())
         user_id = profile.pop("user_id")
         # Every field only where absent: a repeated trigger changes nothing, and a profile
