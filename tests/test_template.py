@@ -30,6 +30,8 @@ GATES_BIN = ROOT / ".venv-gates" / "bin"
 sys.path.insert(0, str(ROOT / "infra"))
 import edge  # noqa: E402  (infra/edge.py, the generator of infra/edge.json)
 
+from devtools.package import POOL_TRIGGERS  # noqa: E402
+
 FUNCTIONS = edge.FUNCTIONS
 EVENT_DECORATORS = {"on_sqs_message", "lambda_function", "on_dynamodb_record", "schedule"}
 STAND_INS = {
@@ -215,7 +217,8 @@ def test_waf_limits_1000_requests_per_60s_per_ip_and_runs_bot_control(packaged: 
     sam = packaged["sam"]
     acl = props(sam, "WebAcl")
     assert acl["Scope"] == "REGIONAL"
-    rate = [r["Statement"]["RateBasedStatement"] for r in acl["Rules"] if "RateBasedStatement" in r["Statement"]]
+    every_rate = [r["Statement"]["RateBasedStatement"] for r in acl["Rules"] if "RateBasedStatement" in r["Statement"]]
+    rate = [r for r in every_rate if "ScopeDownStatement" not in r]
     assert rate and all(r["Limit"] == 1000 and r["EvaluationWindowSec"] == 60 for r in rate)
     assert {r["AggregateKeyType"] for r in rate} == {"FORWARDED_IP", "IP"}
     groups = {
@@ -227,6 +230,37 @@ def test_waf_limits_1000_requests_per_60s_per_ip_and_runs_bot_control(packaged: 
     association = props(sam, "WebAclAssociation")["ResourceArn"]["Fn::Sub"]
     assert "/restapis/${RestAPI}/stages/${RestAPIapiStage}" in association
     assert "REST API stage" in sam["Metadata"]["WafAssociation"]
+
+
+def test_waf_limits_auth_routes_tighter_than_the_rest(packaged: dict[str, Any]) -> None:
+    acl = props(packaged["sam"], "WebAcl")
+    scoped = [
+        r["Statement"]["RateBasedStatement"]
+        for r in acl["Rules"]
+        if "ScopeDownStatement" in r["Statement"].get("RateBasedStatement", {})
+    ]
+    assert {r["AggregateKeyType"] for r in scoped} == {"FORWARDED_IP", "IP"}
+    for rule in scoped:
+        match = rule["ScopeDownStatement"]["ByteMatchStatement"]
+        assert match["SearchString"] == "/auth/" and match["PositionalConstraint"] == "STARTS_WITH"
+        assert rule["Limit"] / rule["EvaluationWindowSec"] < 1000 / 60
+
+
+def test_post_confirmation_trigger_is_wired_into_the_user_pool(packaged: dict[str, Any]) -> None:
+    sam, cfn = packaged["sam"], packaged["cfn"]
+    assert sam["Resources"]["PostConfirmation"]["Type"] == "AWS::Serverless::Function"
+    pool = props(cfn, "UserPool")
+    assert pool["LambdaConfig"]["PostConfirmation"] == {"Fn::GetAtt": ["PostConfirmation", "Arn"]}
+    permission = props(cfn, "PostConfirmationInvokePermission")
+    assert permission["Principal"] == "cognito-idp.amazonaws.com"
+    assert permission["SourceArn"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
+    assert permission["FunctionName"] == {"Ref": "PostConfirmation"}
+    # No cycle: the function names neither the pool nor what is built on it.
+    function = json.dumps(cfn["Resources"]["PostConfirmation"])
+    assert "UserPool" not in function and "RestAPI" not in function and "AssetsDistribution" not in function
+    policy = props(cfn, "PostConfirmationRolePolicy")
+    assert policy["Roles"] == [{"Ref": "PostConfirmationRole"}]
+    assert "UserPool" not in json.dumps(cfn["Resources"]["PostConfirmationRole"])
 
 
 def test_stage_throttles_traces_logs_and_has_a_partner_usage_plan(packaged: dict[str, Any]) -> None:
@@ -389,6 +423,9 @@ def test_functions_get_the_stack_outputs_not_copied_arns(packaged: dict[str, Any
         function_props = props(sam, logical)
         assert function_props["FunctionName"] == {"Fn::Sub": f"chowline-${{Stage}}-{function}"}
         variables = function_props["Environment"]["Variables"]
+        if function in POOL_TRIGGERS:
+            assert variables["USERS_TABLE"] == {"Ref": "UsersTable"} and "USER_POOL_ID" not in variables
+            continue
         assert variables["ORDERS_TABLE"] == {"Ref": "OrdersTable"}
         assert variables["ORDERS_QUEUE_URL"] == {"Ref": "OrdersQueue"}
         assert variables["USER_POOL_ID"] == {"Ref": "UserPool"}
@@ -405,6 +442,9 @@ def test_each_function_has_its_own_least_privilege_role(packaged: dict[str, Any]
     for function, logical in FUNCTIONS.items():
         role = props(sam, logical)["Role"]["Fn::GetAtt"][0]
         policies = [p for p in roles[role]["Properties"]["Policies"] if "PolicyDocument" in p]
+        if function in POOL_TRIGGERS:  # its policy names the pool: a resource of its own, no cycle
+            assert policies == [], function
+            policies = [props(sam, f"{role}Policy")]
         assert len(policies) == 1, function
         for statement in policies[0]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
