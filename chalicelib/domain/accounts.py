@@ -18,7 +18,7 @@ Email = Annotated[
     str,
     StringConstraints(
         min_length=6,
-        max_length=254,
+        max_length=128,  # Cognito's longest username
         # A subset of what Cognito accepts, so a valid request is never refused downstream.
         pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$",
         to_lower=True,
@@ -66,10 +66,10 @@ class Refresh(RequestModel):
     refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=8192)]
 
 
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^\S+$")]
 AccessToken = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=8192),
+    StringConstraints(min_length=1, max_length=8192, pattern=r"^[A-Za-z0-9_=.-]+$"),
     Field(description="The caller's Cognito access token (from /auth/login)."),
 ]
 TotpCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$"), Field(description="The 6-digit TOTP code.")]
@@ -87,7 +87,7 @@ class ResetPassword(RequestModel):
 
 class MfaAnswer(RequestModel):
     email: Email
-    session: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+    session: Annotated[str, StringConstraints(min_length=20, max_length=4096)]
     code: TotpCode
 
 
