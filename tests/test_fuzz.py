@@ -56,7 +56,9 @@ def fuzz_stack():
 
 def _login(url: str, who: str) -> str:
     response = requests.post(
-        f"{url}/auth/login", json={"email": f"{who}@demo.chowline.dev", "password": PASSWORD}, timeout=10
+        f"{url}/auth/login",
+        json={"email": who if "@" in who else f"{who}@demo.chowline.dev", "password": PASSWORD},
+        timeout=10,
     )
     assert response.status_code == 200, response.text
     return response.json()["id_token"]
@@ -122,8 +124,36 @@ def test_public_operations_without_a_token(fuzz_stack):
     _verdict(outcome, "public")
 
 
+# Deleting the account would end the demo account's run: fuzzed with a throwaway account.
+ACCOUNT_DELETION = "DELETE /users/me"
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_protected_operations_as_each_role(fuzz_stack, role):
     token = _login(fuzz_stack.url, role)
-    outcome = _schemathesis(fuzz_stack, role, "--exclude-by", PUBLIC, "--header", f"Authorization: Bearer {token}")
+    outcome = _schemathesis(
+        fuzz_stack,
+        role,
+        "--exclude-by",
+        PUBLIC,
+        "--exclude-name",
+        ACCOUNT_DELETION,
+        "--header",
+        f"Authorization: Bearer {token}",
+    )
     _verdict(outcome, role)
+
+
+def test_account_deletion_as_a_throwaway_account(fuzz_stack):
+    email = f"fuzz-{os.getpid()}-{id(fuzz_stack)}@test.chowline.dev"
+    signed = requests.post(
+        f"{fuzz_stack.url}/auth/signup", json={"email": email, "password": PASSWORD, "name": "Fuzz"}, timeout=10
+    )
+    assert signed.status_code == 201, signed.text
+    confirmed = requests.post(f"{fuzz_stack.url}/auth/confirm", json={"email": email, "code": "1"}, timeout=10)
+    assert confirmed.status_code == 204, confirmed.text
+    token = _login(fuzz_stack.url, email)
+    outcome = _schemathesis(
+        fuzz_stack, "deletion", "--include-name", ACCOUNT_DELETION, "--header", f"Authorization: Bearer {token}"
+    )
+    _verdict(outcome, "deletion")
