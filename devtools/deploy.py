@@ -10,6 +10,10 @@ cannot set.
    neither stays in config.json.
 4. Turns on ReportBatchItemFailures (and bisection and retries for the stream) on the event
    source mappings chalice created: without it a failed record in a batch is deleted.
+5. Makes the ``post_confirmation`` function the user pool's post-confirmation trigger (with
+   its invoke permission): the pool lives in the data stack, created before the function, so
+   this is an API call after the fact. A later data-stack update that touches the pool drops
+   the trigger; the next ``make deploy`` puts it back (``make package`` declares it instead).
 
 The full edge (WAF, CloudFront, usage plan, alarms) ships with ``make package`` and
 CloudFormation; see docs/deploy.md.
@@ -43,6 +47,24 @@ RESOURCE_OUTPUTS = {
     "OrdersTable.StreamArn": "OrdersStreamArn",
 }
 BATCH_FAILURES = ["ReportBatchItemFailures"]
+POST_CONFIRMATION = "post_confirmation"
+# What UpdateUserPool resets when left out: carried over from DescribeUserPool.
+POOL_SETTINGS = (
+    "Policies",
+    "DeletionProtection",
+    "AutoVerifiedAttributes",
+    "VerificationMessageTemplate",
+    "SmsAuthenticationMessage",
+    "UserAttributeUpdateSettings",
+    "MfaConfiguration",
+    "DeviceConfiguration",
+    "EmailConfiguration",
+    "SmsConfiguration",
+    "UserPoolTags",
+    "AdminCreateUserConfig",
+    "UserPoolAddOns",
+    "AccountRecoverySetting",
+)
 
 
 def stack_name(stage: str) -> str:
@@ -173,6 +195,31 @@ def enable_batch_failures(lambda_client: Any, stage: str) -> list[str]:
     return changed
 
 
+def wire_post_confirmation(idp: Any, lambda_client: Any, outputs: dict[str, str], stage: str) -> bool:
+    """The pool's PostConfirmation trigger -> the deployed function; True when it changed."""
+    function = f"chowline-{stage}-{POST_CONFIRMATION}"
+    arn = lambda_client.get_function(FunctionName=function)["Configuration"]["FunctionArn"]
+    try:
+        lambda_client.add_permission(
+            FunctionName=function,
+            StatementId="cognito-post-confirmation",
+            Action="lambda:InvokeFunction",
+            Principal="cognito-idp.amazonaws.com",
+            SourceArn=outputs["UserPoolArn"],
+        )
+    except lambda_client.exceptions.ResourceConflictException:
+        pass  # granted by an earlier deploy
+    pool = idp.describe_user_pool(UserPoolId=outputs["UserPoolId"])["UserPool"]
+    triggers = dict(pool.get("LambdaConfig") or {})
+    if triggers.get("PostConfirmation") == arn:
+        return False
+    settings = {key: pool[key] for key in POOL_SETTINGS if key in pool}
+    idp.update_user_pool(
+        UserPoolId=outputs["UserPoolId"], **settings, LambdaConfig={**triggers, "PostConfirmation": arn}
+    )
+    return True
+
+
 def deploy(
     stage: str,
     session: Any,
@@ -191,7 +238,13 @@ def deploy(
     with deploy_config(project_dir, stage, secret_env, values):
         chalice_deploy(project_dir, stage)
     changed = enable_batch_failures(session.client("lambda"), stage)
-    return {"stack": stack_name(stage), "environment": sorted(env), "mappings_updated": changed}
+    wired = wire_post_confirmation(session.client("cognito-idp"), session.client("lambda"), outputs, stage)
+    return {
+        "stack": stack_name(stage),
+        "environment": sorted(env),
+        "mappings_updated": changed,
+        "post_confirmation_wired": wired,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -84,6 +84,19 @@ def test_forgot_answers_the_same_for_known_and_unknown_emails(client, new_user):
     assert known.headers["Content-Type"] == unknown.headers["Content-Type"]
 
 
+def test_forgot_hides_what_only_an_existing_account_can_cause(client, new_user):
+    from tests.ordering import throttle
+
+    _, email = new_user()
+    undo, calls = throttle("ForgotPassword", "cognito-idp", "LimitExceededException")
+    try:
+        limited = post(client, "/auth/forgot", {"email": email})
+    finally:
+        undo()
+    assert calls["n"] == 1
+    assert limited.status_code == 202 and body_of(limited) == {}
+
+
 def test_reset_with_the_code_replaces_the_password(client, stack, new_user):
     from devtools.seed import DEMO_PASSWORD
 

@@ -26,7 +26,6 @@ from devtools import deploy
 from devtools.provision import emulated_subset, load_template
 
 ROOT = Path(__file__).resolve().parent.parent
-POOL_ARN = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Deploy"
 
 
 @pytest.fixture
@@ -50,12 +49,18 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def stack_template() -> dict[str, Any]:
+def stack_template(session: Any) -> dict[str, Any]:
+    """moto's CloudFormation has no Cognito: the pool is made beside it, and the stack's
+    outputs name it (one pool per moto run, whatever the number of deploys)."""
+    idp = session.client("cognito-idp")
+    pools = idp.list_user_pools(MaxResults=10)["UserPools"]
+    pool_id = pools[0]["Id"] if pools else idp.create_user_pool(PoolName="chowline-prod-users")["UserPool"]["Id"]
+    pool_arn = idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["Arn"]
     template = emulated_subset(load_template())
     template["Outputs"].update(
         {
-            "UserPoolArn": {"Value": POOL_ARN},
-            "UserPoolId": {"Value": "us-east-1_Deploy"},
+            "UserPoolArn": {"Value": pool_arn},
+            "UserPoolId": {"Value": pool_id},
             "UserPoolClientId": {"Value": "client-deploy"},
         }
     )
@@ -111,7 +116,7 @@ class ChaliceDeployStandIn:
 
 def test_deploy_creates_the_stack_feeds_the_config_and_fixes_the_mappings(aws: Any, project: Path) -> None:
     chalice = ChaliceDeployStandIn(aws)
-    summary = deploy.deploy("prod", aws, project, template=stack_template(), chalice_deploy=chalice, delay=1)
+    summary = deploy.deploy("prod", aws, project, template=stack_template(aws), chalice_deploy=chalice, delay=1)
 
     stack = aws.client("cloudformation").describe_stacks(StackName="chowline-prod-data")["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
@@ -123,7 +128,7 @@ def test_deploy_creates_the_stack_feeds_the_config_and_fixes_the_mappings(aws: A
     assert env["ORDERS_TABLE"] == "chowline-prod-orders" == outputs["OrdersTableName"]
     assert env["ORDERS_QUEUE_URL"] == outputs["OrdersQueueUrl"]
     assert env["ORDER_EVENTS_TOPIC_ARN"] == outputs["OrderEventsTopicArn"]
-    assert env["USER_POOL_ARN"] == POOL_ARN and env["CHOWLINE_STAGE"] == "prod"
+    assert env["USER_POOL_ARN"] == outputs["UserPoolArn"] and env["CHOWLINE_STAGE"] == "prod"
     # ...but neither the secret nor the rendered policies stay in it.
     assert "CURSOR_KEY" not in env
     assert config["stages"]["prod"]["lambda_functions"]["payment"]["iam_policy_file"] == "policy-payment.json"
@@ -137,7 +142,8 @@ def test_deploy_creates_the_stack_feeds_the_config_and_fixes_the_mappings(aws: A
     process_order = json.dumps(chalice.seen["policies"]["process_order"])
     assert outputs["OrdersQueueArn"] in process_order
     assert "arn:aws:dynamodb:us-east-1:123456789012:table/chowline-prod-orders" in process_order
-    assert POOL_ARN in json.dumps(chalice.seen["policies"]["api_handler"])
+    assert outputs["UserPoolArn"] in json.dumps(chalice.seen["policies"]["api_handler"])
+    assert outputs["UserPoolArn"] in json.dumps(chalice.seen["policies"]["post_confirmation"])
 
     # The mappings chalice created report batch item failures; the stream one bisects.
     lam = aws.client("lambda")
@@ -148,18 +154,25 @@ def test_deploy_creates_the_stack_feeds_the_config_and_fixes_the_mappings(aws: A
     assert stream_mapping["BisectBatchOnFunctionError"] is True
     assert sorted(summary["mappings_updated"]) == sorted([sqs_mapping["UUID"], stream_mapping["UUID"]])
 
+    # The user pool's post-confirmation trigger is the deployed function, invokable by Cognito only.
+    pool = aws.client("cognito-idp").describe_user_pool(UserPoolId=outputs["UserPoolId"])["UserPool"]
+    trigger = lam.get_function(FunctionName="chowline-prod-post_confirmation")["Configuration"]["FunctionArn"]
+    assert pool["LambdaConfig"]["PostConfirmation"] == trigger and summary["post_confirmation_wired"] is True
+    grant = json.loads(lam.get_policy(FunctionName="chowline-prod-post_confirmation")["Policy"])["Statement"]
+    assert [g["Principal"] for g in grant] == [{"Service": "cognito-idp.amazonaws.com"}]
+
 
 def test_second_deploy_updates_in_place_and_changes_nothing_twice(aws: Any, project: Path) -> None:
     chalice = ChaliceDeployStandIn(aws)
-    deploy.deploy("prod", aws, project, template=stack_template(), chalice_deploy=chalice, delay=1)
+    deploy.deploy("prod", aws, project, template=stack_template(aws), chalice_deploy=chalice, delay=1)
     key = aws.client("secretsmanager").get_secret_value(SecretId="chowline-prod-cursor-key")["SecretString"]
     config_after_first = (project / ".chalice" / "config.json").read_text()
 
-    again = deploy.deploy("prod", aws, project, template=stack_template(), chalice_deploy=lambda *_: None, delay=1)
+    again = deploy.deploy("prod", aws, project, template=stack_template(aws), chalice_deploy=lambda *_: None, delay=1)
 
     stacks = aws.client("cloudformation").describe_stacks(StackName="chowline-prod-data")["Stacks"]
     assert len(stacks) == 1 and stacks[0]["StackStatus"] in {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
-    assert again["mappings_updated"] == []
+    assert again["mappings_updated"] == [] and again["post_confirmation_wired"] is False
     assert aws.client("secretsmanager").get_secret_value(SecretId="chowline-prod-cursor-key")["SecretString"] == key
     assert (project / ".chalice" / "config.json").read_text() == config_after_first
 
@@ -169,7 +182,7 @@ def test_a_failed_chalice_deploy_leaves_the_config_as_it_was(aws: Any, project: 
         raise RuntimeError("chalice deploy failed")
 
     with pytest.raises(RuntimeError):
-        deploy.deploy("prod", aws, project, template=stack_template(), chalice_deploy=failing, delay=1)
+        deploy.deploy("prod", aws, project, template=stack_template(aws), chalice_deploy=failing, delay=1)
     config = json.loads((project / ".chalice" / "config.json").read_text())
     assert "CURSOR_KEY" not in config["stages"]["prod"]["environment_variables"]
     assert config["stages"]["prod"]["lambda_functions"]["notify"]["iam_policy_file"] == "policy-notify.json"

@@ -18,6 +18,9 @@ from chalicelib.domain.errors import (
 )
 
 WRONG_CODE = "the code is wrong or expired"
+ACCOUNT_SPECIFIC = frozenset(
+    {"UserNotFoundException", "InvalidParameterException", "NotAuthorizedException", "LimitExceededException"}
+)
 
 
 @dataclass(frozen=True)
@@ -91,11 +94,12 @@ class CognitoIdentity:
         return result
 
     def forgot_password(self, email: str) -> None:
-        """Sends a reset code; an unknown or unverified account is answered the same way."""
+        """Sends a reset code. What only an existing account can cause (unknown, unverified,
+        disabled, over its own code limit) is answered as a success: no account enumeration."""
         try:
             self._idp.forgot_password(ClientId=self._client_id, Username=email)
         except Exception as exc:
-            if error_code(exc) in {"UserNotFoundException", "InvalidParameterException", "NotAuthorizedException"}:
+            if error_code(exc) in ACCOUNT_SPECIFIC:
                 return
             raise self._problem(exc, "password reset") from exc
 
