@@ -60,6 +60,7 @@ bench: $(READY) ## cold start, warm overhead, memory; catalog reads and ScannedC
 	$(PY) -m bench
 	$(PY) -m bench.catalog
 	$(PY) -m bench.pipeline
+	$(PY) -m bench.accounts
 
 cost: $(READY) ## the monthly AWS bill of the traffic model, per service and per order
 	$(PY) -m bench.cost
