@@ -381,13 +381,18 @@ def test_deletion_without_orders_removes_the_login(client, new_user):
     [
         ("/auth/forgot", b"{not json", False),
         ("/auth/forgot", {"email": 5}, False),
-        ("/auth/reset", {"email": "a@example.com", "code": "", "password": NEWER}, False),
-        ("/auth/mfa", {"email": "a@example.com", "session": "s", "code": "12345"}, False),
-        ("/auth/mfa", {"email": "a@example.com", "session": "s", "code": "123456", "x": 1}, False),
+        ("/auth/forgot", {"email": "{email}", "again": True}, False),
+        ("/auth/reset", {"email": "{email}", "code": "", "password": NEWER}, False),
+        ("/auth/reset", {"email": "{email}", "code": "123456", "password": "weakpassword1"}, False),
+        ("/auth/reset", {"email": "{email}", "code": "1 2", "password": NEWER}, False),
+        ("/auth/mfa", {"email": "{email}", "session": "s" * 20, "code": "12345"}, False),
+        ("/auth/mfa", {"email": "{email}", "session": "s", "code": "123456"}, False),
+        ("/auth/mfa", {"email": "{email}", "session": "s" * 20, "code": "123456", "x": 1}, False),
         ("/auth/logout", {}, True),
         ("/auth/logout", [1], True),
         ("/users/me/mfa", {"access_token": ""}, True),
         ("/users/me/mfa/verify", {"access_token": "x", "code": "abcdef"}, True),
+        ("/users/me/mfa/verify", {"access_token": "a b", "code": "123456"}, True),
     ],
 )
 def test_bad_input_is_a_400_problem_and_writes_nothing(client, stack, new_user, path, payload, signed_in):
@@ -395,6 +400,8 @@ def test_bad_input_is_a_400_problem_and_writes_nothing(client, stack, new_user, 
 
     _, email = new_user()
     tokens = tokens_of(client, email)
+    if isinstance(payload, dict):
+        payload = {k: (email if v == "{email}" else v) for k, v in payload.items()}
     response = post(client, path, payload, tokens["id_token"] if signed_in else None)
     assert response.status_code == 400, response.body
     assert response.headers["Content-Type"] == "application/problem+json"
