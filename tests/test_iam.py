@@ -32,8 +32,10 @@ from typing import Any
 
 import pytest
 
+from devtools.package import FUNCTIONS as PACKAGED_FUNCTIONS
+
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = ("api_handler", "process_order", "payment", "notify", "sweep_pending_orders", "post_confirmation")
+FUNCTIONS = tuple(PACKAGED_FUNCTIONS)  # every function the packager knows, each with its policy file
 SERVICES = {"dynamodb", "sqs", "sns", "s3", "cognito-idp", "lambda", "secretsmanager", "ssm", "dax", "events", "kms"}
 API_DECORATORS = {"route", "middleware"}
 EVENT_DECORATORS = {"on_sqs_message", "on_dynamodb_record", "schedule", "lambda_function"}
