@@ -143,6 +143,32 @@ def test_confirm_for_an_unknown_email_reads_as_a_wrong_code(client, stack, new_u
 
 
 @pytest.mark.parametrize(
+    ("path", "operation", "extra"),
+    [("/auth/confirm", "ConfirmSignUp", {}), ("/auth/reset", "ConfirmForgotPassword", {"password": NEWER})],
+)
+@pytest.mark.parametrize(
+    "cognito_error",
+    ["NotAuthorizedException", "UserNotFoundException", "InvalidParameterException", "UserNotConfirmedException"],
+)
+def test_code_checks_answer_every_account_state_as_a_wrong_code(
+    client, new_user, path, operation, extra, cognito_error
+):
+    """Already confirmed, unknown, without a verified email...: Cognito says which; we do not."""
+    from tests.ordering import throttle
+
+    _, email = new_user()
+    nobody = post(client, path, {"email": f"nobody-{uuid.uuid4().hex[:8]}@example.com", "code": "123456", **extra})
+    undo, calls = throttle(operation, "cognito-idp", cognito_error)
+    try:
+        answered = post(client, path, {"email": email, "code": "123456", **extra})
+    finally:
+        undo()
+    assert calls["n"] == 1
+    assert answered.status_code == nobody.status_code == 400
+    assert body_of(answered) == body_of(nobody)
+
+
+@pytest.mark.parametrize(
     ("payload", "field"),
     [
         ({"email": "a@example.com", "code": "1", "password": "alllowercase-long"}, "password"),

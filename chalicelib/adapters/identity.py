@@ -19,8 +19,17 @@ from chalicelib.domain.errors import (
 
 WRONG_CODE = "the code is wrong or expired"
 ACCOUNT_SPECIFIC = frozenset(
-    {"UserNotFoundException", "InvalidParameterException", "NotAuthorizedException", "LimitExceededException"}
+    {
+        "UserNotFoundException",
+        "ResourceNotFoundException",
+        "InvalidParameterException",
+        "NotAuthorizedException",
+        "UserNotConfirmedException",
+        "LimitExceededException",
+    }
 )
+# VerifySoftwareToken reports a wrong first code as EnableSoftwareTokenMFAException.
+WRONG_CODE_ERRORS = frozenset({"CodeMismatchException", "ExpiredCodeException", "EnableSoftwareTokenMFAException"})
 
 
 @dataclass(frozen=True)
@@ -201,6 +210,12 @@ class CognitoIdentity:
             return Conflict("An account with this email already exists")
         if code == "InvalidPasswordException":
             return ValidationFailed("The password does not meet the policy", [FieldError("password", message)])
+        if code in WRONG_CODE_ERRORS or (what in {"confirmation", "password reset"} and code in ACCOUNT_SPECIFIC):
+            # What only the account's state can cause (unknown, already confirmed, no verified
+            # email) is answered as a wrong code: no account enumeration.
+            if what == "mfa":
+                return Unauthorized("The code or the session is wrong or expired: sign in again")
+            return ValidationFailed("The code is wrong or expired", [FieldError("code", WRONG_CODE)])
         if code == "InvalidParameterException":
             return ValidationFailed(f"Cognito rejected the {what} request", [FieldError("body", message)])
         if what == "mfa" and code in {
@@ -211,12 +226,6 @@ class CognitoIdentity:
             "UserNotFoundException",
         }:
             return Unauthorized("The code or the session is wrong or expired: sign in again")
-        if code in {"CodeMismatchException", "ExpiredCodeException"} or (
-            # An unknown account is answered as a wrong code: no account enumeration.
-            what in {"confirmation", "password reset"}
-            and code in {"UserNotFoundException", "ResourceNotFoundException"}
-        ):
-            return ValidationFailed("The code is wrong or expired", [FieldError("code", WRONG_CODE)])
         if code == "NotAuthorizedException":
             if what in {"access", "mfa enrolment"}:
                 return Unauthorized("The access token is invalid, expired or signed out")
