@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 
-from devtools.emulator import free_port
+from devtools.emulator import SIGNING_KEY_FILE_VARIABLE, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,11 +26,18 @@ class LocalStack:
         self.emulator_url = f"http://127.0.0.1:{self.emulator_port}"
         self._process: subprocess.Popen[str] | None = None
         self.log_path = ROOT / ".local" / f"stack-{self.port}.log"
+        self._key_dir = tempfile.TemporaryDirectory(prefix="chowline-stack-")
+        self.signing_key_file = Path(self._key_dir.name) / "signing-key.json"
+
+    def signing_key(self) -> dict[str, Any]:
+        """The private JWK the stack's emulator signs with this run (to mint bad-claim tokens)."""
+        return json.loads(self.signing_key_file.read_text())
 
     def start(self, timeout: float = 60.0) -> LocalStack:
         self.log_path.parent.mkdir(exist_ok=True)
         log = self.log_path.open("w")
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env[SIGNING_KEY_FILE_VARIABLE] = str(self.signing_key_file)
         self._process = subprocess.Popen(
             [
                 sys.executable,

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.localstack import LocalStack
-from tests.tokens import expired, forged, moto_signing_key, resign
+from tests.tokens import expired, forged, minted_with_moto_key, resign, signing_key
 
 
 @pytest.fixture(scope="module")
@@ -45,16 +45,22 @@ def test_signup_confirm_login_me_refresh_and_token_attacks(local_stack):
     assert requests.get(f"{url}/users/me", headers={"Authorization": refreshed.json()["id_token"]}, timeout=10).ok
 
     good = tokens["id_token"]
+    key = signing_key(local_stack.signing_key())
     for name, token in {
         "garbage": "not-a-jwt",
         "forged": forged(good),
-        "expired": expired(good),
-        "wrong audience": resign(good, moto_signing_key(), aud="another-app-client"),
+        "admin minted with moto's shipped key": minted_with_moto_key(good, **{"cognito:groups": ["admins"]}),
+        "expired": expired(good, key),
+        "wrong audience": resign(good, key, aud="another-app-client"),
     }.items():
         response = requests.get(f"{url}/users/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
         assert response.status_code == 401, name
         assert response.headers["Content-Type"] == "application/problem+json", name
     assert requests.get(f"{url}/users/me", timeout=10).status_code == 401
+    admin = minted_with_moto_key(good, **{"cognito:groups": ["admins"]})
+    restaurant = {"name": "Forged", "city": "Springfield", "cuisine": "x", "address": "1 Main St", "owner_id": "x"}
+    created = requests.post(f"{url}/restaurants", json=restaurant, headers={"Authorization": admin}, timeout=10)
+    assert created.status_code == 401, created.text
 
 
 def test_demo_accounts_log_in(local_stack):
