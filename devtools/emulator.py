@@ -87,6 +87,10 @@ class Emulator:
             str(self.signing_key_file),
         ]
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
     def signing_key(self) -> dict[str, str]:
         """This run's private signing JWK (tests sign tokens with wrong claims with it)."""
         if self.signing_key_file is None:

@@ -227,6 +227,15 @@ def _one_at_a_time(call_action: Callable[..., Any]) -> Callable[..., Any]:
 # --- serving ------------------------------------------------------------------------------
 
 
+def cache_service_list() -> None:
+    """moto lists its own package directory (a stat per service, some 200) twice per request
+    to route it; the list cannot change while the server runs."""
+    from moto import backends
+
+    services = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: services  # type: ignore[assignment]
+
+
 def make_server(host: str, port: int) -> Any:
     """moto's WSGI application on a threaded HTTP/1.1 server that keeps connections open."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -254,6 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.signing_key_file:
         write_private_jwk(private_jwk, args.signing_key_file)
     journal_transactions()
+    cache_service_list()
     server = make_server(args.host, args.port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
