@@ -237,13 +237,14 @@ def cache_service_list() -> None:
 
 
 def make_server(host: str, port: int) -> Any:
-    """moto's WSGI application on a threaded HTTP/1.1 server that keeps connections open."""
+    """moto's WSGI application on werkzeug's threaded server, as moto.server serves it, minus
+    the access log line per request. (werkzeug closes every connection: it drains the socket
+    after each response, so HTTP/1.1 keep-alive cannot work on it; waitress keeps connections
+    open but served four concurrent clients slower here.)"""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server as werkzeug_server
 
     class QuietHandler(MotoRequestHandler):
-        protocol_version = "HTTP/1.1"
-
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             pass
 
