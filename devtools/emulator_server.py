@@ -14,7 +14,11 @@
    and a cancelled one puts back exactly those. Conditions, cancellation reasons and the
    order of moto's own logic are unchanged: its code runs as is, only its table copy is
    made a no-op. DynamoDB and its stream are served one call at a time, so a transaction
-   is isolated from every other call, as on AWS.
+   is isolated from every other call, as on AWS. Where this differs from moto, on purpose:
+   writes beside a cancelled transaction survive, a stream iterator opened before it keeps
+   reading the table's stream (moto's restored table has a new one), and a transaction
+   that fails in any way (moto lets one malformed item escape its rollback) leaves nothing.
+3. moto's list of its services is read once, not twice per request.
 
 Never imported by chalicelib/ or app.py: the Lambda code runs against AWS as it is.
 """
@@ -32,6 +36,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 # One DynamoDB (or DynamoDB Streams) call at a time: the unit of isolation of transactions.
@@ -58,20 +63,16 @@ def use_run_signing_key() -> dict[str, Any]:
         return jwt.encode({**header, "kid": kid}, claims, key, *args, **kwargs)
 
     # models.jwt is the name moto's create_jwt signs through; only that module sees the shim.
-    models.jwt = _Namespace(encode=encode)  # type: ignore[assignment]
+    models.jwt = SimpleNamespace(encode=encode)  # type: ignore[assignment]
     public = key.as_dict(private=False)
     responses.CognitoIdpJsonWebKeyResponse.json_web_key = json.dumps({"keys": [public]}).encode()
     return key.as_dict(private=True)
 
 
-class _Namespace:
-    def __init__(self, **attrs: Any) -> None:
-        self.__dict__.update(attrs)
-
-
 def write_private_jwk(jwk: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # also when the file was there before
     with os.fdopen(fd, "w") as out:
         json.dump(jwk, out)
 
