@@ -114,10 +114,11 @@ function productRow(product) {
       field("Image", "image", { type: "file", accept: IMAGE_TYPES }),
       h("button", { type: "submit" }, "Upload image"),
     );
+    const wasOpen = row.querySelector("details")?.open;
     row.replaceChildren(
       h(
         "details",
-        {},
+        { open: wasOpen },
         h(
           "summary",
           {},
