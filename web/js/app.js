@@ -2,7 +2,7 @@
 import { endSession, session, whenSessionExpires } from "./api.js";
 import * as cart from "./cart.js";
 import { closeLive } from "./live.js";
-import { h, page } from "./ui.js";
+import { h, page, pageIn } from "./ui.js";
 
 const OWNER = "restaurant_owners";
 const COURIER = "couriers";
@@ -27,6 +27,7 @@ const ROUTES = [
 ];
 
 let cleanup = null;
+let navigation = 0;
 
 export function go(path) {
   if (location.hash === `#${path}`) route();
@@ -59,10 +60,16 @@ async function route() {
   if (role && role !== "any" && !session.roles().includes(role) && !session.roles().includes("admins")) {
     return page("Not for this account", h("p", {}, "This page is for another kind of account. ", h("a", { href: "#/" }, "Go home")));
   }
+  const token = ++navigation;
+  const main = document.getElementById("main");
+  const current = () => token === navigation;
+  const draw = (title, ...children) => pageIn(current() ? main : h("main"), title, ...children);
   const module = await import(`./pages/${mod}`);
-  const result = await module.default({ params: m.slice(1), query, path, go, home });
-  cleanup = typeof result === "function" ? result : null;
-  document.getElementById("main").focus({ preventScroll: true });
+  const result = await module.default({ params: m.slice(1), query, path, go, home, page: draw });
+  const stop = typeof result === "function" ? result : null;
+  if (!current()) return stop?.();
+  cleanup = stop;
+  main.focus({ preventScroll: true });
 }
 
 function renderNav() {

@@ -104,8 +104,14 @@ export function when(iso) {
   return new Date(iso).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
 }
 
+// A page's render draws into `main` (the app passes a detached one to a render that a
+// later navigation has overtaken, so a slow page never covers the current one).
 export function page(title, ...children) {
-  const main = document.getElementById("main");
+  return pageIn(document.getElementById("main"), title, ...children);
+}
+
+export function pageIn(main, title, ...children) {
+  if (!main.isConnected) return main;
   document.title = `${title} · Chowline`;
   main.replaceChildren(h("h1", {}, title), ...children.filter((c) => c !== null && c !== undefined && c !== false));
   return main;

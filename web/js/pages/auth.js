@@ -1,6 +1,6 @@
 // Sign in (with the MFA step), sign up, confirm, forgot and reset password.
 import { ApiError, post, startSession } from "../api.js";
-import { busy, field, form, h, page, showProblem } from "../ui.js";
+import { busy, field, form, h, showProblem } from "../ui.js";
 
 const VIEWS = { "/sign-in": signIn, "/sign-up": signUp, "/confirm": confirm, "/forgot": forgot, "/reset": reset };
 
@@ -22,7 +22,7 @@ async function attempt(el, action) {
   }
 }
 
-function signIn({ query, go, home }) {
+function signIn({ query, go, home, page }) {
   const next = query.get("next");
   const finish = async (tokens, email) => {
     await startSession(tokens, email);
@@ -33,7 +33,7 @@ function signIn({ query, go, home }) {
       attempt(el, async () => {
         const email = data.get("email").trim();
         const result = await post("/auth/login", { email, password: data.get("password") }, { auth: false });
-        if (result.challenge) return mfaStep(email, result, finish);
+        if (result.challenge) return mfaStep(email, result, finish, page);
         return finish(result, email);
       }),
     field("Email", "email", { type: "email", autocomplete: "username", required: true }),
@@ -54,7 +54,7 @@ function signIn({ query, go, home }) {
   );
 }
 
-function mfaStep(email, challenge, finish) {
+function mfaStep(email, challenge, finish, page) {
   const el = form(
     (data) =>
       attempt(el, async () => {
@@ -67,7 +67,7 @@ function mfaStep(email, challenge, finish) {
   page("Two-step verification", h("p", {}, "Enter the 6-digit code from your authenticator app."), el);
 }
 
-function signUp({ go }) {
+function signUp({ go, page }) {
   const el = form(
     (data) =>
       attempt(el, async () => {
@@ -85,7 +85,7 @@ function signUp({ go }) {
   page("Create account", el, h("p", { class: "links" }, h("a", { href: "#/sign-in" }, "I have an account")));
 }
 
-function confirm({ query, go }) {
+function confirm({ query, go, page }) {
   const el = form(
     (data) =>
       attempt(el, async () => {
@@ -99,7 +99,7 @@ function confirm({ query, go }) {
   page("Confirm your email", h("p", {}, "We sent a code to your email."), el);
 }
 
-function forgot({ go }) {
+function forgot({ go, page }) {
   const el = form(
     (data) =>
       attempt(el, async () => {
@@ -113,7 +113,7 @@ function forgot({ go }) {
   page("Reset your password", el);
 }
 
-function reset({ query, go }) {
+function reset({ query, go, page }) {
   const el = form(
     (data) =>
       attempt(el, async () => {

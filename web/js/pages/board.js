@@ -3,7 +3,7 @@
 import { ApiError, get, post } from "../api.js";
 import { watch } from "../live.js";
 import { ownedRestaurants } from "../owner.js";
-import { busy, field, form, h, money, page, showProblem, statusName, when } from "../ui.js";
+import { busy, field, form, h, money, showProblem, statusName, when } from "../ui.js";
 
 const ACTIVE = ["PENDING", "CONFIRMED", "ACCEPTED", "PREPARING", "READY"];
 const NEXT = {
@@ -12,7 +12,7 @@ const NEXT = {
   PREPARING: [["Ready", "READY"]],
 };
 
-export default async function render() {
+export default async function render({ page }) {
   const board = h("div", { class: "board", "aria-live": "polite" });
   const note = h("p", { class: "muted" });
   page("Orders board", note, board);

@@ -2,7 +2,7 @@
 // a double click or a retry after a lost response places one order.
 import { ApiError, clientConfig, newKey, post, session } from "../api.js";
 import * as cart from "../cart.js";
-import { busy, field, form, h, money, page, showProblem } from "../ui.js";
+import { busy, field, form, h, money, showProblem } from "../ui.js";
 
 const ATTEMPT_KEY = "chowline.checkout";
 const TEST_TOKENS = [
@@ -11,7 +11,7 @@ const TEST_TOKENS = [
   ["tok_error", "Test card: provider error (tok_error)"],
 ];
 
-export default async function render({ go }) {
+export default async function render({ go, page }) {
   const c = cart.load();
   if (!c.lines.length) {
     page("Cart", h("p", {}, "Your cart is empty. ", h("a", { href: "#/restaurants" }, "Browse restaurants")));
@@ -21,7 +21,7 @@ export default async function render({ go }) {
   const total = h("p", { class: "total" });
   const draw = () => {
     const now = cart.load();
-    if (!now.lines.length) return render({ go });
+    if (!now.lines.length) return render({ go, page });
     lines.replaceChildren(
       ...now.lines.map((l) =>
         h(

@@ -2,7 +2,7 @@
 // delivery with its address and "Delivered".
 import { ApiError, get, post, session } from "../api.js";
 import { watch } from "../live.js";
-import { busy, h, page, when } from "../ui.js";
+import { busy, h, when } from "../ui.js";
 
 const CURRENT_KEY = "chowline.deliveries";
 
@@ -18,7 +18,7 @@ function remember(ids) {
   localStorage.setItem(CURRENT_KEY, JSON.stringify({ [session.get().user_id]: ids }));
 }
 
-export default async function render() {
+export default async function render({ page }) {
   const mine = h("section", { "aria-labelledby": "mine-h" });
   const ready = h("section", { "aria-labelledby": "ready-h" });
   page("Deliveries", mine, ready);

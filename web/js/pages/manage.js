@@ -2,12 +2,12 @@
 // availability); upload an image through the presigned POST, then confirm it.
 import { ApiError, get, patch, post, put } from "../api.js";
 import { forget, ownedRestaurants } from "../owner.js";
-import { busy, field, form, h, money, page, showProblem } from "../ui.js";
+import { busy, field, form, h, money, showProblem } from "../ui.js";
 
 const CHOSEN_KEY = "chowline.managing";
 const IMAGE_TYPES = "image/jpeg,image/png,image/webp";
 
-export default async function render({ query, go }) {
+export default async function render({ query, go, page }) {
   const restaurants = await ownedRestaurants();
   if (!restaurants.length) return page("Menu", h("p", {}, "No restaurant is linked to this account yet."));
   const wanted = query.get("restaurant") || localStorage.getItem(CHOSEN_KEY);

@@ -1,9 +1,9 @@
 // A restaurant's menu: images, prices, sold-out items marked; "Add <name>" fills the cart.
 import { get } from "../api.js";
 import * as cart from "../cart.js";
-import { h, money, page } from "../ui.js";
+import { h, money } from "../ui.js";
 
-export default async function render({ params: [restaurantId] }) {
+export default async function render({ params: [restaurantId], page }) {
   let restaurant;
   let menu;
   try {

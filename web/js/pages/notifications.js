@@ -1,9 +1,9 @@
 // The inbox: what the notifier sent this user, newest first; it grows by itself.
 import { get } from "../api.js";
 import { watch } from "../live.js";
-import { h, page, statusName, when } from "../ui.js";
+import { h, statusName, when } from "../ui.js";
 
-export default async function render() {
+export default async function render({ page }) {
   const list = h("ul", { class: "rows", "aria-live": "polite" });
   page("Inbox", list);
   const load = async () => {

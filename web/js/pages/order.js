@@ -1,7 +1,7 @@
 // One order: its status (role="status"), a timeline that moves by itself, cancel.
 import { ApiError, get, post, session } from "../api.js";
 import { watch } from "../live.js";
-import { busy, h, money, page, statusName, when } from "../ui.js";
+import { busy, h, money, statusName, when } from "../ui.js";
 
 const FLOW = ["PENDING", "CONFIRMED", "ACCEPTED", "PREPARING", "READY", "PICKED_UP", "DELIVERED"];
 const CANCELLABLE = new Set(["PENDING", "CONFIRMED"]);
@@ -11,7 +11,7 @@ const REASONS = {
   restaurant_closed: "The restaurant was closed.",
 };
 
-export default async function render({ params: [orderId] }) {
+export default async function render({ params: [orderId], page }) {
   const status = h("p", { class: "status", role: "status" });
   const timeline = h("ol", { class: "timeline", "aria-label": "Timeline" });
   const details = h("div");

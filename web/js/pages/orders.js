@@ -1,8 +1,8 @@
 // My orders, newest first, with a "Load more" page by page.
 import { get } from "../api.js";
-import { h, money, page, statusName, when } from "../ui.js";
+import { h, money, statusName, when } from "../ui.js";
 
-export default async function render() {
+export default async function render({ page }) {
   const list = h("ul", { class: "rows" });
   const more = h("button", { type: "button", hidden: true }, "Load more");
   page("Your orders", list, more);

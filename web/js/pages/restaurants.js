@@ -1,10 +1,10 @@
 // Restaurants, filtered by city and cuisine (the API's ?city= and ?cuisine=).
 import { get } from "../api.js";
-import { h, page } from "../ui.js";
+import { h } from "../ui.js";
 
 let everything = null; // the unfiltered list, for the filter choices
 
-export default async function render({ query, go }) {
+export default async function render({ query, go, page }) {
   const city = query.get("city") || "";
   const cuisine = query.get("cuisine") || "";
   const list = h("ul", { class: "cards", "aria-busy": "true" });
