@@ -16,7 +16,11 @@ from urllib.parse import unquote, urlsplit
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 API_PREFIX = "/api"
 ASSETS_PREFIX = "/assets/"
-TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".html": "text/html; charset=utf-8"}
+TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+}
 
 
 def assets_base_url(host: str, port: int) -> str:

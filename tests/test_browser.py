@@ -256,7 +256,7 @@ def test_an_expired_session_refreshes_then_returns_to_sign_in_keeping_the_cart(b
     page.get_by_role("heading", name="Inbox").wait_for()
     page.goto("/#/cart")
     page.get_by_role("button", name="Place order").wait_for()
-    assert "1 × Margherita" in page.get_by_role("main").inner_text()
+    assert "1 \u00d7 Margherita" in page.get_by_role("main").inner_text()
     page.context.close()
 
 

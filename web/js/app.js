@@ -76,12 +76,12 @@ function renderNav() {
   const roles = session.roles();
   const link = (href, text) => h("a", { href: `#${href}`, "aria-current": parse().path === href ? "page" : false }, text);
   const items = [];
-  if (!roles.length || roles.includes(CUSTOMER) && !roles.includes(OWNER) && !roles.includes(COURIER)) {
-    items.push(link("/restaurants", "Restaurants"));
+  // Owners and couriers are customers too, but their screens lead with their work.
+  if (!roles.includes(OWNER) && !roles.includes(COURIER)) {
     const n = cart.count();
-    items.push(link("/cart", n ? `Cart (${n})` : "Cart"));
+    items.push(link("/restaurants", "Restaurants"), link("/cart", n ? `Cart (${n})` : "Cart"));
+    if (roles.includes(CUSTOMER)) items.push(link("/orders", "Orders"));
   }
-  if (roles.includes(CUSTOMER)) items.push(link("/orders", "Orders"));
   if (roles.includes(OWNER)) items.push(link("/board", "Board"), link("/manage", "Menu"));
   if (roles.includes(COURIER)) items.push(link("/deliveries", "Deliveries"));
   if (session.get()) {
