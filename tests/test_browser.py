@@ -55,13 +55,13 @@ def local() -> Iterator[LocalStack]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    chromium = shutil.which("chromium")
-    if not chromium:
-        pytest.fail("Chromium is missing: run `apt-get install chromium` (or set SKIP_BROWSER=1 to skip these tests)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import Error, sync_playwright
 
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:  # Debian's Chromium, else the one `playwright install chromium` downloaded
+            instance = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        except Error as error:
+            pytest.fail(f"No Chromium: run `apt-get install chromium` or `make browser` (SKIP_BROWSER=1 skips): {error}")
         yield instance
         instance.close()
 
