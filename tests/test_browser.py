@@ -61,7 +61,9 @@ def browser() -> Iterator[Any]:
         try:  # Debian's Chromium, else the one `playwright install chromium` downloaded
             instance = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
         except Error as error:
-            pytest.fail(f"No Chromium: run `apt-get install chromium` or `make browser` (SKIP_BROWSER=1 skips): {error}")
+            pytest.fail(
+                f"No Chromium: run `apt-get install chromium` or `make browser` (SKIP_BROWSER=1 skips): {error}"
+            )
         yield instance
         instance.close()
 
