@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from devtools.seed import DEMO_PASSWORD
+from tests.live_socket import LiveSocket
 from tests.localstack import LocalStack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -227,8 +228,15 @@ def test_a_double_click_on_place_order_places_one_order(browser: Any, local: Loc
     page.get_by_role("button", name="Place order").dblclick()
     page.wait_for_url(re.compile(r"#/orders/[\w-]+$"), wait_until="commit")
     page.get_by_role("status").wait_for()
+    order_id = page.url.rsplit("/", 1)[1]
     new = [o for o in my_orders(local, token) if o["order_id"] not in before]
-    assert [o["order_id"] for o in new] == [page.url.rsplit("/", 1)[1]]
+    assert [o["order_id"] for o in new] == [order_id]
+    # Then the customer changes their mind, and the history shows it.
+    page.get_by_role("button", name="Cancel order").click()
+    page.wait_for_function("document.querySelector('[role=status]').textContent === 'Cancelled'")
+    page.get_by_role("link", name="Orders").click()
+    page.locator(f'a[href="#/orders/{order_id}"]').wait_for()
+    assert "Cancelled" in page.locator("li", has=page.locator(f'a[href="#/orders/{order_id}"]')).inner_text()
     page.context.close()
 
 
@@ -273,6 +281,46 @@ def test_a_banner_says_when_the_api_cannot_be_reached(browser: Any, local: Local
     page.reload()
     page.get_by_role("link", name="Pho Saigon").wait_for()
     assert page.locator("#banners [role=alert]").count() == 0
+    page.context.close()
+
+
+def wait_until(page: Any, condition: Any, timeout_ms: int = 15_000) -> None:
+    for _ in range(timeout_ms // 100):
+        if condition():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the condition did not come true")
+
+
+def test_the_live_channel_refreshes_on_frames_drops_repeats_and_polls_while_down(
+    browser: Any, local: LocalStack
+) -> None:
+    live = LiveSocket()
+    page = new_page(browser, local)
+    page.route("**/api/client-config", lambda route: route.fulfill(json={"ws_url": live.url, "stage": "local"}))
+    sign_in(page, CUSTOMER)
+    loads: list[str] = []
+    page.on("request", lambda r: loads.append(r.url) if "/api/users/me/notifications" in r.url else None)
+    page.goto("/#/notifications")
+    wait_until(page, lambda: live.connections == 1)
+    assert live.tokens == [page.evaluate("JSON.parse(localStorage['chowline.session']).id_token")]
+    wait_until(page, lambda: len(loads) == 2)  # the first load, then a catch-up once connected
+    frame = {"type": "order.status", "event_id": "evt-1", "order_id": "ord_x", "restaurant_id": "r", "status": "READY"}
+    live.send(frame)
+    wait_until(page, lambda: len(loads) == 3)
+    live.send(frame)  # a repeat is dropped, and nothing polls while the socket is open
+    page.wait_for_timeout(4000)
+    assert len(loads) == 3
+
+    live.drop_all()
+    banner = page.locator("#banners [role=alert]", has_text="Live updates")
+    banner.wait_for()
+    wait_until(page, lambda: live.connections == 1)  # reconnected after a backoff
+    banner.wait_for(state="detached")
+    assert len(live.tokens) == 2
+    live.close()
+    page.get_by_role("link", name="Inbox").wait_for()
+    wait_until(page, lambda: len(loads) > 4, 20_000)  # down again: polling takes over
     page.context.close()
 
 
