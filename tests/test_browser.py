@@ -359,7 +359,7 @@ def test_an_uploaded_image_shows_on_the_menu(browser: Any, local: LocalStack, tm
 
 MAIN_PAGES = {
     None: ["/#/sign-in", "/#/sign-up", "/#/restaurants", "/#/restaurants/{restaurant}", "/#/cart"],
-    CUSTOMER: ["/#/cart", "/#/orders", "/#/orders/{order}", "/#/notifications"],
+    CUSTOMER: ["/#/cart", "/#/orders", "/#/orders/{order}", "/#/notifications", "/#/account"],
     OWNER: ["/#/board", "/#/manage"],
     COURIER: ["/#/deliveries"],
 }

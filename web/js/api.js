@@ -102,6 +102,7 @@ export const get = (path, options) => api("GET", path, options);
 export const post = (path, body, options = {}) => api("POST", path, { ...options, body });
 export const patch = (path, body) => api("PATCH", path, { body });
 export const put = (path, body) => api("PUT", path, { body });
+export const remove = (path) => api("DELETE", path);
 
 // Signs in with tokens from /auth/login or /auth/mfa: keeps them and the caller's roles.
 export async function startSession(tokens, email) {

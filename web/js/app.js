@@ -21,6 +21,7 @@ const ROUTES = [
   [/^\/orders$/, "orders.js", CUSTOMER],
   [/^\/orders\/([^/]+)$/, "order.js", "any"],
   [/^\/notifications$/, "notifications.js", "any"],
+  [/^\/account$/, "account.js", "any"],
   [/^\/board$/, "board.js", OWNER],
   [/^\/manage$/, "manage.js", OWNER],
   [/^\/deliveries$/, "deliveries.js", COURIER],
@@ -85,7 +86,7 @@ function renderNav() {
   if (roles.includes(OWNER)) items.push(link("/board", "Board"), link("/manage", "Menu"));
   if (roles.includes(COURIER)) items.push(link("/deliveries", "Deliveries"));
   if (session.get()) {
-    items.push(link("/notifications", "Inbox"));
+    items.push(link("/notifications", "Inbox"), link("/account", "Account"));
     items.push(h("button", { type: "button", class: "link", onclick: signOut }, "Sign out"));
   } else {
     items.push(link("/sign-in", "Sign in"));

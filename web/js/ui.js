@@ -66,7 +66,7 @@ export function showProblem(el, error) {
   }
   const top = el.querySelector(".form-error");
   const placed = (error.errors || []).length > unplaced.length;
-  const summary = placed && !unplaced.length ? error.title : [error.detail || error.title, ...unplaced].join(" ");
+  const summary = placed && !unplaced.length ? "Check the highlighted fields." : [error.detail || error.title, ...unplaced].join(" ");
   top.textContent = summary || "Something went wrong.";
   top.hidden = false;
 }
