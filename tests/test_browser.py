@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import struct
+import uuid
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -185,6 +186,40 @@ def test_an_order_travels_from_cart_to_door_and_every_role_sees_it_live(browser:
     for page in (owner, courier, customer):
         assert page.js_errors == []
         page.context.close()
+
+
+def place_order_by_api(local: LocalStack, token: str, restaurant: str, product: str) -> str:
+    restaurants = requests.get(f"{local.url}/api/restaurants", timeout=10).json()["items"]
+    restaurant_id = next(r["restaurant_id"] for r in restaurants if r["name"] == restaurant)
+    menu = requests.get(f"{local.url}/api/restaurants/{restaurant_id}/products?limit=100", timeout=10).json()
+    product_id = next(p["product_id"] for p in menu["items"] if p["name"] == product)
+    body = {
+        "restaurant_id": restaurant_id,
+        "items": [{"product_id": product_id, "quantity": 1}],
+        "delivery_address": {"label": "Home", "line1": "9 Elm St", "city": "Austin", "postcode": "78702"},
+        "payment_token": "tok_visa",
+    }
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"browser-{uuid.uuid4()}"}
+    placed = requests.post(f"{local.url}/api/orders", json=body, headers=headers, timeout=10)
+    assert placed.status_code == 202, placed.text
+    return str(placed.json()["order_id"])
+
+
+def test_the_owner_rejects_with_a_reason_that_a_refresh_does_not_wipe(browser: Any, local: LocalStack) -> None:
+    token = api_token(local, CUSTOMER)
+    order_id = place_order_by_api(local, token, "Taqueria La Luna", "Elote")
+    owner = new_page(browser, local, TABLET)
+    sign_in(owner, OWNER)
+    card = ticket(owner, order_id)
+    card.get_by_role("button", name="Reject").click()
+    card.get_by_label("Reason").fill("Out of corn today")
+    owner.wait_for_timeout(4000)  # longer than a polling round
+    assert card.get_by_label("Reason").input_value() == "Out of corn today"
+    card.get_by_role("button", name="Confirm").click()
+    card.wait_for(state="detached")
+    order = requests.get(f"{local.url}/api/orders/{order_id}", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert order.json()["status"] == "REJECTED" and order.json()["reason"] == "Out of corn today"
+    owner.context.close()
 
 
 def test_a_wrong_password_shows_a_readable_error(browser: Any, local: LocalStack) -> None:

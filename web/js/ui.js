@@ -117,6 +117,18 @@ export function pageIn(main, title, ...children) {
   return main;
 }
 
+// Calls draw(data) only when data differs from the last drawn: a poll that finds nothing
+// new leaves the page (focus, a half-typed reason, the screen reader) undisturbed.
+export function onChange(draw) {
+  let last = null;
+  return (data) => {
+    const text = JSON.stringify(data);
+    if (text === last) return;
+    last = text;
+    draw(data);
+  };
+}
+
 // Runs an async action with the button disabled, so a double click is one action.
 export async function busy(button, action) {
   if (button.disabled) return;

@@ -3,7 +3,7 @@
 import { ApiError, get, post } from "../api.js";
 import { watch } from "../live.js";
 import { ownedRestaurants } from "../owner.js";
-import { busy, field, form, h, money, showProblem, statusName, when } from "../ui.js";
+import { busy, field, form, h, money, onChange, showProblem, statusName, when } from "../ui.js";
 
 const ACTIVE = ["PENDING", "CONFIRMED", "ACCEPTED", "PREPARING", "READY"];
 const NEXT = {
@@ -13,9 +13,10 @@ const NEXT = {
 };
 
 export default async function render({ page }) {
-  const board = h("div", { class: "board", "aria-live": "polite" });
+  const board = h("div", { class: "board" });
   const note = h("p", { class: "muted" });
-  page("Orders board", note, board);
+  const cue = h("p", { class: "visually-hidden", role: "status" });
+  page("Orders board", note, cue, board);
   const restaurants = await ownedRestaurants();
   if (!restaurants.length) {
     note.textContent = "No restaurant is linked to this account yet.";
@@ -26,16 +27,21 @@ export default async function render({ page }) {
   const known = new Set();
   let first = true;
 
-  const load = async () => {
-    const lists = await Promise.all(restaurants.map((r) => get(`/restaurants/${r.restaurant_id}/orders?limit=50`)));
-    const orders = lists.flatMap((l) => l.items).filter((o) => ACTIVE.includes(o.status));
-    orders.sort((a, b) => a.created_at.localeCompare(b.created_at));
+  const draw = onChange((orders) => {
     const fresh = orders.filter((o) => o.status === "CONFIRMED" && !known.has(o.order_id));
     for (const o of orders) if (o.status !== "PENDING") known.add(o.order_id);
     board.replaceChildren(...orders.map((o) => card(o, names.get(o.restaurant_id), load, !first && fresh.includes(o))));
     if (!orders.length) board.replaceChildren(h("p", {}, "No open orders. New ones appear here by themselves."));
-    if (!first && fresh.length) chime();
+    if (!first && fresh.length) {
+      cue.textContent = fresh.length > 1 ? `${fresh.length} new orders` : `New order for ${names.get(fresh[0].restaurant_id)}`;
+      chime();
+    }
     first = false;
+  });
+  const load = async () => {
+    const lists = await Promise.all(restaurants.map((r) => get(`/restaurants/${r.restaurant_id}/orders?limit=50`)));
+    const orders = lists.flatMap((l) => l.items).filter((o) => ACTIVE.includes(o.status));
+    draw(orders.sort((a, b) => a.created_at.localeCompare(b.created_at)));
   };
   await load();
   return watch(load, (frame) => names.has(frame.restaurant_id));

@@ -2,7 +2,7 @@
 // delivery with its address and "Delivered".
 import { ApiError, get, post, session } from "../api.js";
 import { watch } from "../live.js";
-import { busy, h, when } from "../ui.js";
+import { busy, h, onChange, when } from "../ui.js";
 
 const CURRENT_KEY = "chowline.deliveries";
 
@@ -31,15 +31,18 @@ export default async function render({ page }) {
     ]);
     const onTheWay = taken.filter((o) => o && o.status === "PICKED_UP");
     remember(onTheWay.map((o) => o.order_id));
+    draw({ onTheWay, available: available.items });
+  };
+  const draw = onChange(({ onTheWay, available }) => {
     mine.replaceChildren(
       h("h2", { id: "mine-h" }, "Your current delivery"),
       onTheWay.length ? h("div", { class: "board" }, onTheWay.map((o) => ticket(o, restaurants, "Delivered", "DELIVERED", load))) : h("p", { class: "muted" }, "None: pick one up below."),
     );
     ready.replaceChildren(
       h("h2", { id: "ready-h" }, "Ready for pickup"),
-      available.items.length ? h("div", { class: "board", "aria-live": "polite" }, available.items.map((o) => ticket(o, restaurants, "Pick up", "PICKED_UP", load))) : h("p", { class: "muted" }, "No order is ready right now. New ones appear here by themselves."),
+      available.length ? h("div", { class: "board" }, available.map((o) => ticket(o, restaurants, "Pick up", "PICKED_UP", load))) : h("p", { class: "muted" }, "No order is ready right now. New ones appear here by themselves."),
     );
-  };
+  });
   await load();
   return watch(load, (frame) => frame.type !== "order.status" || current().includes(frame.order_id) || frame.status === "READY");
 }

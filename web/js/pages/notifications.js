@@ -1,15 +1,14 @@
 // The inbox: what the notifier sent this user, newest first; it grows by itself.
 import { get } from "../api.js";
 import { watch } from "../live.js";
-import { h, statusName, when } from "../ui.js";
+import { h, onChange, statusName, when } from "../ui.js";
 
 export default async function render({ page }) {
-  const list = h("ul", { class: "rows", "aria-live": "polite" });
+  const list = h("ul", { class: "rows" });
   page("Inbox", list);
-  const load = async () => {
-    const result = await get("/users/me/notifications?limit=50");
+  const draw = onChange((items) => {
     list.replaceChildren(
-      ...result.items.map((n) =>
+      ...items.map((n) =>
         h(
           "li",
           {},
@@ -18,8 +17,9 @@ export default async function render({ page }) {
         ),
       ),
     );
-    if (!result.items.length) list.replaceChildren(h("li", {}, "Nothing yet."));
-  };
+    if (!items.length) list.replaceChildren(h("li", {}, "Nothing yet."));
+  });
+  const load = async () => draw((await get("/users/me/notifications?limit=50")).items);
   await load();
   return watch(load);
 }

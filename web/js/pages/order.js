@@ -1,7 +1,7 @@
 // One order: its status (role="status"), a timeline that moves by itself, cancel.
 import { ApiError, get, post, session } from "../api.js";
 import { watch } from "../live.js";
-import { busy, h, money, statusName, when } from "../ui.js";
+import { busy, h, money, onChange, statusName, when } from "../ui.js";
 
 const FLOW = ["PENDING", "CONFIRMED", "ACCEPTED", "PREPARING", "READY", "PICKED_UP", "DELIVERED"];
 const CANCELLABLE = new Set(["PENDING", "CONFIRMED"]);
@@ -19,7 +19,7 @@ export default async function render({ params: [orderId], page }) {
   const error = h("p", { class: "form-error", role: "alert", hidden: true });
   page("Your order", status, timeline, actions, error, details);
 
-  const draw = (order) => {
+  const draw = onChange((order) => {
     status.textContent = statusName(order.status);
     status.dataset.status = order.status;
     const reached = new Map(order.status_history.map((e) => [e.status, e.at]));
@@ -43,7 +43,7 @@ export default async function render({ params: [orderId], page }) {
         ? h("button", { type: "button", onclick: (e) => cancel(e.currentTarget) }, "Cancel order")
         : "",
     );
-  };
+  });
 
   const load = async () => {
     try {
