@@ -368,7 +368,9 @@ def tiny_png() -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
-def test_an_uploaded_image_shows_on_the_menu(browser: Any, local: LocalStack, tmp_path: Path) -> None:
+def test_an_uploaded_image_shows_on_the_menu_and_sold_out_is_marked(
+    browser: Any, local: LocalStack, tmp_path: Path
+) -> None:
     image = tmp_path / "elote.png"
     image.write_bytes(tiny_png())
     owner = new_page(browser, local, TABLET)
@@ -379,6 +381,9 @@ def test_an_uploaded_image_shows_on_the_menu(browser: Any, local: LocalStack, tm
     row.get_by_label("Image").set_input_files(str(image))
     row.get_by_role("button", name="Upload image").click()
     row.locator("summary img").wait_for()
+    row.get_by_label("Stock (empty: unlimited)").fill("0")
+    row.get_by_role("button", name="Save").click()
+    row.locator("summary").get_by_text("Sold out").wait_for()
 
     customer = new_page(browser, local)
     customer.goto("/#/restaurants")
@@ -388,6 +393,10 @@ def test_an_uploaded_image_shows_on_the_menu(browser: Any, local: LocalStack, tm
     customer.wait_for_function("document.querySelector('img[alt=Elote]').complete")
     assert customer.evaluate("document.querySelector('img[alt=Elote]').naturalWidth") == 32
     assert requests.get(picture.get_attribute("src"), timeout=10).content == tiny_png()
+    sold_out = customer.locator("li.product", has_text="Elote")
+    assert "Sold out" in sold_out.inner_text()
+    assert customer.get_by_role("button", name="Add Elote").count() == 0
+    assert customer.get_by_role("button", name="Add Horchata").count() == 1
     owner.context.close()
     customer.context.close()
 
