@@ -401,6 +401,27 @@ def test_an_uploaded_image_shows_on_the_menu_and_sold_out_is_marked(
     customer.context.close()
 
 
+def test_the_owner_closes_and_reopens_a_restaurant(browser: Any, local: LocalStack) -> None:
+    owner = new_page(browser, local, TABLET)
+    sign_in(owner, OWNER, "/manage")
+    owner.get_by_label("Restaurant").select_option(label="Rose City Pizza")
+    owner.get_by_role("button", name="Close restaurant").click()
+    owner.get_by_role("status").filter(has_text="Rose City Pizza is closed").wait_for()
+    customer = new_page(browser, local)
+    customer.goto("/#/restaurants")
+    card = customer.locator("li.card", has_text="Rose City Pizza")
+    card.get_by_text("Closed").wait_for()
+    owner.get_by_role("button", name="Open restaurant").click()
+    owner.get_by_role("status").filter(has_text="Rose City Pizza is open").wait_for()
+    customer.context.close()  # its HTTP cache may keep the public list for max-age
+    customer = new_page(browser, local)
+    customer.goto("/#/restaurants")
+    customer.get_by_role("link", name="Rose City Pizza").wait_for()
+    assert customer.locator("li.card", has_text="Rose City Pizza").get_by_text("Closed").count() == 0
+    owner.context.close()
+    customer.context.close()
+
+
 MAIN_PAGES = {
     None: ["/#/sign-in", "/#/sign-up", "/#/restaurants", "/#/restaurants/{restaurant}", "/#/cart"],
     CUSTOMER: ["/#/cart", "/#/orders", "/#/orders/{order}", "/#/notifications", "/#/account"],

@@ -7,7 +7,7 @@ let cached = null;
 export async function ownedRestaurants() {
   const user = session.get()?.user_id;
   if (cached?.user === user) return cached.items;
-  const all = await get("/restaurants?limit=100", { auth: false });
+  const all = await get("/restaurants?limit=100", { auth: false, fresh: true });
   const checks = await Promise.all(
     all.items.map((r) =>
       get(`/restaurants/${r.restaurant_id}/orders?limit=1`).then(
