@@ -302,6 +302,9 @@ def test_an_expired_session_refreshes_then_returns_to_sign_in_keeping_the_cart(b
     page.goto("/#/cart")
     page.get_by_role("button", name="Place order").wait_for()
     assert "1 \u00d7 Margherita" in page.get_by_role("main").inner_text()
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("link", name="Sign in").wait_for()
+    assert page.evaluate("localStorage['chowline.session']") is None
     page.context.close()
 
 
