@@ -48,7 +48,7 @@ def render_times(url: str, runs: int) -> tuple[list[float], list[float]]:
             page = context.new_page()
             page.add_init_script(RENDER_PROBE)
             page.goto(f"{url}/#/restaurants")
-            page.wait_for_function("window.__rendered !== undefined")
+            page.locator(".cards a").first.wait_for()  # (wait_for_function would need eval: CSP)
             rendered.append(page.evaluate("window.__rendered"))
             api_done.append(
                 page.evaluate(

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from devtools.seed import DEMO_PASSWORD
 from tests.live_socket import LiveSocket
@@ -174,9 +175,7 @@ def test_an_order_travels_from_cart_to_door_and_every_role_sees_it_live(browser:
     current.get_by_text("None: pick one up below.").wait_for()
     assert_not_reloaded(courier)
 
-    customer.wait_for_function(
-        "document.querySelector('[role=status]').textContent === 'Delivered'", timeout=LIVE_TIMEOUT_MS
-    )
+    expect(status).to_have_text("Delivered", timeout=LIVE_TIMEOUT_MS)
     assert status.inner_text() == "Delivered"
     timeline = customer.get_by_role("list", name="Timeline").inner_text()
     for step in ("Pending", "Confirmed", "Accepted", "Preparing", "Ready", "Picked up", "Delivered"):
@@ -268,7 +267,7 @@ def test_a_double_click_on_place_order_places_one_order(browser: Any, local: Loc
     assert [o["order_id"] for o in new] == [order_id]
     # Then the customer changes their mind, and the history shows it.
     page.get_by_role("button", name="Cancel order").click()
-    page.wait_for_function("document.querySelector('[role=status]').textContent === 'Cancelled'")
+    expect(page.get_by_role("status")).to_have_text("Cancelled")
     page.get_by_role("link", name="Orders").click()
     page.locator(f'a[href="#/orders/{order_id}"]').wait_for()
     assert "Cancelled" in page.locator("li", has=page.locator(f'a[href="#/orders/{order_id}"]')).inner_text()
@@ -393,8 +392,7 @@ def test_an_uploaded_image_shows_on_the_menu_and_sold_out_is_marked(
     customer.get_by_role("link", name="Taqueria La Luna").click()
     picture = customer.get_by_role("img", name="Elote")
     picture.wait_for()
-    customer.wait_for_function("document.querySelector('img[alt=Elote]').complete")
-    assert customer.evaluate("document.querySelector('img[alt=Elote]').naturalWidth") == 32
+    expect(picture).to_have_js_property("naturalWidth", 32)
     assert requests.get(picture.get_attribute("src"), timeout=10).content == tiny_png()
     sold_out = customer.locator("li.product", has_text="Elote")
     assert "Sold out" in sold_out.inner_text()
