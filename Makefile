@@ -9,7 +9,7 @@ GATES_READY := $(GATES_VENV)/.ready
 STAGE ?= prod
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run emulator test lint package deploy gates gates-venv bench cost redrive clean
+.PHONY: run emulator test lint package deploy gates gates-venv bench cost redrive clean browser
 
 $(READY): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,19 @@ lint: $(READY)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: $(READY) $(GATES_READY) lint ## every test and gate
+test: $(READY) $(GATES_READY) lint browser ## every test and gate
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The browser tests drive Debian's Chromium: installed through apt when root (as on CI),
+# else Playwright's own download where it is reachable; SKIP_BROWSER=1 opts out.
+export SKIP_BROWSER
+browser: $(READY)
+	@if [ "$(SKIP_BROWSER)" = 1 ]; then echo "SKIP_BROWSER=1: the browser tests will be skipped"; \
+	elif command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	elif $(PY) -m playwright install chromium; then :; \
+	else echo "The browser tests need Chromium: run 'sudo apt-get install chromium' (or set SKIP_BROWSER=1)." >&2; exit 1; fi
 
 clean:
 	rm -rf $(VENV) $(GATES_VENV) dist .local .pytest_cache .ruff_cache
@@ -56,11 +67,12 @@ bench-catalog: $(READY) ## cached menu reads vs a bare Chalice route; ScannedCou
 	$(PY) -m bench.catalog
 
 
-bench: $(READY) ## cold start, warm overhead, memory; catalog reads and ScannedCount; the order pipeline; the emulator's ceiling
+bench: $(READY) ## cold start, warm overhead, memory; catalog reads and ScannedCount; the order pipeline; the emulator's ceiling; the web app
 	$(PY) -m bench
 	$(PY) -m bench.catalog
 	$(PY) -m bench.pipeline
 	$(PY) -m bench.emulator
+	$(PY) -m bench.web
 
 cost: $(READY) ## the monthly AWS bill of the traffic model, per service and per order
 	$(PY) -m bench.cost

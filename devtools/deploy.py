@@ -10,6 +10,9 @@ cannot set.
    neither stays in config.json.
 4. Turns on ReportBatchItemFailures (and bisection and retries for the stream) on the event
    source mappings chalice created: without it a failed record in a batch is deleted.
+5. Uploads the web app (web/) to the web bucket when one is given (``--web-bucket``, or the
+   stack's WebBucketName): every file but index.html under ``v/<content hash>/`` with a
+   year-long cache, then index.html, not cached, pointing at that version.
 
 The full edge (WAF, CloudFront, usage plan, alarms) ships with ``make package`` and
 CloudFormation; see docs/deploy.md.
@@ -18,7 +21,9 @@ CloudFormation; see docs/deploy.md.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import mimetypes
 import os
 import re
 import secrets
@@ -43,6 +48,11 @@ RESOURCE_OUTPUTS = {
     "OrdersTable.StreamArn": "OrdersStreamArn",
 }
 BATCH_FAILURES = ["ReportBatchItemFailures"]
+WEB_DIR = ROOT / "web"
+LONG_CACHE = "public, max-age=31536000, immutable"
+NO_CACHE = "no-cache"
+# index.html's relative references (css/app.css, js/app.js), not "#..." or "data:...".
+RELATIVE_REF = re.compile(r'(href|src)="([^":#/][^":#]*)"')
 
 
 def stack_name(stage: str) -> str:
@@ -173,6 +183,38 @@ def enable_batch_failures(lambda_client: Any, stage: str) -> list[str]:
     return changed
 
 
+def web_release(web_dir: Path = WEB_DIR) -> tuple[str, dict[str, bytes]]:
+    """The site as uploaded: its version (a hash of every file) and key -> bytes, each file
+    but index.html under v/<version>/; the modules' relative imports stay within it."""
+    files = {p.relative_to(web_dir).as_posix(): p.read_bytes() for p in sorted(web_dir.rglob("*")) if p.is_file()}
+    digest = hashlib.sha256()
+    for name, body in files.items():
+        digest.update(name.encode() + b"\0" + hashlib.sha256(body).digest())
+    version = digest.hexdigest()[:12]
+    index = files.pop("index.html").decode()
+    release = {f"v/{version}/{name}": body for name, body in files.items()}
+    release["index.html"] = RELATIVE_REF.sub(rf'\1="v/{version}/\2"', index).encode()
+    return version, release
+
+
+def upload_web(s3: Any, bucket: str, web_dir: Path = WEB_DIR) -> dict[str, Any]:
+    """Uploads the versioned files first and index.html last, so no visitor gets an index
+    that names files not there yet; earlier versions stay for pages still open."""
+    from devtools.webroot import TYPES
+
+    version, release = web_release(web_dir)
+    for key, body in sorted(release.items(), key=lambda item: item[0] == "index.html"):
+        suffix = Path(key).suffix
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            ContentType=TYPES.get(suffix) or mimetypes.guess_type(key)[0] or "application/octet-stream",
+            CacheControl=NO_CACHE if key == "index.html" else LONG_CACHE,
+        )
+    return {"bucket": bucket, "version": version, "files": len(release)}
+
+
 def deploy(
     stage: str,
     session: Any,
@@ -180,6 +222,7 @@ def deploy(
     template: dict[str, Any] | None = None,
     chalice_deploy: Callable[[Path, str], None] = run_chalice_deploy,
     delay: int = 10,
+    web_bucket: str | None = None,
 ) -> dict[str, Any]:
     template = template or json.loads((project_dir / "infra" / "template.json").read_text())
     outputs = deploy_stack(session.client("cloudformation"), stack_name(stage), template, stage, delay)
@@ -191,19 +234,22 @@ def deploy(
     with deploy_config(project_dir, stage, secret_env, values):
         chalice_deploy(project_dir, stage)
     changed = enable_batch_failures(session.client("lambda"), stage)
-    return {"stack": stack_name(stage), "environment": sorted(env), "mappings_updated": changed}
+    bucket = web_bucket or outputs.get("WebBucketName")
+    web = upload_web(session.client("s3"), bucket, project_dir / "web") if bucket else None
+    return {"stack": stack_name(stage), "environment": sorted(env), "mappings_updated": changed, "web": web}
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", default="prod", choices=("dev", "prod"))
+    parser.add_argument("--web-bucket", default=os.environ.get("WEB_BUCKET"), help="where the web app goes")
     args = parser.parse_args(argv)
     import boto3
 
     session = boto3.session.Session(region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
     if not session.region_name:
         raise SystemExit("set AWS_REGION (or AWS_DEFAULT_REGION)")
-    summary = deploy(args.stage, session)
+    summary = deploy(args.stage, session, web_bucket=args.web_bucket)
     sys.stdout.write(json.dumps(summary, indent=2) + "\n")
 
 

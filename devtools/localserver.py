@@ -27,6 +27,8 @@ from typing import Any
 from chalice import CognitoUserPoolAuthorizer
 from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalGateway, LocalGatewayAuthorizer
 
+from devtools import webroot
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 _original_authorize = LocalGatewayAuthorizer.authorize
@@ -52,6 +54,10 @@ _one_at_a_time = threading.Lock()
 
 
 def _handle_request(self: LocalGateway, method: str, path: str, headers: Any, body: bytes | None) -> Any:
+    static = webroot.respond(method, path)  # the web app and images, as CloudFront serves them
+    if static is not None:
+        return static
+    path = webroot.api_path(path)
     try:
         with _one_at_a_time:
             return _original_handle_request(self, method, path, headers, body)

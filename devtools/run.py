@@ -53,6 +53,7 @@ def banner(port: int, emulator: Emulator) -> str:
     accounts = "\n".join(f"    {a.email:<30} {', '.join(a.groups)}" for a in DEMO_ACCOUNTS)
     return (
         f"\nChowline is up.\n"
+        f"  Web app    http://127.0.0.1:{port}/\n"
         f"  API        http://127.0.0.1:{port}  (try /health, /restaurants)\n"
         f"  Emulator   {emulator.url}\n"
         f"  Accounts   password {DEMO_PASSWORD}\n{accounts}\n"
@@ -69,6 +70,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     emulator, env = start_stack(args.emulator_port)
+    if not args.no_api:  # uploaded images are served by the local server under /assets/
+        from devtools.webroot import assets_base_url
+
+        os.environ.setdefault("ASSETS_BASE_URL", assets_base_url("127.0.0.1", args.port))
     write_env_file(env)
     stop = threading.Event()
     server: Any = None

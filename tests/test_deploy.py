@@ -181,3 +181,45 @@ def test_a_policy_placeholder_without_a_value_stops_the_deploy() -> None:
     assert deploy.render(
         {"Resource": "arn:${AWS::Partition}:sqs:::chowline-${Stage}-x"}, {"AWS::Partition": "aws", "Stage": "dev"}
     ) == {"Resource": "arn:aws:sqs:::chowline-dev-x"}
+
+
+def test_deploy_uploads_the_web_app_versioned_with_an_uncached_index(aws: Any, project: Path) -> None:
+    shutil.copytree(ROOT / "web", project / "web")
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="chowline-prod-web-123456789012")
+    summary = deploy.deploy(
+        "prod",
+        aws,
+        project,
+        template=stack_template(),
+        chalice_deploy=ChaliceDeployStandIn(aws),
+        delay=1,
+        web_bucket="chowline-prod-web-123456789012",
+    )
+
+    version = summary["web"]["version"]
+    bucket = "chowline-prod-web-123456789012"
+    index = s3.get_object(Bucket=bucket, Key="index.html")
+    assert index["CacheControl"] == "no-cache" and index["ContentType"].startswith("text/html")
+    html = index["Body"].read().decode()
+    assert f'src="v/{version}/js/app.js"' in html and f'href="v/{version}/css/app.css"' in html
+    assert 'href="#/"' in html  # in-app links are left alone
+    # Every other file is there under the version, with a long cache and its own type.
+    sources = [p.relative_to(ROOT / "web").as_posix() for p in (ROOT / "web").rglob("*") if p.is_file()]
+    for name in sources:
+        if name == "index.html":
+            continue
+        obj = s3.get_object(Bucket=bucket, Key=f"v/{version}/{name}")
+        assert obj["CacheControl"] == "public, max-age=31536000, immutable"
+        assert obj["Body"].read() == (ROOT / "web" / name).read_bytes()
+        if name.endswith(".js"):
+            assert obj["ContentType"].startswith("text/javascript")
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert len(keys) == len(sources) == summary["web"]["files"]
+
+    # A changed file is a new version; the old one stays for pages still open.
+    (project / "web" / "css" / "app.css").write_text("body { margin: 0 }\n")
+    again = deploy.upload_web(s3, bucket, project / "web")
+    assert again["version"] != version
+    assert s3.head_object(Bucket=bucket, Key=f"v/{version}/css/app.css")
+    assert f"v/{again['version']}/css/app.css" in s3.get_object(Bucket=bucket, Key="index.html")["Body"].read().decode()
