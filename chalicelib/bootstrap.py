@@ -40,7 +40,7 @@ class Container:
 
     @cached_property
     def clients(self) -> AwsClients:
-        return AwsClients(self.settings.region)
+        return AwsClients(self.settings.region, emulator=bool(self.settings.endpoint_url))
 
     @cached_property
     def cursors(self) -> CursorCodec:
