@@ -237,3 +237,52 @@ def test_the_api_answers_under_api_as_under_the_bare_paths(server):
         assert bare.json() == prefixed.json(), path
     assert requests.get(f"{server}/apihealth", timeout=WAIT).status_code == 404
     assert requests.get(f"{server}/api/no-such-thing", timeout=WAIT).status_code == 404
+
+
+@pytest.fixture
+def settings_with(stack: dict[str, Any]) -> Iterator[Any]:
+    """``settings_with(USERS_TABLE="...")``: the app's container rebuilt on other settings."""
+    import os
+
+    from chalicelib import bootstrap
+    from chalicelib.settings import Settings
+
+    def rebuild(**env: str) -> None:
+        bootstrap.reset(Settings.from_env({**os.environ, **env}))
+
+    yield rebuild
+    bootstrap.reset()
+
+
+def test_ready_probes_every_store_the_api_uses(server, aws, settings_with):
+    settings_with()
+    ready = requests.get(f"{server}/ready", timeout=WAIT)
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["status"] == "ready"
+    assert set(ready.json()["checks"]) == {
+        "users",
+        "restaurants",
+        "products",
+        "orders",
+        "notifications",
+        "orders queue",
+    }
+    assert requests.get(f"{server}/health", timeout=WAIT).json()["status"] == "ok"
+
+    # Each table's probe reads the table's real key (a wrong key would be a ValidationException).
+    for name, probe in container().readiness.probes.items():
+        if hasattr(probe, "key"):
+            table = aws("dynamodb").describe_table(TableName=probe.table)["Table"]
+            assert tuple(k["AttributeName"] for k in table["KeySchema"]) == probe.key, name
+
+
+def test_ready_is_a_503_naming_the_store_that_does_not_answer(server, settings_with):
+    settings_with(USERS_TABLE="chowline-local-no-such-table", ORDERS_QUEUE_URL="http://127.0.0.1:1/queue/none")
+    response = requests.get(f"{server}/ready", timeout=WAIT)
+    assert response.status_code == 503
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.headers["Retry-After"]
+    detail = response.json()["detail"]
+    assert "users" in detail and "orders queue" in detail and "products" not in detail
+    # Liveness does not depend on the stores.
+    assert requests.get(f"{server}/health", timeout=WAIT).status_code == 200
