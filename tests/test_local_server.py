@@ -7,6 +7,8 @@ import http.client
 import io
 import json
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +23,7 @@ from devtools.emulator import free_port
 from devtools.localserver import create_server
 from devtools.pipeline import LambdaContext
 from infra.edge import GATEWAY_RESPONSES
+from tests.localstack import ROOT
 from tests.test_observability import json_lines
 
 WAIT = 20  # seconds a test waits for something that should happen at once; never reached when it passes
@@ -286,3 +289,15 @@ def test_ready_is_a_503_naming_the_store_that_does_not_answer(server, settings_w
     assert "users" in detail and "orders queue" in detail and "products" not in detail
     # Liveness does not depend on the stores.
     assert requests.get(f"{server}/health", timeout=WAIT).status_code == 200
+
+
+def test_serving_the_api_imports_nothing_that_probes_the_terminal():
+    # Chalice's CLI imports its project wizard (inquirer -> blessed), whose Terminal() writes
+    # XTGETTCAP and cursor-position queries to a terminal on import.
+    probe = (
+        "import sys; from devtools.localserver import load_app; load_app(); "
+        "print(sorted(m for m in ('chalice.cli', 'inquirer', 'blessed') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
