@@ -167,6 +167,9 @@ class LocalApiHandler(ChaliceRequestHandler):
             return _error_response(error), True
         except LocalGatewayException as error:
             return _error_response(error), True
+        except Exception:  # a crash outside the app's own error handling: as Lambda's, a 502
+            log.exception("%s %s: the function crashed", self.command, path.split("?", 1)[0][:200])
+            return gateway_response("DEFAULT_5XX", "Internal server error", headers, 502), True
 
     def _send(self, response: dict[str, Any]) -> None:
         headers = {**(response.get("headers") or {}), **(response.get("multiValueHeaders") or {})}
