@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Readiness(BaseModel):
     """Every store the API uses answered its probe just now (or a few seconds ago)."""
+
+    model_config = ConfigDict(defer_build=True)  # built on the first /ready, not on import
 
     status: Literal["ready"]
     version: str
