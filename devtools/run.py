@@ -128,6 +128,11 @@ def banner(port: int, emulator: Emulator) -> str:
 
 
 def check_ports(args: argparse.Namespace) -> None:
+    if stackenv.is_running(args.port):  # `make emulator` binds no API port, but names its file by it
+        raise StackError(
+            f"a local stack with PORT={args.port} is already running ({stackenv.path_for(args.port)}): "
+            f"stop it, or choose another port, e.g. PORT={args.port + 1} make emulator"
+        )
     wanted = [] if args.no_api else [(args.port, "PORT", "the API")]
     wanted.append((args.emulator_port, "EMULATOR_PORT", "the emulator"))
     for port, variable, what in wanted:

@@ -54,6 +54,11 @@ def _alive(pid: str) -> bool:
     return True
 
 
+def is_running(port: int) -> bool:
+    path = path_for(port)
+    return path.exists() and _alive(read(path).get(PID, ""))
+
+
 def running() -> list[Path]:
     """The env files of the stacks running now, by port."""
     files = sorted(LOCAL_DIR.glob("stack-*.env"), key=lambda p: p.stat().st_mtime)
@@ -64,7 +69,7 @@ def find(port: int | None = None) -> Path:
     """The env file of the stack on ``port``, or of the only stack running."""
     if port is not None:
         path = path_for(port)
-        if not path.exists() or not _alive(read(path).get(PID, "")):
+        if not is_running(port):
             raise StackNotFound(
                 f"no local stack runs with PORT={port} ({path} is missing or stale): start it with `make run`"
             )
