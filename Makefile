@@ -3,7 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+RUN_READY := $(VENV)/.run-ready
 READY := $(VENV)/.ready
+PIP_INSTALL := $(VENV)/bin/pip install --quiet --disable-pip-version-check
 GATES_VENV := .venv-gates
 GATES_READY := $(GATES_VENV)/.ready
 STAGE ?= prod
@@ -11,16 +13,24 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 .PHONY: run emulator test lint package deploy gates gates-venv bench cost redrive clean browser
 
-$(READY): requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	touch $(READY)
+# `make run` installs what running needs (requirements-local.txt); the test tools
+# (requirements-dev.txt) come with the targets that use them.
+$(RUN_READY): requirements.txt requirements-local.txt
+	@echo "· Setting up $(VENV) with what running needs (first run: about a minute)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PIP_INSTALL) -r requirements-local.txt
+	@touch $@
 
-run: $(READY) ## emulator + provisioning + demo data + event pipeline + API on 127.0.0.1:$${PORT:-8000}
-	$(PY) -m devtools.run
+$(READY): $(RUN_READY) requirements-dev.txt
+	@echo "· Installing the test tools into $(VENV)"
+	@$(PIP_INSTALL) -r requirements-dev.txt
+	@touch $@
 
-emulator: $(READY) ## the same without the API: pair it with `chalice local --stage local`
-	$(PY) -m devtools.run --no-api
+run: $(RUN_READY) ## emulator + provisioning + demo data + event pipeline + API on 127.0.0.1:$${PORT:-8000}
+	@$(PY) -m devtools.run
+
+emulator: $(RUN_READY) ## the same without the API: pair it with `chalice local --stage local`
+	@$(PY) -m devtools.run --no-api
 
 lint: $(READY)
 	$(VENV)/bin/ruff check .
@@ -77,5 +87,5 @@ bench: $(READY) ## cold start, warm overhead, memory; catalog reads and ScannedC
 cost: $(READY) ## the monthly AWS bill of the traffic model, per service and per order
 	$(PY) -m bench.cost
 
-redrive: $(READY) ## moves orders-dlq messages back to orders.fifo (local stack: reads .local/stack.env)
-	$(PY) -m devtools.redrive
+redrive: $(RUN_READY) ## moves orders-dlq messages back to orders.fifo (local stack: .local/stack-$$PORT.env, or the only one running)
+	@$(PY) -m devtools.redrive

@@ -12,7 +12,7 @@ from chalice.app import CloudWatchEvent, DynamoDBEvent, Request, SQSEvent
 
 from chalicelib import __version__
 from chalicelib.bootstrap import container
-from chalicelib.domain import accounts, catalog, orders
+from chalicelib.domain import accounts, catalog, operations, orders
 from chalicelib.domain.paging import ListQuery
 from chalicelib.entry import middleware
 from chalicelib.entry.auth import principal_of
@@ -53,8 +53,16 @@ def _request() -> Request:
 
 @api.route("/health", roles=PUBLIC)
 def health() -> Response:
-    """Liveness and version."""
+    """Liveness and version: the function runs (it calls nothing; /ready checks the stores)."""
     return json_response({"status": "ok", "version": __version__})
+
+
+@api.route("/ready", roles=PUBLIC, response_model=operations.Readiness, statuses=(200, 503))
+def ready() -> Response:
+    """Readiness: every store the API uses answers (one cheap read each, at most every 5 s).
+
+    A 503 problem names the stores that did not answer."""
+    return json_response(container().readiness.check())
 
 
 # --- Accounts ---------------------------------------------------------------------------

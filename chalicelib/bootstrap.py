@@ -19,6 +19,7 @@ from chalicelib.adapters.notifications_repo import NotificationsRepository
 from chalicelib.adapters.orders_repo import OrdersRepository
 from chalicelib.adapters.payment_provider import PaymentProvider, provider_for
 from chalicelib.adapters.payments import PaymentGateway
+from chalicelib.adapters.probes import PROBE_LIMITS, QueueProbe, TableProbe
 from chalicelib.adapters.queue import OrdersQueue
 from chalicelib.adapters.storage import AssetStorage
 from chalicelib.adapters.token_verifier import CognitoTokenVerifier
@@ -31,6 +32,7 @@ from chalicelib.services.catalog import CatalogService
 from chalicelib.services.notifications import NotificationsService
 from chalicelib.services.orders import OrderProcessor, OrdersService
 from chalicelib.services.payments import PaymentsService
+from chalicelib.services.readiness import ReadinessService
 from chalicelib.settings import Settings
 
 
@@ -40,7 +42,7 @@ class Container:
 
     @cached_property
     def clients(self) -> AwsClients:
-        return AwsClients(self.settings.region)
+        return AwsClients(self.settings.region, emulator=bool(self.settings.endpoint_url))
 
     @cached_property
     def cursors(self) -> CursorCodec:
@@ -137,6 +139,24 @@ class Container:
         return NotificationsService(
             NotificationsRepository(self.clients, self.cursors, s.notifications_table),
             OrderEventsTopic(self.clients, s.order_events_topic_arn),
+        )
+
+    # --- operations ------------------------------------------------------------------
+
+    @cached_property
+    def readiness(self) -> ReadinessService:
+        s = self.settings
+        probes = AwsClients(s.region, limits=PROBE_LIMITS)
+        return ReadinessService(
+            {
+                "users": TableProbe(probes, s.users_table, "user_id"),
+                "restaurants": TableProbe(probes, s.restaurants_table, "restaurant_id"),
+                "products": TableProbe(probes, s.products_table, "product_id"),
+                "orders": TableProbe(probes, s.orders_table, "order_id"),
+                "notifications": TableProbe(probes, s.notifications_table, "user_id", "sent_at"),
+                "orders queue": QueueProbe(probes, s.orders_queue_url),
+            },
+            version=s.version,
         )
 
     # --- observability ---------------------------------------------------------------
