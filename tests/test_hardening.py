@@ -120,3 +120,88 @@ def test_a_too_large_body_is_413_with_a_field_error(client, headers_for) -> None
     raw = json.dumps({"name": "x" * (70 * 1024)}).encode()
     problem = _problem(client.http.post("/auth/signup", headers=headers_for(), body=raw), 413)
     assert problem["errors"] == [{"field": "body", "message": "at most 65536 bytes"}]
+
+
+# --- 3: control characters ------------------------------------------------------------------
+
+
+def _string_schemas(schema: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    if isinstance(schema, dict):
+        if schema.get("type") == "string":
+            yield path, schema
+        for key, value in schema.items():
+            yield from _string_schemas(value, f"{path}.{key}" if path else key)
+    elif isinstance(schema, list):
+        for index, value in enumerate(schema):
+            yield from _string_schemas(value, f"{path}[{index}]")
+
+
+# Strings that are not text: passed to Cognito verbatim, never stored or shown.
+NOT_TEXT = {"password", "refresh_token"}
+
+
+def test_every_string_a_request_takes_refuses_control_characters() -> None:
+    """The published schema says so too (schemathesis generates from it)."""
+    checked = 0
+    for op in _operations():
+        for path, schema in _string_schemas(op.request_model.model_json_schema()):
+            if "enum" in schema or "const" in schema or path.rsplit(".", 1)[-1].split("[")[0] in NOT_TEXT:
+                continue
+            name = path.split("properties.")[-1]
+            if name in NOT_TEXT:
+                continue
+            pattern = schema.get("pattern")
+            assert pattern, (op.path, path)
+            for control in ("\x00", "\r", "\x1b", "\x7f", "\x9b"):
+                assert not re.search(pattern, f"a{control}b"), (op.path, path, repr(control))
+            checked += 1
+    assert checked > 20
+
+
+@pytest.mark.parametrize(
+    ("method", "path_of", "payload", "field"),
+    [
+        ("POST", lambda ids: f"/restaurants/{ids['restaurant']}/products", {"name": "\x00<script>x"}, "name"),
+        ("PATCH", lambda ids: f"/products/{ids['product']}", {"category": "Mains\x1b[31m"}, "category"),
+        ("PATCH", lambda ids: f"/products/{ids['product']}", {"description": "one\r\ntwo"}, "description"),
+        ("PUT", lambda ids: "/users/me", {"name": "Bob\r\nX-Injected: 1"}, "name"),
+        (
+            "PUT",
+            lambda ids: "/users/me",
+            {"addresses": [{"label": "home", "line1": "1\u0085Main", "city": "x", "postcode": "1"}]},
+            "addresses[0].line1",
+        ),
+        ("PATCH", lambda ids: f"/restaurants/{ids['restaurant']}", {"address": "1 Main St\x00"}, "address"),
+    ],
+)
+def test_text_fields_refuse_control_characters(client, headers_for, aws, stack, method, path_of, payload, field):
+    from tests.ordering import seed_product, seed_restaurant, sub_of
+
+    restaurant = seed_restaurant(aws, sub_of(stack, "owner"))
+    ids = {"restaurant": restaurant, "product": seed_product(aws, restaurant)}
+    with aws_calls() as calls:
+        response = client.http.request(method, path_of(ids), headers=headers_for("owner"), body=json.dumps(payload))
+    problem = _problem(response)
+    assert problem["errors"][0]["field"] == field
+    assert "control characters" in problem["errors"][0]["message"]
+    assert not WRITE_CALLS & {c.split(".")[1] for c in calls}
+
+
+def test_multi_line_fields_keep_tabs_and_line_feeds(client, headers_for, aws, stack) -> None:
+    from tests.ordering import seed_restaurant, sub_of
+
+    restaurant = seed_restaurant(aws, sub_of(stack, "owner"))
+    description = "Spicy.\n\tContains: nuts"
+    response = client.http.post(
+        f"/restaurants/{restaurant}/products",
+        headers=headers_for("owner"),
+        body=json.dumps({"name": "Curry", "price_cents": 900, "description": description}),
+    )
+    assert response.status_code == 201, response.body
+    assert body_of(response)["description"] == description
+    single = client.http.post(
+        f"/restaurants/{restaurant}/products",
+        headers=headers_for("owner"),
+        body=json.dumps({"name": "Curry\tSpecial", "price_cents": 900}),
+    )
+    assert _problem(single)["errors"] == [{"field": "name", "message": "control characters are not allowed"}]

@@ -10,7 +10,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, StringConstraints, model_validator
 
 from chalicelib.domain.accounts import RESTAURANT_OWNERS
-from chalicelib.domain.base import Omitted, RequestModel, ResponseModel, WholeNumber
+from chalicelib.domain.base import Omitted, RequestModel, ResponseModel, WholeNumber, text
 from chalicelib.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from chalicelib.domain.paging import ListQuery
 from chalicelib.domain.principal import Principal
@@ -28,12 +28,12 @@ MAX_IMAGE_BYTES = 5 * 1024 * 1024
 # Ids are generated here (UUIDs); anything else in a path cannot name an item.
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=120)]
-City = Annotated[str, StringConstraints(min_length=1, max_length=80)]
-Cuisine = Annotated[str, StringConstraints(min_length=1, max_length=40)]
-Address = Annotated[str, StringConstraints(min_length=1, max_length=300)]
-Description = Annotated[str, StringConstraints(max_length=2000)]
-Category = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=r"^[^#]+$")]
+Name = Annotated[str, text(120, 1)]
+City = Annotated[str, text(80, 1)]
+Cuisine = Annotated[str, text(40, 1)]
+Address = Annotated[str, text(300, 1)]
+Description = Annotated[str, text(2000, multiline=True)]
+Category = Annotated[str, text(60, 1, also_refuse="#")]  # "#" separates the parts of menu_sort
 PriceCents = Annotated[int, Field(gt=0, le=MAX_PRICE_CENTS), WholeNumber]
 Stock = Annotated[int, Field(ge=0, le=MAX_STOCK), WholeNumber]
 UserId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -133,7 +133,7 @@ class ImageUploadRequest(RequestModel):
 
 
 class ImageConfirm(RequestModel):
-    image_key: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    image_key: Annotated[str, text(300, 1)]
 
 
 # --- responses --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from chalice.app import Request
 from pydantic import BaseModel, ValidationError
 
+from chalicelib.domain.base import text_message
 from chalicelib.domain.errors import FieldError, PayloadTooLarge, ValidationFailed
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -87,6 +88,8 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
     for error in exc.errors(include_url=False):
         path = _path(error["loc"])
         message = error["msg"]
+        if error["type"] == "string_pattern_mismatch":
+            message = text_message(str(error.get("ctx", {}).get("pattern", ""))) or message
         if path not in errors or errors[path] == "Input should be None":
             errors[path] = message
     return [FieldError(path, message) for path, message in errors.items()]
@@ -94,7 +97,9 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
 
 # pydantic names the member of a union an error came from ("none", "int",
 # "function-before[...]"); they are not fields of the request.
-_UNION_MEMBER_TAGS = frozenset({"none", "str", "int", "float", "bool", "list", "dict", "constrained-int"})
+_UNION_MEMBER_TAGS = frozenset(
+    {"none", "str", "int", "float", "bool", "list", "dict", "constrained-int", "constrained-str"}
+)
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
