@@ -205,3 +205,132 @@ def test_multi_line_fields_keep_tabs_and_line_feeds(client, headers_for, aws, st
         body=json.dumps({"name": "Curry\tSpecial", "price_cents": 900}),
     )
     assert _problem(single)["errors"] == [{"field": "name", "message": "control characters are not allowed"}]
+
+
+# --- 6: the token key set: fetched rarely, and its absence is a 503 -------------------------
+
+
+class JwksServer:
+    """A small HTTP server serving one JWKS, counting the fetches."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        import http.server
+        import threading
+
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.fetches += 1
+                payload = json.dumps(document).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.fetches = 0
+        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/.well-known/jwks.json"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test"
+
+
+@pytest.fixture
+def signing_key() -> Any:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def jwks(signing_key) -> Iterator[JwksServer]:
+    from jwt.algorithms import RSAAlgorithm
+
+    jwk = json.loads(RSAAlgorithm.to_jwk(signing_key.public_key()))
+    server = JwksServer({"keys": [{**jwk, "kid": "k1", "alg": "RS256", "use": "sig"}]})
+    yield server
+    server.stop()
+
+
+def _id_token(key: Any, kid: str) -> str:
+    import time
+
+    import jwt
+
+    now = int(time.time())
+    claims = {"sub": "u1", "iss": ISSUER, "aud": "client", "token_use": "id", "iat": now, "exp": now + 600}
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        import time
+
+        self.now = time.monotonic()
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_a_flood_of_unknown_key_ids_refetches_the_key_set_at_most_once_per_cooldown(
+    jwks, signing_key, monkeypatch
+) -> None:
+    import jwt.jwks_client
+
+    from chalicelib.adapters.token_verifier import CognitoTokenVerifier
+    from chalicelib.domain.errors import Unauthorized
+
+    clock = FakeMonotonic()
+    monkeypatch.setattr(jwt.jwks_client, "time", clock)
+    verifier = CognitoTokenVerifier(jwks.url, ISSUER, "client", cache_seconds=300, refresh_cooldown_seconds=30)
+    assert verifier.verify(_id_token(signing_key, "k1"))["sub"] == "u1"
+    assert jwks.fetches == 1
+
+    def flood() -> None:
+        for _ in range(40):
+            with pytest.raises(Unauthorized, match="unknown key"):
+                verifier.verify(_id_token(signing_key, f"forged-{uuid.uuid4().hex}"))
+
+    flood()
+    assert jwks.fetches == 1  # within the cooldown of the first fetch: none
+    clock.now += 31
+    flood()
+    assert jwks.fetches == 2  # the cooldown passed: one refetch for the whole flood
+    clock.now += 10
+    flood()
+    assert jwks.fetches == 2
+    assert verifier.verify(_id_token(signing_key, "k1"))["sub"] == "u1"
+    assert jwks.fetches == 2  # the known key is served from the cache
+
+
+def test_an_unreachable_key_set_is_a_503_with_retry_after_not_a_401(client, token_for) -> None:
+    from chalicelib.adapters.token_verifier import CognitoTokenVerifier
+    from chalicelib.bootstrap import container
+    from devtools.emulator import free_port
+
+    settings = container().settings
+    gone = f"http://127.0.0.1:{free_port()}/.well-known/jwks.json"
+    verifier = CognitoTokenVerifier(gone, settings.issuer, settings.user_pool_client_id)
+    original = container().token_verifier
+    container().__dict__["token_verifier"] = verifier.verify
+    try:
+        response = client.http.get("/users/me", headers={"Authorization": f"Bearer {token_for('customer')}"})
+    finally:
+        container().__dict__["token_verifier"] = original
+    assert response.status_code == 503, response.body
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.headers["Retry-After"] == "1"
+    assert "WWW-Authenticate" not in response.headers
+    assert body_of(response)["status"] == 503
+    assert client.http.get("/users/me", headers={"Authorization": token_for("customer")}).status_code == 200
