@@ -334,3 +334,58 @@ def test_an_unreachable_key_set_is_a_503_with_retry_after_not_a_401(client, toke
     assert "WWW-Authenticate" not in response.headers
     assert body_of(response)["status"] == 503
     assert client.http.get("/users/me", headers={"Authorization": token_for("customer")}).status_code == 200
+
+
+# --- 7: a validly signed cursor of a foreign shape -------------------------------------------
+
+
+def _foreign_keys(good: dict[str, Any]) -> list[dict[str, Any]]:
+    first = next(iter(good))
+    return [
+        {"x": {"S": "1"}},
+        {**good, first: {"N": "1"}},
+        {**good, first: {"S": ["nested"]}},
+        {**good, first: {"S": ""}},
+        {k: v for k, v in good.items() if k != first},
+        {**good, "extra": {"S": "1"}},
+        {**good, first: "plain"},
+    ]
+
+
+def test_a_signed_cursor_whose_key_is_not_the_lists_key_schema_is_400(client, headers_for, aws, stack) -> None:
+    from chalicelib.bootstrap import container
+    from tests.ordering import seed_product, seed_restaurant, sub_of
+
+    codec = container().cursors
+    customer = sub_of(stack, "customer")
+    restaurant = seed_restaurant(aws, sub_of(stack, "owner"))
+    seed_product(aws, restaurant)
+    lists = [
+        (
+            "/orders",
+            "customer",
+            f"orders:by_customer:{customer}:",
+            {"order_id": {"S": "o"}, "customer_id": {"S": customer}, "created_at": {"S": "2026"}},
+        ),
+        (
+            f"/restaurants/{restaurant}/products",
+            None,
+            f"menu|{restaurant}",
+            {"product_id": {"S": "p"}, "restaurant_id": {"S": restaurant}, "menu_sort": {"S": "a#b#p"}},
+        ),
+        (
+            "/users/me/notifications",
+            "customer",
+            f"inbox:{customer}",
+            {"user_id": {"S": customer}, "sent_at": {"S": "2026"}},
+        ),
+    ]
+    for path, who, scope, good in lists:
+        ok = client.http.get(f"{path}?cursor={codec.encode(good, scope)}", headers=headers_for(who))
+        assert ok.status_code == 200, (path, ok.body)  # the right shape pages on
+        for key in _foreign_keys(good):
+            with aws_calls() as calls:
+                response = client.http.get(f"{path}?cursor={codec.encode(key, scope)}", headers=headers_for(who))
+            problem = _problem(response)
+            assert problem["errors"][0]["field"] == "cursor", (path, key, problem)
+            assert not [c for c in calls if c.endswith(".Query")], (path, key)

@@ -151,6 +151,7 @@ class RestaurantsRepository(CatalogTable):
             limit=limit,
             cursor=cursor,
             scope=f"restaurants|{index}|{city or ''}|{cuisine or ''}",
+            key_attributes=("restaurant_id", key, "name_sort"),
         )
 
 
@@ -172,4 +173,5 @@ class ProductsRepository(CatalogTable):
             limit=limit,
             cursor=cursor,
             scope=f"menu|{restaurant_id}",
+            key_attributes=("product_id", "restaurant_id", "menu_sort"),
         )

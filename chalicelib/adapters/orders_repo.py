@@ -159,6 +159,7 @@ class OrdersRepository:
             limit=limit,
             cursor=cursor,
             scope=f"orders:{index}:{value}:{status or ''}",
+            key_attributes=("order_id", key, "created_at"),
             newest_first=newest_first,
             filter_expression=filter_expression,
         )
@@ -175,6 +176,7 @@ class OrdersRepository:
             limit=limit,
             cursor=None,
             scope="sweep",
+            key_attributes=("order_id", "status", "created_at"),
         )
         return items
 
