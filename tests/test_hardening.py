@@ -389,3 +389,76 @@ def test_a_signed_cursor_whose_key_is_not_the_lists_key_schema_is_400(client, he
             problem = _problem(response)
             assert problem["errors"][0]["field"] == "cursor", (path, key, problem)
             assert not [c for c in calls if c.endswith(".Query")], (path, key)
+
+
+# --- 8: a cancel racing the processor ----------------------------------------------------------
+
+
+@contextmanager
+def before_first(repo: Any, method: str, meanwhile: Any) -> Iterator[None]:
+    """Runs ``meanwhile`` once, just before the first ``repo.<method>`` write: another actor
+    getting in between the service's read and its conditional write."""
+    real = getattr(repo, method)
+    done: list[bool] = []
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not done:
+            done.append(True)
+            meanwhile()
+        return real(*args, **kwargs)
+
+    setattr(repo, method, wrapped)
+    try:
+        yield
+    finally:
+        delattr(repo, method)
+
+
+def test_cancel_right_after_placing_wins_over_the_processor_confirming_meanwhile(
+    client, headers_for, aws, stack
+) -> None:
+    from chalicelib.bootstrap import container
+    from tests.ordering import ledger, order_body, order_item, place, seed_product, seed_restaurant, stock_of, sub_of
+
+    restaurant = seed_restaurant(aws, sub_of(stack, "owner"))
+    product = seed_product(aws, restaurant, stock=10)
+    placed = place(client, headers_for("customer"), order_body(restaurant, [(product, 3)]))
+    assert placed.status_code == 202, placed.body
+    order_id = body_of(placed)["order_id"]
+    message = {"order_id": order_id, "restaurant_id": restaurant, "product_ids": [product]}
+
+    def processor_confirms() -> None:
+        assert container().order_processor.process(message) == "CONFIRMED"
+
+    with before_first(container().orders_repo, "move", processor_confirms):
+        response = client.http.post(f"/orders/{order_id}/cancel", headers=headers_for("customer"))
+    assert response.status_code == 200, response.body
+    assert body_of(response)["status"] == "CANCELLED"
+    stored = order_item(aws, order_id)
+    assert [h["status"] for h in stored["status_history"]] == ["PENDING", "CONFIRMED", "CANCELLED"]
+    assert stock_of(aws, product) == 10  # taken by the confirmation, returned by the cancel
+    assert ledger().refunds[order_id] == ledger().captures[order_id]
+
+
+def test_a_retried_cancel_still_respects_the_state_machine(client, headers_for, aws, stack) -> None:
+    """Confirmed, then accepted by the restaurant between the cancel's read and write: 409."""
+    from chalicelib.bootstrap import container
+    from chalicelib.domain.orders import StatusChange
+    from chalicelib.domain.principal import Principal
+    from tests.ordering import order_body, order_item, place, seed_product, seed_restaurant, sub_of
+
+    owner = sub_of(stack, "owner")
+    restaurant = seed_restaurant(aws, owner)
+    product = seed_product(aws, restaurant, stock=10)
+    order_id = body_of(place(client, headers_for("customer"), order_body(restaurant, [(product, 1)])))["order_id"]
+    message = {"order_id": order_id, "restaurant_id": restaurant, "product_ids": [product]}
+    assert container().order_processor.process(message) == "CONFIRMED"
+    owner_principal = Principal(user_id=owner, roles=frozenset({"restaurant_owners"}))
+
+    def owner_accepts() -> None:
+        container().orders.change_status(owner_principal, order_id, StatusChange(status="ACCEPTED"))
+
+    with before_first(container().orders_repo, "release", owner_accepts):
+        response = client.http.post(f"/orders/{order_id}/cancel", headers=headers_for("customer"))
+    assert response.status_code == 409, response.body
+    assert order_item(aws, order_id)["status"] == "ACCEPTED"

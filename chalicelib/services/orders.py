@@ -161,22 +161,43 @@ class OrdersService:
         extra: dict[str, Any] = {"reason": cmd.reason}
         if cmd.status == domain.PICKED_UP:
             extra["courier_id"] = principal.user_id
-        return domain.order_out(self._move(order, cmd.status, extra))
+
+        def allowed(current: Mapping[str, Any]) -> None:
+            domain.check_mover(current, principal, cmd.status, owns)
+            domain.check_transition(str(current["status"]), cmd.status)
+
+        return domain.order_out(self._move(order, cmd.status, extra, allowed))
 
     def cancel(self, principal: Principal, order_id: str) -> domain.OrderOut:
         order = self._repo.get(order_id)
         if order is None:
             raise NotFound("No such order")
         domain.can_cancel(order, principal)
-        return domain.order_out(self._move(order, domain.CANCELLED, {}))
+        return domain.order_out(
+            self._move(order, domain.CANCELLED, {}, lambda current: domain.can_cancel(current, principal))
+        )
 
-    def _move(self, order: dict[str, Any], target: str, extra: dict[str, Any]) -> dict[str, Any]:
-        if domain.returns_money_and_stock(str(order["status"]), target):
-            return self._release(order, target, extra)
+    def _move(
+        self,
+        order: dict[str, Any],
+        target: str,
+        extra: dict[str, Any],
+        allowed: Callable[[Mapping[str, Any]], None],
+        retry: bool = True,
+    ) -> dict[str, Any]:
+        """The conditional write of a move. When the status changed between the read and the
+        write (the processor confirmed the order meanwhile, say), the move is judged again
+        on the order as it is now and, still allowed, tried once more."""
         try:
+            if domain.returns_money_and_stock(str(order["status"]), target):
+                return self._release(order, target, extra)
             return self._repo.move(order, target, self._clock(), extra)
         except StaleStatus as exc:
-            raise Conflict("The order changed status meanwhile; reload it and try again") from exc
+            current = exc.current or self._repo.get(str(order["order_id"]))
+            if not retry or current is None:
+                raise Conflict("The order changed status meanwhile; reload it and try again") from exc
+            allowed(current)  # 409 (or 404) when the move no longer applies
+            return self._move(current, target, extra, allowed, retry=False)
 
     def _release(self, order: dict[str, Any], target: str, extra: dict[str, Any]) -> dict[str, Any]:
         """Stock back + status change in ONE transaction, then the refund (idempotent)."""
@@ -189,7 +210,7 @@ class OrdersService:
                 break
             except Cancelled as exc:
                 if exc.order:
-                    raise Conflict("The order changed status meanwhile; reload it and try again") from exc
+                    raise StaleStatus() from exc
                 # A product was deleted or stopped counting stock: restock the others only.
                 fresh = self._repo.snapshot(
                     order_id=None,
