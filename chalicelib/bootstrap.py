@@ -96,6 +96,7 @@ class Container:
             orders_table=s.orders_table,
             products_table=s.products_table,
             restaurants_table=s.restaurants_table,
+            users_table=s.users_table,
             serialize_writes=s.serialize_writes,
         )
 

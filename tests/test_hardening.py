@@ -462,3 +462,67 @@ def test_a_retried_cancel_still_respects_the_state_machine(client, headers_for, 
         response = client.http.post(f"/orders/{order_id}/cancel", headers=headers_for("customer"))
     assert response.status_code == 409, response.body
     assert order_item(aws, order_id)["status"] == "ACCEPTED"
+
+
+# --- 9: a deleted user's token ------------------------------------------------------------------
+
+
+def test_writes_with_the_token_of_a_deleted_account_are_401_and_write_nothing(
+    client, stack, aws, new_user, token_for
+) -> None:
+    from tests.ordering import order_body, order_item, place, seed_product, seed_restaurant, sub_of
+
+    restaurant = seed_restaurant(aws, sub_of(stack, "owner"))
+    product = seed_product(aws, restaurant, stock=5)
+    user_id, email = new_user("customers")
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token_for(email)}"}
+    placed = place(client, headers, order_body(restaurant, [(product, 1)]))
+    assert placed.status_code == 202, placed.body  # the account works while it exists
+    order_id = body_of(placed)["order_id"]
+
+    aws("cognito-idp").admin_delete_user(UserPoolId=stack["env"]["USER_POOL_ID"], Username=email)
+    aws("dynamodb").delete_item(TableName=stack["env"]["USERS_TABLE"], Key={"user_id": {"S": user_id}})
+
+    with aws_calls() as calls:
+        again = place(client, headers, order_body(restaurant, [(product, 2)]))
+    assert _problem_401(again)
+    assert [c for c in calls if not c.endswith(".BatchGetItem")] == []  # one read, no write, no message
+
+    with aws_calls() as calls:
+        cancel = client.http.post(f"/orders/{order_id}/cancel", headers=headers)
+    assert _problem_401(cancel)
+    assert order_item(aws, order_id)["status"] == "PENDING"
+    assert [c for c in calls if not c.endswith(".BatchGetItem")] == []
+
+    profile = client.http.put("/users/me", headers=headers, body=json.dumps({"name": "Ghost"}))
+    assert _problem_401(profile)
+    assert "Item" not in aws("dynamodb").get_item(
+        TableName=stack["env"]["USERS_TABLE"], Key={"user_id": {"S": user_id}}, ConsistentRead=True
+    )
+    # Reads stay open until the token expires (README: "Deleted accounts").
+    assert client.http.get("/users/me", headers=headers).status_code == 200
+
+
+def _problem_401(response: Any) -> bool:
+    assert response.status_code == 401, response.body
+    assert body_of(response)["detail"] == "This account no longer exists"
+    return True
+
+
+def test_status_changes_check_the_movers_account_in_the_same_read(client, stack, aws, new_user, token_for) -> None:
+    from chalicelib.bootstrap import container
+    from tests.ordering import order_body, place, seed_product, seed_restaurant
+
+    owner_id, owner_email = new_user("customers", "restaurant_owners")
+    restaurant = seed_restaurant(aws, owner_id)
+    product = seed_product(aws, restaurant, stock=5)
+    customer = {"Content-Type": "application/json", "Authorization": f"Bearer {token_for('customer')}"}
+    order_id = body_of(place(client, customer, order_body(restaurant, [(product, 1)])))["order_id"]
+    message = {"order_id": order_id, "restaurant_id": restaurant, "product_ids": [product]}
+    assert container().order_processor.process(message) == "CONFIRMED"
+    owner = {"Content-Type": "application/json", "Authorization": f"Bearer {token_for(owner_email)}"}
+    aws("dynamodb").delete_item(TableName=stack["env"]["USERS_TABLE"], Key={"user_id": {"S": owner_id}})
+    with aws_calls() as calls:
+        response = client.http.post(f"/orders/{order_id}/status", headers=owner, body='{"status": "ACCEPTED"}')
+    assert _problem_401(response)
+    assert calls == ["dynamodb.BatchGetItem"]

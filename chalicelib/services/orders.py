@@ -20,7 +20,7 @@ from chalicelib.domain.clock import now as clock_now
 from chalicelib.domain.clock import rfc3339, utc_now_text
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ServiceUnavailable, Unprocessable
 from chalicelib.domain.paging import page_of
-from chalicelib.domain.principal import Principal
+from chalicelib.domain.principal import Principal, require_account
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class OrdersService:
 
     def place(self, principal: Principal, key: str | None, cmd: domain.PlaceOrder) -> Placement:
         """At most three calls on a first request: BatchGetItem (catalog + an earlier order
-        with this key), a conditional PutItem, SendMessage."""
+        with this key + the caller's profile), a conditional PutItem, SendMessage."""
         key = domain.idempotency_key(key)
         domain.check_lines(cmd)
         order_id = domain.order_id_for(principal.user_id, key)
@@ -66,7 +66,9 @@ class OrdersService:
             restaurant_id=cmd.restaurant_id,
             product_ids=[line.product_id for line in cmd.items],
             consistent=False,
+            user_id=principal.user_id,
         )
+        require_account(snap.user_exists)
         if snap.order is not None:
             return self._replay(snap.order, digest)
         priced = domain.price(cmd, snap.restaurant, snap.products)
@@ -136,8 +138,13 @@ class OrdersService:
         return page_of(domain.orders_out(items), cursor)
 
     def _visible(self, principal: Principal, order_id: str, target: str | None = None) -> tuple[dict[str, Any], bool]:
-        """The order if the caller may see it (else 404), and whether they own its restaurant."""
-        order = self._repo.get(order_id)
+        """The order if the caller may see it (else 404), and whether they own its restaurant.
+        With a ``target`` (a write) the same read checks the caller still has an account."""
+        if target is None:
+            order = self._repo.get(order_id)
+        else:
+            order, exists = self._repo.with_user(order_id, principal.user_id)
+            require_account(exists)
         if order is None:
             raise NotFound("No such order")
         party = domain.is_party(order, principal)
@@ -169,7 +176,8 @@ class OrdersService:
         return domain.order_out(self._move(order, cmd.status, extra, allowed))
 
     def cancel(self, principal: Principal, order_id: str) -> domain.OrderOut:
-        order = self._repo.get(order_id)
+        order, exists = self._repo.with_user(order_id, principal.user_id)
+        require_account(exists)
         if order is None:
             raise NotFound("No such order")
         domain.can_cancel(order, principal)
