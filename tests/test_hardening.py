@@ -158,6 +158,33 @@ def test_every_string_a_request_takes_refuses_control_characters() -> None:
     assert checked > 20
 
 
+def _text_fields(model: Any) -> list[str]:
+    """The top-level properties of a request model that take free text."""
+    from chalicelib.domain.base import text_message
+
+    fields = []
+    for name, prop in model.model_json_schema().get("properties", {}).items():
+        options = prop.get("anyOf", [prop])
+        if any(text_message(str(option.get("pattern", ""))) for option in options):
+            fields.append(name)
+    return fields
+
+
+def test_every_json_route_refuses_control_characters_in_each_text_field_and_writes_nothing(client, headers_for) -> None:
+    sent = 0
+    for op in _operations():
+        for field in _text_fields(op.request_model):
+            raw = json.dumps({field: "a\x00b"}).encode()
+            with aws_calls() as calls:
+                response = _send(client, headers_for, op, raw)
+            problem = _problem(response)
+            errors = {e["field"]: e["message"] for e in problem["errors"]}
+            assert "control characters" in errors.get(field, ""), (op.method, op.path, problem)
+            assert calls == [], (op.method, op.path, calls)
+            sent += 1
+    assert sent >= 15
+
+
 @pytest.mark.parametrize(
     ("method", "path_of", "payload", "field"),
     [
