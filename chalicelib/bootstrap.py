@@ -73,8 +73,8 @@ class Container:
     def catalog(self) -> CatalogService:
         s = self.settings
         return CatalogService(
-            RestaurantsRepository(self.clients, self.cursors, s.restaurants_table),
-            ProductsRepository(self.clients, self.cursors, s.products_table),
+            RestaurantsRepository(self.clients, self.cursors, s.restaurants_table, s.users_table),
+            ProductsRepository(self.clients, self.cursors, s.products_table, s.users_table),
             CognitoIdentity(self.clients, s.user_pool_id, s.user_pool_client_id),
             self.catalog_cache,
         )

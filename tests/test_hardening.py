@@ -553,3 +553,32 @@ def test_status_changes_check_the_movers_account_in_the_same_read(client, stack,
         response = client.http.post(f"/orders/{order_id}/status", headers=owner, body='{"status": "ACCEPTED"}')
     assert _problem_401(response)
     assert calls == ["dynamodb.BatchGetItem"]
+
+
+def test_catalog_writes_with_the_token_of_a_deleted_owner_are_401_and_write_nothing(
+    client, stack, aws, new_user, token_for
+) -> None:
+    from tests.ordering import seed_product, seed_restaurant
+
+    owner_id, email = new_user("customers", "restaurant_owners")
+    restaurant = seed_restaurant(aws, owner_id)
+    product = seed_product(aws, restaurant)
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token_for(email)}"}
+    assert client.http.patch(f"/products/{product}", headers=headers, body='{"price_cents": 1100}').status_code == 200
+    aws("dynamodb").delete_item(TableName=stack["env"]["USERS_TABLE"], Key={"user_id": {"S": owner_id}})
+    writes = [
+        ("PATCH", f"/products/{product}", {"price_cents": 1}),
+        ("DELETE", f"/products/{product}", None),
+        ("POST", f"/restaurants/{restaurant}/products", {"name": "Ghost dish", "price_cents": 100}),
+        ("PATCH", f"/restaurants/{restaurant}", {"name": "Ghost kitchen"}),
+        ("POST", f"/products/{product}/image", {"content_type": "image/png"}),
+    ]
+    for method, path, payload in writes:
+        with aws_calls() as calls:
+            response = client.http.request(
+                method, path, headers=headers, body=json.dumps(payload) if payload is not None else b""
+            )
+        assert _problem_401(response), (method, path)
+        assert calls == ["dynamodb.BatchGetItem"], (method, path, calls)
+    item = aws("dynamodb").get_item(TableName=stack["env"]["PRODUCTS_TABLE"], Key={"product_id": {"S": product}})
+    assert item["Item"]["price_cents"] == {"N": "1100"}

@@ -15,6 +15,7 @@ from typing import Any
 
 from chalicelib.adapters.aws import AwsClients, aws_errors, error_code
 from chalicelib.adapters.dynamo import CursorCodec, from_item, query_page, to_item, to_value
+from chalicelib.adapters.users_repo import profile_probe
 from chalicelib.domain import orders as domain
 
 _STORE = "The order store"
@@ -106,7 +107,7 @@ class OrdersRepository:
         found = self._batch_get(
             {
                 self._orders: {"Keys": [_order_key(order_id)], "ConsistentRead": True},
-                self._users: _profile_probe(user_id),
+                self._users: profile_probe(user_id),
             }
         )
         orders = found.get(self._orders, [])
@@ -127,7 +128,7 @@ class OrdersRepository:
             self._restaurants: {"Keys": [{"restaurant_id": {"S": restaurant_id}}], "ConsistentRead": consistent},
         }
         if user_id:
-            requests[self._users] = _profile_probe(user_id)
+            requests[self._users] = profile_probe(user_id)
         if product_ids:
             requests[self._products] = {
                 "Keys": [{"product_id": {"S": pid}} for pid in product_ids],
@@ -349,11 +350,6 @@ class OrdersRepository:
                 restaurant=restaurant_index is not None and restaurant_index in failed,
                 products=any(i < (restaurant_index if restaurant_index is not None else order_index) for i in failed),
             ) from exc
-
-
-def _profile_probe(user_id: str) -> dict[str, Any]:
-    # Only whether it exists: the key alone keeps the read small.
-    return {"Keys": [{"user_id": {"S": user_id}}], "ConsistentRead": True, "ProjectionExpression": "user_id"}
 
 
 def _order_key(order_id: str) -> dict[str, Any]:

@@ -9,6 +9,13 @@ from chalicelib.adapters.dynamo import from_item, to_item, to_value
 from chalicelib.domain.principal import require_account
 
 
+def profile_probe(user_id: str) -> dict[str, Any]:
+    """A BatchGetItem request for whether ``user_id`` has a profile, to ride along with the
+    read a write makes anyway: the key only, eventually consistent (half a read unit; a
+    profile deleted a second ago may still be seen)."""
+    return {"Keys": [{"user_id": {"S": user_id}}], "ProjectionExpression": "user_id"}
+
+
 class UsersRepository:
     def __init__(self, clients: AwsClients, table: str) -> None:
         self._clients = clients
