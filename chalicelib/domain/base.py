@@ -30,25 +30,28 @@ _CONTROLS = r"\x00-\x1f\x7f-\x9f"
 _CONTROLS_BUT_TAB_AND_LF = r"\x00-\x08\x0b-\x1f\x7f-\x9f"
 
 
+_TEXT_MESSAGES: dict[str, str] = {}
+
+
 def text(max_length: int, min_length: int = 0, *, multiline: bool = False, also_refuse: str = "") -> StringConstraints:
     """The constraint every free-text field uses: ``Annotated[str, text(120, 1)]``. A pattern
     (not a validator), so the published JSON Schema says it too; ``also_refuse`` adds
-    characters of the field's own (e.g. a key separator; ones a character class takes unescaped)."""
+    characters of the field's own (e.g. a key separator; ones a character class takes
+    unescaped). A required field also needs a character that is not white space: the value
+    is stripped before it is checked, so "  " is empty, and the schema says so."""
     refused = (_CONTROLS_BUT_TAB_AND_LF if multiline else _CONTROLS) + also_refuse
-    return StringConstraints(min_length=min_length, max_length=max_length, pattern=f"^[^{refused}]*$")
+    if min_length:
+        pattern = rf"^[^{refused}]*[^\s{refused}][^{refused}]*$"
+    else:
+        pattern = f"^[^{refused}]*$"
+    message = "control characters other than tab and line feed" if multiline else "control characters"
+    _TEXT_MESSAGES[pattern] = f"{message} are not allowed" + (f", nor any of {also_refuse!r}" if also_refuse else "")
+    return StringConstraints(min_length=min_length, max_length=max_length, pattern=pattern)
 
 
 def text_message(pattern: str) -> str | None:
     """The message for a value a ``text`` pattern refused (``None``: not a text pattern)."""
-    for controls, message in (
-        (_CONTROLS_BUT_TAB_AND_LF, "control characters other than tab and line feed are not allowed"),
-        (_CONTROLS, "control characters are not allowed"),
-    ):
-        head = "^[^" + controls
-        if pattern.startswith(head) and pattern.endswith("]*$"):
-            extra = pattern[len(head) : -3]
-            return f"{message}, nor any of {extra!r}" if extra else message
-    return None
+    return _TEXT_MESSAGES.get(pattern)
 
 
 def request_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
