@@ -75,8 +75,8 @@ class Container:
     def catalog(self) -> CatalogService:
         s = self.settings
         return CatalogService(
-            RestaurantsRepository(self.clients, self.cursors, s.restaurants_table),
-            ProductsRepository(self.clients, self.cursors, s.products_table),
+            RestaurantsRepository(self.clients, self.cursors, s.restaurants_table, s.users_table),
+            ProductsRepository(self.clients, self.cursors, s.products_table, s.users_table),
             CognitoIdentity(self.clients, s.user_pool_id, s.user_pool_client_id),
             self.catalog_cache,
         )
@@ -98,6 +98,7 @@ class Container:
             orders_table=s.orders_table,
             products_table=s.products_table,
             restaurants_table=s.restaurants_table,
+            users_table=s.users_table,
             serialize_writes=s.serialize_writes,
         )
 

@@ -28,6 +28,9 @@ CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+# What the assets distribution adds to every image: opened on its own, an image may show
+# itself and nothing else (no script, no style, no frame, sandboxed).
+ASSETS_CSP = "default-src 'none'; img-src 'self'; frame-ancestors 'none'; sandbox"
 
 # Chalice function name -> CloudFormation logical id chalice generates for it.
 FUNCTIONS = {
@@ -474,7 +477,8 @@ def bucket(name: str) -> Json:
     }
 
 
-def cdn_policy(bucket_id: str, distribution: str) -> Json:
+def cdn_policy(bucket_id: str, distribution: str, readable: str = "/*") -> Json:
+    """CloudFront (that distribution only) may read ``readable`` of the bucket; TLS only."""
     bucket_arn = getatt(bucket_id, "Arn")
     return {
         "Type": "AWS::S3::BucketPolicy",
@@ -488,7 +492,7 @@ def cdn_policy(bucket_id: str, distribution: str) -> Json:
                         "Effect": "Allow",
                         "Principal": {"Service": "cloudfront.amazonaws.com"},
                         "Action": "s3:GetObject",
-                        "Resource": {"Fn::Join": ["", [bucket_arn, "/*"]]},
+                        "Resource": {"Fn::Join": ["", [bucket_arn, readable]]},
                         "Condition": {
                             "StringEquals": {
                                 "AWS:SourceArn": sub(
@@ -548,7 +552,28 @@ def cdn() -> Json:
             "Properties": bucket("chowline-${Stage}-web-${AWS::AccountId}"),
         },
         "WebBucketPolicy": cdn_policy("WebBucket", "Distribution"),
-        "AssetsBucketPolicy": cdn_policy("AssetsBucket", "AssetsDistribution"),
+        # Only checked copies under images/ are served; uploads in progress never are.
+        "AssetsBucketPolicy": cdn_policy("AssetsBucket", "AssetsDistribution", "/images/*"),
+        "AssetsHeadersPolicy": {
+            "Type": "AWS::CloudFront::ResponseHeadersPolicy",
+            "Properties": {
+                "ResponseHeadersPolicyConfig": {
+                    "Name": sub("chowline-${Stage}-assets"),
+                    "Comment": "Images are images: never sniffed, never a document that runs anything",
+                    "SecurityHeadersConfig": {
+                        "ContentTypeOptions": {"Override": True},
+                        "ContentSecurityPolicy": {"ContentSecurityPolicy": ASSETS_CSP, "Override": True},
+                        "FrameOptions": {"FrameOption": "DENY", "Override": True},
+                        "ReferrerPolicy": {"ReferrerPolicy": "no-referrer", "Override": True},
+                        "StrictTransportSecurity": {
+                            "AccessControlMaxAgeSec": 63072000,
+                            "IncludeSubdomains": True,
+                            "Override": True,
+                        },
+                    },
+                }
+            },
+        },
         "OriginAccessControl": {
             "Type": "AWS::CloudFront::OriginAccessControl",
             "Properties": {
@@ -643,6 +668,7 @@ def cdn() -> Json:
                         "TargetOriginId": "assets",
                         "CachePolicyId": CACHING_OPTIMIZED,
                         **https_only,
+                        "ResponseHeadersPolicyId": ref("AssetsHeadersPolicy"),
                     },
                 }
             },

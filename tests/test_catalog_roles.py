@@ -61,8 +61,14 @@ MATRIX: list[tuple[str, str, str, Any, tuple[int, ...]]] = [
     ("patch unknown product", "PATCH", "/products/unknown-id", {"price_cents": 999}, (401, 403, 404, 404, 404)),
     ("delete product", "DELETE", "/products/{fresh}", None, (401, 403, 204, 403, 204)),
     ("delete unknown product", "DELETE", "/products/unknown-id", None, (401, 403, 404, 404, 404)),
-    ("start product image", "POST", "/products/{p}/image", {}, (401, 403, 201, 403, 201)),
-    ("start unknown product image", "POST", "/products/unknown-id/image", {}, (401, 403, 404, 404, 404)),
+    ("start product image", "POST", "/products/{p}/image", {"content_type": "image/png"}, (401, 403, 201, 403, 201)),
+    (
+        "start unknown product image",
+        "POST",
+        "/products/unknown-id/image",
+        {"content_type": "image/png"},
+        (401, 403, 404, 404, 404),
+    ),
     (
         "confirm product image (nothing uploaded)",
         "PUT",
@@ -70,7 +76,13 @@ MATRIX: list[tuple[str, str, str, Any, tuple[int, ...]]] = [
         {"image_key": "products/{p}/" + NO_UPLOAD},
         (401, 403, 422, 403, 422),
     ),
-    ("start restaurant image", "POST", "/restaurants/{a}/image", {}, (401, 403, 201, 403, 201)),
+    (
+        "start restaurant image",
+        "POST",
+        "/restaurants/{a}/image",
+        {"content_type": "image/png"},
+        (401, 403, 201, 403, 201),
+    ),
     (
         "confirm restaurant image (nothing uploaded)",
         "PUT",

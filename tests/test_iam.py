@@ -55,6 +55,8 @@ PUBLIC_COGNITO = {
 SPECIAL = {
     ("s3", "generate_presigned_post"): {"s3:PutObject"},
     ("s3", "head_object"): {"s3:GetObject"},
+    # The image confirmation reads and copies the very version it checked.
+    ("s3", "copy_object"): {"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"},
     ("lambda", "invoke"): {"lambda:InvokeFunction"},
     ("dynamodb", "transact_get_items"): {"dynamodb:GetItem"},
     ("sqs", "send_message_batch"): {"sqs:SendMessage"},

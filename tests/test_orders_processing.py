@@ -19,6 +19,7 @@ from chalicelib.domain.principal import Principal
 from tests.ordering import (
     ADDRESS,
     ledger,
+    new_customer,
     order_item,
     seed_product,
     seed_restaurant,
@@ -51,7 +52,7 @@ def processor():
 
 
 def customer(n: int = 0) -> Principal:
-    return Principal(user_id=f"cust-{uuid.uuid4().hex[:8]}-{n}", roles=frozenset({"customers"}))
+    return new_customer(n)
 
 
 def place(who: Principal, restaurant_id: str, lines, token="tok_visa"):
