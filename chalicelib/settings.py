@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from chalicelib import __version__
 
@@ -114,9 +116,20 @@ class Settings:
         )
 
 
-# The order processor's SQS maximum concurrency equals the payment function's reserved
-# concurrency, so payments are never throttled (.chalice/config.json holds the latter).
-PAYMENT_CONCURRENCY = 5
+def _payment_concurrency() -> int | None:
+    """The payment function's reserved concurrency, as ``.chalice/config.json`` sizes it.
+
+    The order processor's SQS maximum concurrency equals it, so payments are never
+    throttled. The value matters where chalice packages or deploys the app and to the local
+    pipeline, which both have the file; the Lambda zip does not, and there nothing reads it.
+    """
+    config = Path(__file__).resolve().parent.parent / ".chalice" / "config.json"
+    if not config.is_file():
+        return None
+    return json.loads(config.read_text())["lambda_functions"]["payment"]["reserved_concurrency"]
+
+
+PAYMENT_CONCURRENCY = _payment_concurrency()
 
 
 @lru_cache(maxsize=1)

@@ -2,7 +2,7 @@
 resources ``chalice package`` generates, merged with ``infra/template.json`` by
 ``devtools/package.py``.
 
-Run ``python infra/edge.py`` after editing; a test fails while edge.json is stale. The JSON
+Run ``.venv/bin/python infra/edge.py`` after editing; a test fails while edge.json is stale. The JSON
 is what reviewers and CloudFormation read; this file only keeps the repetitive parts
 (alarms, gateway responses, cache settings) in one loop each.
 """
@@ -14,8 +14,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-Json = dict[str, Any]
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from devtools.functions import app_functions, logical_id  # noqa: E402
+from devtools.package import deep_merge  # noqa: E402
+
+Json = dict[str, Any]
 OUT = HERE / "edge.json"
 
 NO_VALUE = {"Ref": "AWS::NoValue"}
@@ -29,14 +33,8 @@ CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 
-# Chalice function name -> CloudFormation logical id chalice generates for it.
-FUNCTIONS = {
-    "api_handler": "APIHandler",
-    "process_order": "ProcessOrder",
-    "payment": "Payment",
-    "notify": "Notify",
-    "sweep_pending_orders": "SweepPendingOrders",
-}
+# The functions the app declares -> the CloudFormation logical id chalice generates for each.
+FUNCTIONS = {function: logical_id(function) for function in app_functions()}
 
 # The public catalog GETs: the only cached methods. Query strings and path parameters are
 # cache keys; If-None-Match too, so a cached 304 never answers a request without it.
@@ -969,15 +967,6 @@ def function_overrides() -> Json:
             "RestAPI": api_overrides(),
         },
     )
-
-
-def deep_merge(base: Json, top: Json) -> Json:
-    merged = dict(base)
-    for key, value in top.items():
-        merged[key] = (
-            deep_merge(base[key], value) if isinstance(base.get(key), dict) and isinstance(value, dict) else value
-        )
-    return merged
 
 
 def alarms() -> Json:

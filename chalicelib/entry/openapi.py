@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Response
 
+from chalicelib.entry.caching import etag_of, matches
+from chalicelib.entry.middleware import REQUEST_ID
 from chalicelib.entry.problems import PROBLEM_CONTENT_TYPE
 
 if TYPE_CHECKING:
@@ -84,8 +86,8 @@ FIELD_ERROR_SCHEMA: dict[str, Any] = {
 }
 
 REQUEST_ID_HEADER: dict[str, Any] = {
-    "description": "Echoes the request's X-Request-Id when given (1-128 of A-Z a-z 0-9 . _ : -), else a new id",
-    "schema": {"type": "string"},
+    "description": "Echoes the request's X-Request-Id when it matches this pattern, else a new id",
+    "schema": {"type": "string", "pattern": REQUEST_ID.pattern},
 }
 
 
@@ -368,14 +370,14 @@ def document_text(api: Api) -> tuple[str, str]:
     served = _for(api)
     if served.document is None:
         text = json.dumps(generate(api), separators=(",", ":"), sort_keys=False)
-        served.document = (text, _etag(text))
+        served.document = (text, etag_of(text))
     return served.document
 
 
 def document_response(api: Api, if_none_match: str | None) -> Response:
     text, etag = document_text(api)
     headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
-    if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
+    if matches(if_none_match, etag):
         return Response(body="", status_code=304, headers=headers)
     return Response(body=text, status_code=200, headers={"Content-Type": "application/json", **headers})
 
@@ -415,7 +417,3 @@ def _sha256(text: str) -> str:
     import base64
 
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
-
-
-def _etag(text: str) -> str:
-    return '"' + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32] + '"'
