@@ -16,6 +16,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+from chalicelib.domain.errors import CLIENT_ERROR, SERVER_ERROR, problem_kind  # noqa: E402
+from chalicelib.entry.problems import problem_document  # noqa: E402
 from devtools.functions import app_functions, logical_id  # noqa: E402
 from devtools.package import deep_merge  # noqa: E402
 
@@ -52,17 +54,20 @@ CORS_HEADERS = {
     "gatewayresponse.header.X-Request-Id": "context.requestId",
 }
 
-# type -> (status, title); the body is an RFC 9457 problem document.
-GATEWAY_RESPONSES: dict[str, tuple[int, str]] = {
-    "UNAUTHORIZED": (401, "Unauthorized"),
-    "MISSING_AUTHENTICATION_TOKEN": (404, "Not Found"),
-    "ACCESS_DENIED": (403, "Forbidden"),
-    "THROTTLED": (429, "Too Many Requests"),
-    "QUOTA_EXCEEDED": (429, "Too Many Requests"),
-    "WAF_FILTERED": (403, "Forbidden"),
-    "INTEGRATION_TIMEOUT": (504, "Gateway Timeout"),
-    "DEFAULT_4XX": (0, "Request rejected by the gateway"),
-    "DEFAULT_5XX": (0, "Gateway error"),
+# Gateway response type -> status; the body is an RFC 9457 problem document with the app's
+# type and title for that status (chalicelib/domain/errors.py PROBLEMS). DEFAULT_4XX/5XX keep
+# the status API Gateway chose (0 here): a generic client or server error.
+GATEWAY_RESPONSES: dict[str, int] = {
+    "UNAUTHORIZED": 401,
+    "MISSING_AUTHENTICATION_TOKEN": 404,
+    "ACCESS_DENIED": 403,
+    "THROTTLED": 429,
+    "QUOTA_EXCEEDED": 429,
+    "WAF_FILTERED": 403,
+    "REQUEST_TOO_LARGE": 413,
+    "INTEGRATION_TIMEOUT": 504,
+    "DEFAULT_4XX": 0,
+    "DEFAULT_5XX": 0,
 }
 
 
@@ -262,14 +267,7 @@ def waf() -> Json:
                 "CustomResponseBodies": {
                     "problem": {
                         "ContentType": "APPLICATION_JSON",
-                        "Content": json.dumps(
-                            {
-                                "type": "about:blank",
-                                "title": "Forbidden",
-                                "status": 403,
-                                "detail": "Request blocked by the firewall",
-                            }
-                        ),
+                        "Content": json.dumps(problem_document(403, "Request blocked by the firewall")),
                     }
                 },
                 "VisibilityConfig": visibility("chowline-api"),
@@ -346,11 +344,12 @@ def api_overrides() -> Json:
             }
         }
     responses: Json = {}
-    for kind, (status, title) in GATEWAY_RESPONSES.items():
+    for kind, status in GATEWAY_RESPONSES.items():
         # DEFAULT_4XX/5XX keep the status API Gateway chose; the body then omits it (it is advisory).
+        problem = problem_kind(status) if status else CLIENT_ERROR if kind == "DEFAULT_4XX" else SERVER_ERROR
         status_part = f'"status": {status}, ' if status else ""
         body = (
-            f'{{"type": "about:blank", "title": "{title}", {status_part}'
+            f'{{"type": "{problem.type}", "title": "{problem.title}", {status_part}'
             '"detail": $context.error.messageString, "request_id": "$context.requestId"}'
         )
         entry: Json = {

@@ -298,7 +298,8 @@ def test_gateway_responses_are_problem_documents_with_cors(packaged: dict[str, A
         assert headers["Content-Type"] == "'application/problem+json'"
         assert headers["Access-Control-Allow-Origin"] == "'*'"
         body = response["ResponseTemplates"]["application/json"]
-        assert '"type": "about:blank"' in body and '"title"' in body and "$context.error.messageString" in body
+        assert '"type": "https://chowline.dev/problems/' in body and '"title"' in body
+        assert "$context.error.messageString" in body
     assert responses["UNAUTHORIZED"]["StatusCode"] == "401"
     assert responses["THROTTLED"]["StatusCode"] == "429"
     assert responses["INTEGRATION_TIMEOUT"]["StatusCode"] == "504"

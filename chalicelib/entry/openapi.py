@@ -19,11 +19,13 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
+from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chalice import Response
 
+from chalicelib.domain.errors import problem_kind
 from chalicelib.entry.caching import etag_of, matches
 from chalicelib.entry.middleware import REQUEST_ID
 from chalicelib.entry.problems import PROBLEM_CONTENT_TYPE
@@ -38,24 +40,16 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 _PATH_PARAM = re.compile(r"{([^}]+)}")
 
-_REASONS = {
-    200: "OK",
-    201: "Created",
-    202: "Accepted",
-    204: "No content",
-    304: "Not modified: the cached copy named by If-None-Match is current",
-    400: "Invalid request: field-level errors in `errors`",
-    401: "Not authenticated: missing, malformed, forged or expired token (or wrong credentials at login)",
-    403: "Not allowed: the caller lacks a role allowed here (or the account is not confirmed)",
-    404: "No such resource (or not yours)",
-    405: "Method not allowed",
-    409: "Conflict with the resource's current state",
-    413: "Request body over 64 KiB",
-    415: "Unsupported media type",
-    422: "Well-formed but cannot be processed",
-    429: "Too many requests: throttled by the gateway or the identity provider; retry after `Retry-After`",
-    503: "A dependency is temporarily unavailable; retry after `Retry-After`",
-}
+
+def _description(status: int) -> str:
+    """A response's description: the problem vocabulary's meaning for errors, the HTTP
+    reason phrase for successes."""
+    if status >= 400:
+        return problem_kind(status).meaning
+    if status == 304:
+        return "Not modified: the cached copy named by If-None-Match is current"
+    return HTTPStatus(status).phrase
+
 
 # Statuses the platform can answer on any operation: gateway or Cognito throttling, and
 # an AWS dependency still failing after retries.
@@ -189,7 +183,7 @@ def _problem_response(status: int) -> dict[str, Any]:
     if status == 405:
         headers["Allow"] = {"description": "The methods this path supports", "schema": {"type": "string"}}
     return {
-        "description": _REASONS.get(status, "Error"),
+        "description": _description(status),
         "headers": headers,
         "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": REF.format(model="Problem")}}},
     }
@@ -280,7 +274,7 @@ def _response(op: Operation, status: int, schemas: dict[tuple[str, str], dict[st
     headers: dict[str, Any] = {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}}
     for name, text in op.extra.get("response_headers", {}).get(status, {}).items():
         headers[name] = {"description": text, "schema": {"type": "string"}}
-    response: dict[str, Any] = {"description": _REASONS.get(status, "Success"), "headers": headers}
+    response: dict[str, Any] = {"description": _description(status), "headers": headers}
     if status in (204, 304):
         return response
     model = op.extra.get("responses", {}).get(status, op.response_model)
