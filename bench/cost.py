@@ -107,7 +107,7 @@ EDGE_HIT_RATIO = 0.6
 # Lambda: memory (MB) and billed duration (ms) per invocation, arm64.
 DURATIONS_MS: dict[str, float] = {
     "read": 18.0,  # one DynamoDB round trip + JSON
-    "POST /orders": 45.0,  # BatchGet of prices, idempotent put, SQS send
+    "POST /orders": 45.0,  # BatchGet of prices, conditional put (the order id is the idempotency key), SQS send
     "POST /orders/{id}/status": 30.0,  # conditional update
     "process_order": 60.0,  # per record: payment invoke + one transaction
     "payment": 250.0,  # provider round trip (mostly waiting)
@@ -136,7 +136,6 @@ ORDER_WRU_AS_TEMPLATED = ORDER_WRITES * (1 + 1 + 1 + 2) + 3 + 1
 # the sparse index.
 ORDER_WRU_RECOMMENDED = ORDER_WRITES + 1 + 2 + 1 + 4
 STOCK_WRU = 3 * 2  # three products per order, in the transaction (2x)
-IDEMPOTENCY_WRU = 2  # in progress, then completed; the TTL expiry delete is free
 INBOX_WRU = 5  # one inbox item per change the customer is told about
 RRU = {"read": 1.0, "list": 2.0, "POST /orders": 2.0, "POST /orders/{id}/status": 1.0}
 
@@ -282,10 +281,9 @@ def model(inputs: Inputs) -> list[Line]:
     # DynamoDB on-demand.
     order_wru = ORDERS * (ORDER_WRU_AS_TEMPLATED if inputs.as_templated else ORDER_WRU_RECOMMENDED)
     stock_wru = ORDERS * STOCK_WRU
-    idempotency_wru = ORDERS * IDEMPOTENCY_WRU
     inbox_wru = ORDERS * INBOX_WRU
     other_wru = calls["GET|PUT /users/me"] * 0.2 + calls["POST /auth/*"] * 0.1
-    wru = order_wru + stock_wru + idempotency_wru + inbox_wru + other_wru
+    wru = order_wru + stock_wru + inbox_wru + other_wru
     rru = (
         reads * RRU["list"]
         + calls["POST /orders"] * RRU["POST /orders"]

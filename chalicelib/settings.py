@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from chalicelib import __version__
-
 
 def _flag(value: str | None, default: bool = False) -> bool:
     if value is None or value == "":
@@ -21,16 +19,13 @@ def _flag(value: str | None, default: bool = False) -> bool:
 @dataclass(frozen=True)
 class Settings:
     stage: str
-    version: str
     region: str
     users_table: str
     restaurants_table: str
     products_table: str
     orders_table: str
-    idempotency_table: str
     notifications_table: str
     orders_queue_url: str
-    orders_dlq_url: str
     order_events_topic_arn: str
     assets_bucket: str
     assets_base_url: str
@@ -44,7 +39,6 @@ class Settings:
     payment_function_name: str
     invoke_payment_in_process: bool
     catalog_cache_seconds: int
-    max_body_bytes: int = 64 * 1024
     # The emulator's URL locally (AWS_ENDPOINT_URL); empty on AWS.
     endpoint_url: str = ""
     # How long an image upload form stays valid.
@@ -61,8 +55,6 @@ class Settings:
         return f"https://{self.assets_bucket}.s3.{self.region}.amazonaws.com"
 
     # --- orders ---
-    orders_queue_arn: str = ""
-    orders_stream_arn: str = ""
     # "fake" (the test tokens of API.md) on every stage but prod, which needs a real provider.
     payment_provider: str = "fake"
     # The emulator cannot run concurrent writes beside a cancelled transaction (it restores
@@ -85,16 +77,13 @@ class Settings:
         cognito_host = endpoint or f"https://cognito-idp.{region}.amazonaws.com"
         return cls(
             stage=stage,
-            version=env.get("CHOWLINE_VERSION", __version__),
             region=region,
             users_table=env.get("USERS_TABLE", f"{prefix}-users"),
             restaurants_table=env.get("RESTAURANTS_TABLE", f"{prefix}-restaurants"),
             products_table=env.get("PRODUCTS_TABLE", f"{prefix}-products"),
             orders_table=env.get("ORDERS_TABLE", f"{prefix}-orders"),
-            idempotency_table=env.get("IDEMPOTENCY_TABLE", f"{prefix}-idempotency"),
             notifications_table=env.get("NOTIFICATIONS_TABLE", f"{prefix}-notifications"),
             orders_queue_url=env.get("ORDERS_QUEUE_URL", ""),
-            orders_dlq_url=env.get("ORDERS_DLQ_URL", ""),
             order_events_topic_arn=env.get("ORDER_EVENTS_TOPIC_ARN", ""),
             assets_bucket=env.get("ASSETS_BUCKET", f"{prefix}-assets"),
             assets_base_url=env.get("ASSETS_BASE_URL", "").rstrip("/"),
@@ -108,8 +97,6 @@ class Settings:
             catalog_cache_seconds=int(env.get("CATALOG_CACHE_SECONDS", "30")),
             endpoint_url=endpoint,
             image_upload_seconds=int(env.get("IMAGE_UPLOAD_SECONDS", "300")),
-            orders_queue_arn=env.get("ORDERS_QUEUE_ARN", ""),
-            orders_stream_arn=env.get("ORDERS_STREAM_ARN", ""),
             payment_provider=env.get("PAYMENT_PROVIDER") or ("live" if stage == "prod" else "fake"),
             serialize_writes=_flag(env.get("SERIALIZE_WRITES"), default=bool(endpoint)),
             sweep_max_age_seconds=int(env.get("SWEEP_MAX_AGE_SECONDS", "86400")),

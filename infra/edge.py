@@ -878,7 +878,6 @@ def stateful_overrides() -> Json:
             "RestaurantsTable",
             "ProductsTable",
             "OrdersTable",
-            "IdempotencyTable",
             "NotificationsTable",
         )
     }
