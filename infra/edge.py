@@ -129,6 +129,14 @@ def parameters() -> Json:
         "AppleTeamId": text,
         "AppleKeyId": text,
         "ApplePrivateKey": secret,
+        "SesIdentityArn": {
+            **text,
+            "Description": (
+                "Verified SES identity (out of the SES sandbox) that sends Cognito's e-mails (codes, invitations); "
+                "empty keeps Cognito's default sender, limited to 50 e-mails a day."
+            ),
+        },
+        "EmailFrom": {**text, "Description": 'Sender of those e-mails, e.g. "Chowline <no-reply@example.com>".'},
         "EnableDax": {
             "Type": "String",
             "Default": "false",
@@ -153,6 +161,7 @@ def conditions() -> Json:
         "HasAuthDomainPrefix": not_empty("AuthDomainPrefix"),
         "HasGoogle": not_empty("GoogleClientId"),
         "HasApple": not_empty("AppleServicesId"),
+        "HasSes": not_empty("SesIdentityArn"),
         "DaxOn": {"Fn::Equals": [ref("EnableDax"), "true"]},
     }
 
@@ -650,6 +659,16 @@ def cdn() -> Json:
 
 def cognito() -> Json:
     return {
+        # Merged into template.json's pool: its e-mails go through SES once an identity is given.
+        "UserPool": {
+            "Properties": {
+                "EmailConfiguration": when(
+                    "HasSes",
+                    {"EmailSendingAccount": "DEVELOPER", "SourceArn": ref("SesIdentityArn"), "From": ref("EmailFrom")},
+                    {"EmailSendingAccount": "COGNITO_DEFAULT"},
+                )
+            }
+        },
         "UserPoolDomain": {
             "Type": "AWS::Cognito::UserPoolDomain",
             "Properties": {

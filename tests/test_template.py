@@ -450,3 +450,35 @@ def test_bot_control_is_scoped_to_sign_in_and_orders(packaged: dict[str, Any]) -
     ]
     scoped = json.dumps(bot["ScopeDownStatement"])
     assert '"/auth/"' in scoped and '"/orders"' in scoped and '"POST"' in scoped
+
+
+# --- the cost model and the docs read this template ---------------------------------------
+
+
+def test_the_cost_model_prices_what_the_template_provisions(packaged: dict[str, Any]) -> None:
+    from bench import cost
+
+    sam = packaged["sam"]
+    deployed = cost.deployed_from(sam)
+    assert deployed.memory_mb == {f: size["lambda_memory_size"] for f, size in sizes().items()}
+    assert deployed.waf_rules == tuple(rule["Name"] for rule in props(sam, "WebAcl")["Rules"])
+    assert deployed.bot_control_level == "COMMON"
+    assert deployed.stage_cache_gb == props(sam, "RestAPI")["CacheClusterSize"]
+    assert deployed.cognito_tier == props(sam, "UserPool")["UserPoolTier"] == "LITE"
+    assert deployed.trace_rate == props(sam, "TraceSampling")["SamplingRule"]["FixedRate"] == 0.01
+    assert deployed.alarms == len(resources(sam, "AWS::CloudWatch::Alarm"))
+    lines = cost.model(cost.Inputs(deployed=deployed))
+    [rules] = [line for line in lines if line.price == "waf_rule"]
+    assert rules.quantity == len(deployed.waf_rules)
+    assert [line for line in lines if line.price.startswith("apigw_cache_")], "the stage cache is priced"
+    [pool] = [line for line in lines if line.service == "Cognito"]
+    assert pool.price == "cognito_lite"
+
+
+def test_the_figures_the_docs_quote_are_the_templates(packaged: dict[str, Any]) -> None:
+    from bench import cost
+
+    assert cost.stale_docs(packaged["sam"]) == [], "run `make cost-docs` (python -m bench.cost --write-docs)"
+    for doc in cost.DOCS:
+        names = {m.group("name") for m in cost.BLOCK.finditer(doc.read_text())}
+        assert names, f"{doc.name} quotes no generated figures"
