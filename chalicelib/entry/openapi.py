@@ -27,6 +27,7 @@ from chalice import Response
 
 from chalicelib.domain.errors import problem_kind
 from chalicelib.entry.caching import etag_of, matches
+from chalicelib.entry.examples import request_example
 from chalicelib.entry.middleware import REQUEST_ID
 from chalicelib.entry.problems import PROBLEM_CONTENT_TYPE
 
@@ -229,7 +230,11 @@ def _operation(op: Operation, schemas: dict[tuple[str, str], dict[str, Any]], de
         # An empty body reads as {}: it is only invalid when some field is required, or
         # when the model needs at least one field (a PATCH).
         required = any(f.is_required() for f in fields.values()) or bool(getattr(op.request_model, "min_properties", 0))
-        doc["requestBody"] = {"required": required, "content": {"application/json": {"schema": schema}}}
+        media: dict[str, Any] = {"schema": schema}
+        example = request_example(op.request_model)
+        if example is not None:
+            media["example"] = example
+        doc["requestBody"] = {"required": required, "content": {"application/json": media}}
     doc["responses"] = {str(status): _response(op, status, schemas) for status in operation_statuses(op)}
     return doc
 
