@@ -13,7 +13,8 @@ otherwise from the documented defaults below; the docs quote the defaults. Price
 us-east-1 list prices, each with its page and the month it was read; re-read them before
 quoting the figure. docs/cost.md explains the model.
 
-Every priced line is a ``Line`` appended in ``model()``, service by service; a new service
+Every priced line is a ``Line`` appended in ``model()``, service by service (``per_unit`` for
+the common case: a quantity times a price, less a free allowance); a new service
 adds its prices to ``P`` and its lines there.
 """
 
@@ -298,6 +299,12 @@ def load_measured(inputs: Inputs) -> Inputs:
     return inputs
 
 
+def per_unit(service: str, item: str, quantity: float, price: str, *, free: float = 0.0, fixed: bool = False) -> Line:
+    """A line billed per unit of ``price`` (``free`` units a month are free)."""
+    value = P[price].value
+    return Line(service, item, quantity, price, quantity * value, min(quantity, free) * value, fixed)
+
+
 def _lambda(name: str, invocations: float, ms: float, inputs: Inputs) -> list[Line]:
     memory = inputs.deployed.memory_mb[name]
     gb = memory / 1024
@@ -348,10 +355,8 @@ def model(inputs: Inputs) -> list[Line]:
     bot_inspected = calls["POST /orders"] + calls["POST /auth/*"]  # scope-down: auth and order placement
     rules = len(deployed.waf_rules)
     lines += [
-        Line("WAF", "web ACL (regional, on the API stage)", 1, "waf_acl", P["waf_acl"].value, fixed=True),
-        Line(
-            "WAF", f"rules: {', '.join(deployed.waf_rules)}", rules, "waf_rule", rules * P["waf_rule"].value, fixed=True
-        ),
+        per_unit("WAF", "web ACL (regional, on the API stage)", 1, "waf_acl", fixed=True),
+        per_unit("WAF", f"rules: {', '.join(deployed.waf_rules)}", rules, "waf_rule", fixed=True),
         Line("WAF", "requests evaluated", origin, "waf_req", origin / 1e6 * P["waf_req"].value),
     ]
     if deployed.bot_control_level:
@@ -518,38 +523,18 @@ def model(inputs: Inputs) -> list[Line]:
             "cw_logs_store",
             (lambda_log_gb + access_log_gb) * P["cw_logs_store"].value,
         ),
-        Line(
-            "CloudWatch", "custom metrics (EMF)", 10, "cw_metric", 10 * P["cw_metric"].value, 10 * P["cw_metric"].value
-        ),
-        Line(
+        per_unit("CloudWatch", "custom metrics (EMF)", 10, "cw_metric", free=10),
+        per_unit(
             "CloudWatch",
             "alarms (queue depths, 5xx rate, latency, errors and throttles per function)",
             deployed.alarms,
             "cw_alarm",
-            deployed.alarms * P["cw_alarm"].value,
-            min(deployed.alarms, ALARMS_FREE) * P["cw_alarm"].value,
+            free=ALARMS_FREE,
             fixed=True,
         ),
-        Line(
-            "CloudWatch",
-            "dashboards",
-            deployed.dashboards,
-            "cw_dashboard",
-            deployed.dashboards * P["cw_dashboard"].value,
-            min(deployed.dashboards, DASHBOARDS_FREE) * P["cw_dashboard"].value,
-            fixed=True,
-        ),
+        per_unit("CloudWatch", "dashboards", deployed.dashboards, "cw_dashboard", free=DASHBOARDS_FREE, fixed=True),
     ]
-    lines.append(
-        Line(
-            "Secrets Manager",
-            "secrets (the cursor key)",
-            deployed.secrets,
-            "secret",
-            deployed.secrets * P["secret"].value,
-            fixed=True,
-        )
-    )
+    lines.append(per_unit("Secrets Manager", "secrets (the cursor key)", deployed.secrets, "secret", fixed=True))
     # X-Ray: the template's sampling rule (1 %, no reservoir); the default (1/s + 5 %) would
     # record about 2.4M traces, $12.
     traces = (origin + ORDERS * 2) * deployed.trace_rate
