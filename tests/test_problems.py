@@ -109,3 +109,25 @@ def test_over_http_the_app_and_chalice_answer_in_the_vocabulary(client: Any) -> 
     bad = client.http.get("/restaurants?limit=0")
     assert bad.status_code == 400
     assert vocabulary(json.loads(bad.body)) == expected(400)
+
+
+@pytest.fixture(scope="module")
+def local_stack() -> Any:
+    from tests.localstack import LocalStack
+
+    stack = LocalStack().start(timeout=120)
+    yield stack
+    stack.stop()
+
+
+def test_the_local_stack_answers_as_the_gateway_does(local_stack: Any) -> None:
+    import requests
+
+    gateway = gateway_bodies()
+    unknown = requests.get(f"{local_stack.url}/no/such/path", timeout=10)
+    assert unknown.status_code == 404 and unknown.headers["Content-Type"] == PROBLEM_CONTENT_TYPE
+    assert vocabulary(unknown.json()) == vocabulary(gateway["MISSING_AUTHENTICATION_TOKEN"][1])
+    for headers in ({}, {"Authorization": "Bearer not-a-jwt"}):
+        denied = requests.get(f"{local_stack.url}/users/me", headers=headers, timeout=10)
+        assert denied.status_code == 401 and denied.headers["Content-Type"] == PROBLEM_CONTENT_TYPE
+        assert vocabulary(denied.json()) == vocabulary(gateway["UNAUTHORIZED"][1])
