@@ -84,8 +84,29 @@ bench: $(READY) ## cold start, warm overhead, memory; catalog reads and ScannedC
 	$(PY) -m bench.emulator
 	$(PY) -m bench.web
 
-cost: $(READY) ## the monthly AWS bill of the traffic model, per service and per order
+cost: $(READY) ## the monthly AWS bill of the traffic model, per service and per order, from the packaged template
+	$(PY) -m devtools.package --stage $(STAGE) > /dev/null
 	$(PY) -m bench.cost
+
+cost-docs: $(READY) ## rewrites the figures docs/cost.md and docs/deploy.md quote (tests/test_template.py checks them)
+	$(PY) -m devtools.package --stage $(STAGE) > /dev/null
+	$(PY) -m bench.cost --write-docs
+
+# --- operating a stage (docs/deploy.md): STACK=chowline-prod on AWS, else the local stack of `make run` ---
+ADMIN := $(PY) -m devtools.admin $(if $(STACK),--stack $(STACK))
+
+.PHONY: cost-docs create-admin find-user invite-owner seed-restaurants
+create-admin: $(READY) ## EMAIL=... [NAME=...]: invites an admin (Cognito e-mails a temporary password)
+	$(ADMIN) create-admin $(EMAIL) $(if $(NAME),--name "$(NAME)")
+
+find-user: $(READY) ## EMAIL=...: a user's id (for owner_id) and groups
+	$(ADMIN) find-user $(EMAIL)
+
+invite-owner: $(READY) ## EMAIL=... NAME=...: invites a restaurant owner
+	$(ADMIN) invite-owner $(EMAIL) --name "$(NAME)"
+
+seed-restaurants: $(READY) ## FILE=restaurants.json: restaurants, their owners (invited) and menus
+	$(ADMIN) seed-restaurants $(FILE)
 
 redrive: $(RUN_READY) ## moves orders-dlq messages back to orders.fifo (local stack: .local/stack-$$PORT.env, or the only one running)
 	@$(PY) -m devtools.redrive

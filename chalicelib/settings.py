@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-
-from chalicelib import __version__
+from pathlib import Path
 
 
 def _flag(value: str | None, default: bool = False) -> bool:
@@ -19,16 +19,13 @@ def _flag(value: str | None, default: bool = False) -> bool:
 @dataclass(frozen=True)
 class Settings:
     stage: str
-    version: str
     region: str
     users_table: str
     restaurants_table: str
     products_table: str
     orders_table: str
-    idempotency_table: str
     notifications_table: str
     orders_queue_url: str
-    orders_dlq_url: str
     order_events_topic_arn: str
     assets_bucket: str
     assets_base_url: str
@@ -42,7 +39,6 @@ class Settings:
     payment_function_name: str
     invoke_payment_in_process: bool
     catalog_cache_seconds: int
-    max_body_bytes: int = 64 * 1024
     # The emulator's URL locally (AWS_ENDPOINT_URL); empty on AWS.
     endpoint_url: str = ""
     # How long an image upload form stays valid.
@@ -59,8 +55,6 @@ class Settings:
         return f"https://{self.assets_bucket}.s3.{self.region}.amazonaws.com"
 
     # --- orders ---
-    orders_queue_arn: str = ""
-    orders_stream_arn: str = ""
     # "fake" (the test tokens of API.md) on every stage but prod, which needs a real provider.
     payment_provider: str = "fake"
     # The emulator cannot run concurrent writes beside a cancelled transaction (it restores
@@ -83,16 +77,13 @@ class Settings:
         cognito_host = endpoint or f"https://cognito-idp.{region}.amazonaws.com"
         return cls(
             stage=stage,
-            version=env.get("CHOWLINE_VERSION", __version__),
             region=region,
             users_table=env.get("USERS_TABLE", f"{prefix}-users"),
             restaurants_table=env.get("RESTAURANTS_TABLE", f"{prefix}-restaurants"),
             products_table=env.get("PRODUCTS_TABLE", f"{prefix}-products"),
             orders_table=env.get("ORDERS_TABLE", f"{prefix}-orders"),
-            idempotency_table=env.get("IDEMPOTENCY_TABLE", f"{prefix}-idempotency"),
             notifications_table=env.get("NOTIFICATIONS_TABLE", f"{prefix}-notifications"),
             orders_queue_url=env.get("ORDERS_QUEUE_URL", ""),
-            orders_dlq_url=env.get("ORDERS_DLQ_URL", ""),
             order_events_topic_arn=env.get("ORDER_EVENTS_TOPIC_ARN", ""),
             assets_bucket=env.get("ASSETS_BUCKET", f"{prefix}-assets"),
             assets_base_url=env.get("ASSETS_BASE_URL", "").rstrip("/"),
@@ -106,17 +97,26 @@ class Settings:
             catalog_cache_seconds=int(env.get("CATALOG_CACHE_SECONDS", "30")),
             endpoint_url=endpoint,
             image_upload_seconds=int(env.get("IMAGE_UPLOAD_SECONDS", "300")),
-            orders_queue_arn=env.get("ORDERS_QUEUE_ARN", ""),
-            orders_stream_arn=env.get("ORDERS_STREAM_ARN", ""),
             payment_provider=env.get("PAYMENT_PROVIDER") or ("live" if stage == "prod" else "fake"),
             serialize_writes=_flag(env.get("SERIALIZE_WRITES"), default=bool(endpoint)),
             sweep_max_age_seconds=int(env.get("SWEEP_MAX_AGE_SECONDS", "86400")),
         )
 
 
-# The order processor's SQS maximum concurrency equals the payment function's reserved
-# concurrency, so payments are never throttled (.chalice/config.json holds the latter).
-PAYMENT_CONCURRENCY = 5
+def _payment_concurrency() -> int | None:
+    """The payment function's reserved concurrency, as ``.chalice/config.json`` sizes it.
+
+    The order processor's SQS maximum concurrency equals it, so payments are never
+    throttled. The value matters where chalice packages or deploys the app and to the local
+    pipeline, which both have the file; the Lambda zip does not, and there nothing reads it.
+    """
+    config = Path(__file__).resolve().parent.parent / ".chalice" / "config.json"
+    if not config.is_file():
+        return None
+    return json.loads(config.read_text())["lambda_functions"]["payment"]["reserved_concurrency"]
+
+
+PAYMENT_CONCURRENCY = _payment_concurrency()
 
 
 @lru_cache(maxsize=1)

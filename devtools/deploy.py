@@ -34,11 +34,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from devtools.package import FUNCTIONS as PACKAGED_FUNCTIONS
 from devtools.provision import environment
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = tuple(PACKAGED_FUNCTIONS)
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9:.]+)\}")
 # Policy placeholders that name a stack resource -> the stack output holding its value.
 RESOURCE_OUTPUTS = {
@@ -138,13 +136,15 @@ def deploy_config(project_dir: Path, stage: str, secret_env: dict[str, str], val
     config = json.loads(original)
     settings = config["stages"][stage]
     settings["environment_variables"] = {**settings.get("environment_variables", {}), **secret_env}
-    for options in settings.get("lambda_functions", {}).values():
+    # The stage's own lambda_functions entries take precedence over the top-level sizes.
+    for function, options in config.get("lambda_functions", {}).items():
         policy_file = options.get("iam_policy_file")
         if policy_file:
             doc = render(json.loads((chalice_dir / policy_file).read_text()), values)
             target = rendered_dir / policy_file
             target.write_text(json.dumps(doc, indent=2) + "\n")
-            options["iam_policy_file"] = str(target.relative_to(chalice_dir))
+            rendered = {"iam_policy_file": str(target.relative_to(chalice_dir))}
+            settings.setdefault("lambda_functions", {}).setdefault(function, {}).update(rendered)
     config_path.write_text(json.dumps(config, indent=2) + "\n")
     try:
         yield config_path

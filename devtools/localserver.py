@@ -34,7 +34,6 @@ import importlib
 import json
 import logging
 import os
-import re
 import sys
 import time
 import uuid
@@ -73,7 +72,6 @@ def install_token_passthrough() -> None:
     LocalGatewayAuthorizer.authorize = _authorize  # type: ignore[method-assign]
 
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # What chalice raises when a path matches no route (the second one when the request also
 # carries an Authorization header).
 _UNMATCHED = (b'{"message": "Missing Authentication Token"}', b'{"message": "Authorization header requires')
@@ -90,13 +88,14 @@ class GatewayRejection(Exception):
 def gateway_response(kind: str, detail: str, headers: Any, status: int = 0) -> dict[str, Any]:
     """The deployed gateway's response of ``kind`` (infra/edge.py renders the same problem
     document into the REST API's gateway responses), as a Lambda proxy response."""
+    from chalicelib.entry.middleware import REQUEST_ID
+    from chalicelib.entry.problems import problem_document
     from infra.edge import GATEWAY_RESPONSES
 
-    default_status, title = GATEWAY_RESPONSES.get(kind, GATEWAY_RESPONSES["DEFAULT_4XX"])
-    status = status or default_status
+    status = status or GATEWAY_RESPONSES.get(kind) or 400
     given = {k.lower(): v for k, v in (headers or {}).items()}.get("x-request-id", "")
-    request_id = given if _REQUEST_ID.match(given or "") else str(uuid.uuid4())
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "request_id": request_id}
+    request_id = given if REQUEST_ID.match(given or "") else str(uuid.uuid4())
+    body = {**problem_document(status, detail), "request_id": request_id}
     return {
         "statusCode": status,
         "headers": {"Content-Type": "application/problem+json", "X-Request-Id": request_id},

@@ -21,10 +21,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from devtools.lambda_context import LambdaContext
 
 log = logging.getLogger("chowline.pipeline")
 
@@ -32,23 +33,6 @@ log = logging.getLogger("chowline.pipeline")
 MAX_STREAM_ATTEMPTS = 20
 MAX_STREAM_BACKOFF = 5.0
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-
-
-@dataclass
-class LambdaContext:
-    function_name: str
-    timeout_seconds: float = 60.0
-
-    def __post_init__(self) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-        self.memory_limit_in_mb = 512
-        self.invoked_function_arn = (
-            f"arn:aws:lambda:us-east-1:123456789012:function:chowline-local-{self.function_name}"
-        )
-        self._deadline = time.monotonic() + self.timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 def _app() -> Any:

@@ -114,7 +114,6 @@ def environment(outputs: dict[str, str], stage: str) -> dict[str, str]:
         "PRODUCTS_TABLE": "ProductsTableName",
         "ORDERS_TABLE": "OrdersTableName",
         "ORDERS_STREAM_ARN": "OrdersStreamArn",
-        "IDEMPOTENCY_TABLE": "IdempotencyTableName",
         "NOTIFICATIONS_TABLE": "NotificationsTableName",
         "ORDERS_QUEUE_URL": "OrdersQueueUrl",
         "ORDERS_QUEUE_ARN": "OrdersQueueArn",

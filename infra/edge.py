@@ -2,7 +2,7 @@
 resources ``chalice package`` generates, merged with ``infra/template.json`` by
 ``devtools/package.py``.
 
-Run ``python infra/edge.py`` after editing; a test fails while edge.json is stale. The JSON
+Run ``.venv/bin/python infra/edge.py`` after editing; a test fails while edge.json is stale. The JSON
 is what reviewers and CloudFormation read; this file only keeps the repetitive parts
 (alarms, gateway responses, cache settings) in one loop each.
 """
@@ -14,13 +14,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-Json = dict[str, Any]
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from chalicelib.domain.errors import CLIENT_ERROR, SERVER_ERROR, problem_kind  # noqa: E402
+from chalicelib.entry.problems import problem_document  # noqa: E402
+from devtools.functions import app_functions, logical_id  # noqa: E402
+from devtools.package import deep_merge  # noqa: E402
+
+Json = dict[str, Any]
 OUT = HERE / "edge.json"
 
 NO_VALUE = {"Ref": "AWS::NoValue"}
 RATE_LIMIT = 1000  # requests per client IP per evaluation window
 RATE_WINDOW = 60  # seconds
+TRACE_SAMPLING_RATE = 0.01
 CATALOG_CACHE_SECONDS = 30  # matches CATALOG_CACHE_SECONDS, the Cache-Control max-age of the same GETs
 
 # CloudFront managed policies (stable, documented ids).
@@ -32,14 +39,8 @@ SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 # itself and nothing else (no script, no style, no frame, sandboxed).
 ASSETS_CSP = "default-src 'none'; img-src 'self'; frame-ancestors 'none'; sandbox"
 
-# Chalice function name -> CloudFormation logical id chalice generates for it.
-FUNCTIONS = {
-    "api_handler": "APIHandler",
-    "process_order": "ProcessOrder",
-    "payment": "Payment",
-    "notify": "Notify",
-    "sweep_pending_orders": "SweepPendingOrders",
-}
+# The functions the app declares -> the CloudFormation logical id chalice generates for each.
+FUNCTIONS = {function: logical_id(function) for function in app_functions()}
 
 # The public catalog GETs: the only cached methods. Query strings and path parameters are
 # cache keys; If-None-Match too, so a cached 304 never answers a request without it.
@@ -57,17 +58,20 @@ CORS_HEADERS = {
     "gatewayresponse.header.X-Request-Id": "context.requestId",
 }
 
-# type -> (status, title); the body is an RFC 9457 problem document.
-GATEWAY_RESPONSES: dict[str, tuple[int, str]] = {
-    "UNAUTHORIZED": (401, "Unauthorized"),
-    "MISSING_AUTHENTICATION_TOKEN": (404, "Not Found"),
-    "ACCESS_DENIED": (403, "Forbidden"),
-    "THROTTLED": (429, "Too Many Requests"),
-    "QUOTA_EXCEEDED": (429, "Too Many Requests"),
-    "WAF_FILTERED": (403, "Forbidden"),
-    "INTEGRATION_TIMEOUT": (504, "Gateway Timeout"),
-    "DEFAULT_4XX": (0, "Request rejected by the gateway"),
-    "DEFAULT_5XX": (0, "Gateway error"),
+# Gateway response type -> status; the body is an RFC 9457 problem document with the app's
+# type and title for that status (chalicelib/domain/errors.py PROBLEMS). DEFAULT_4XX/5XX keep
+# the status API Gateway chose (0 here): a generic client or server error.
+GATEWAY_RESPONSES: dict[str, int] = {
+    "UNAUTHORIZED": 401,
+    "MISSING_AUTHENTICATION_TOKEN": 404,
+    "ACCESS_DENIED": 403,
+    "THROTTLED": 429,
+    "QUOTA_EXCEEDED": 429,
+    "WAF_FILTERED": 403,
+    "REQUEST_TOO_LARGE": 413,
+    "INTEGRATION_TIMEOUT": 504,
+    "DEFAULT_4XX": 0,
+    "DEFAULT_5XX": 0,
 }
 
 
@@ -128,6 +132,14 @@ def parameters() -> Json:
         "AppleTeamId": text,
         "AppleKeyId": text,
         "ApplePrivateKey": secret,
+        "SesIdentityArn": {
+            **text,
+            "Description": (
+                "Verified SES identity (out of the SES sandbox) that sends Cognito's e-mails (codes, invitations); "
+                "empty keeps Cognito's default sender, limited to 50 e-mails a day."
+            ),
+        },
+        "EmailFrom": {**text, "Description": 'Sender of those e-mails, e.g. "Chowline <no-reply@example.com>".'},
         "EnableDax": {
             "Type": "String",
             "Default": "false",
@@ -152,6 +164,7 @@ def conditions() -> Json:
         "HasAuthDomainPrefix": not_empty("AuthDomainPrefix"),
         "HasGoogle": not_empty("GoogleClientId"),
         "HasApple": not_empty("AppleServicesId"),
+        "HasSes": not_empty("SesIdentityArn"),
         "DaxOn": {"Fn::Equals": [ref("EnableDax"), "true"]},
     }
 
@@ -267,14 +280,7 @@ def waf() -> Json:
                 "CustomResponseBodies": {
                     "problem": {
                         "ContentType": "APPLICATION_JSON",
-                        "Content": json.dumps(
-                            {
-                                "type": "about:blank",
-                                "title": "Forbidden",
-                                "status": 403,
-                                "detail": "Request blocked by the firewall",
-                            }
-                        ),
+                        "Content": json.dumps(problem_document(403, "Request blocked by the firewall")),
                     }
                 },
                 "VisibilityConfig": visibility("chowline-api"),
@@ -351,11 +357,12 @@ def api_overrides() -> Json:
             }
         }
     responses: Json = {}
-    for kind, (status, title) in GATEWAY_RESPONSES.items():
+    for kind, status in GATEWAY_RESPONSES.items():
         # DEFAULT_4XX/5XX keep the status API Gateway chose; the body then omits it (it is advisory).
+        problem = problem_kind(status) if status else CLIENT_ERROR if kind == "DEFAULT_4XX" else SERVER_ERROR
         status_part = f'"status": {status}, ' if status else ""
         body = (
-            f'{{"type": "about:blank", "title": "{title}", {status_part}'
+            f'{{"type": "{problem.type}", "title": "{problem.title}", {status_part}'
             '"detail": $context.error.messageString, "request_id": "$context.requestId"}'
         )
         entry: Json = {
@@ -678,6 +685,16 @@ def cdn() -> Json:
 
 def cognito() -> Json:
     return {
+        # Merged into template.json's pool: its e-mails go through SES once an identity is given.
+        "UserPool": {
+            "Properties": {
+                "EmailConfiguration": when(
+                    "HasSes",
+                    {"EmailSendingAccount": "DEVELOPER", "SourceArn": ref("SesIdentityArn"), "From": ref("EmailFrom")},
+                    {"EmailSendingAccount": "COGNITO_DEFAULT"},
+                )
+            }
+        },
         "UserPoolDomain": {
             "Type": "AWS::Cognito::UserPoolDomain",
             "Properties": {
@@ -907,7 +924,6 @@ def stateful_overrides() -> Json:
             "RestaurantsTable",
             "ProductsTable",
             "OrdersTable",
-            "IdempotencyTable",
             "NotificationsTable",
         )
     }
@@ -995,15 +1011,6 @@ def function_overrides() -> Json:
             "RestAPI": api_overrides(),
         },
     )
-
-
-def deep_merge(base: Json, top: Json) -> Json:
-    merged = dict(base)
-    for key, value in top.items():
-        merged[key] = (
-            deep_merge(base[key], value) if isinstance(base.get(key), dict) and isinstance(value, dict) else value
-        )
-    return merged
 
 
 def alarms() -> Json:
@@ -1228,10 +1235,36 @@ def outputs() -> Json:
     }
 
 
+def tracing() -> Json:
+    """1 % of requests traced, no reservoir: enough to see where time goes at 10M requests a
+    month while staying near X-Ray's free 100K traces (the default 1/s + 5 % records ~2.4M)."""
+    return {
+        "TraceSampling": {
+            "Type": "AWS::XRay::SamplingRule",
+            "Properties": {
+                "SamplingRule": {
+                    "RuleName": sub("chowline-${Stage}"),
+                    "Priority": 100,
+                    "FixedRate": TRACE_SAMPLING_RATE,
+                    "ReservoirSize": 0,
+                    "ServiceName": "*",
+                    "ServiceType": "*",
+                    "Host": "*",
+                    "HTTPMethod": "*",
+                    "URLPath": "*",
+                    "ResourceARN": "*",
+                    "Version": 1,
+                }
+            },
+        }
+    }
+
+
 def build() -> Json:
     resources: Json = {}
     for part in (
         waf(),
+        tracing(),
         api_resources(),
         cdn(),
         cognito(),

@@ -23,6 +23,7 @@ import pytest
 from moto import mock_aws
 
 from devtools import deploy
+from devtools.functions import app_functions
 from devtools.provision import emulated_subset, load_template
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,7 +88,7 @@ class ChaliceDeployStandIn:
         with zipfile.ZipFile(code, "w") as archive:
             archive.writestr("app.py", "def handler(event, context):\n    return {}\n")
         lam = self.session.client("lambda")
-        for function in deploy.FUNCTIONS:
+        for function in app_functions():
             lam.create_function(
                 FunctionName=f"chowline-{stage}-{function}",
                 Runtime="python3.11",
@@ -126,7 +127,8 @@ def test_deploy_creates_the_stack_feeds_the_config_and_fixes_the_mappings(aws: A
     assert env["USER_POOL_ARN"] == POOL_ARN and env["CHOWLINE_STAGE"] == "prod"
     # ...but neither the secret nor the rendered policies stay in it.
     assert "CURSOR_KEY" not in env
-    assert config["stages"]["prod"]["lambda_functions"]["payment"]["iam_policy_file"] == "policy-payment.json"
+    assert config["lambda_functions"]["payment"]["iam_policy_file"] == "policy-payment.json"
+    assert "lambda_functions" not in config["stages"]["prod"]
     assert config["stages"]["local"]["environment_variables"]["VERIFY_TOKENS"] == "true"
 
     # chalice deploy saw the key and concrete, stage-scoped ARNs.
@@ -172,7 +174,8 @@ def test_a_failed_chalice_deploy_leaves_the_config_as_it_was(aws: Any, project: 
         deploy.deploy("prod", aws, project, template=stack_template(), chalice_deploy=failing, delay=1)
     config = json.loads((project / ".chalice" / "config.json").read_text())
     assert "CURSOR_KEY" not in config["stages"]["prod"]["environment_variables"]
-    assert config["stages"]["prod"]["lambda_functions"]["notify"]["iam_policy_file"] == "policy-notify.json"
+    assert config["lambda_functions"]["notify"]["iam_policy_file"] == "policy-notify.json"
+    assert "lambda_functions" not in config["stages"]["prod"]
 
 
 def test_a_policy_placeholder_without_a_value_stops_the_deploy() -> None:

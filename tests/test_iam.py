@@ -32,8 +32,10 @@ from typing import Any
 
 import pytest
 
+from devtools.functions import app_functions, sizes
+
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = ("api_handler", "process_order", "payment", "notify", "sweep_pending_orders")
+FUNCTIONS = app_functions()
 SERVICES = {"dynamodb", "sqs", "sns", "s3", "cognito-idp", "lambda", "secretsmanager", "ssm", "dax", "events", "kms"}
 API_DECORATORS = {"route", "middleware"}
 EVENT_DECORATORS = {"on_sqs_message", "on_dynamodb_record", "schedule", "lambda_function"}
@@ -274,6 +276,17 @@ def policy_of(function: str, root: Path = ROOT) -> dict[str, Any]:
 # --- the policies as written -------------------------------------------------------------
 
 
+def test_every_function_of_the_app_is_sized_and_has_a_policy_once() -> None:
+    """One entry per function in .chalice/config.json's top-level lambda_functions, for every
+    stage; no stage sizes a function again, and no entry names a function the app lacks."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    assert sorted(sizes()) == sorted(FUNCTIONS)
+    assert all("lambda_functions" not in stage for stage in config["stages"].values())
+    assert sorted(p.name for p in (ROOT / ".chalice").glob("policy-*.json")) == sorted(
+        f"policy-{function}.json" for function in FUNCTIONS
+    )
+
+
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_policy_allows_every_call_of_the_function(function: str) -> None:
     needed = required_actions(ROOT).get(function, {})
@@ -292,9 +305,8 @@ def test_policy_allows_every_call_of_the_function(function: str) -> None:
 def test_policy_is_narrow(function: str) -> None:
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     for stage in ("dev", "prod"):
-        settings = config["stages"][stage]
-        assert settings["autogen_policy"] is False
-        assert settings["lambda_functions"][function]["iam_policy_file"] == f"policy-{function}.json"
+        assert config["stages"][stage]["autogen_policy"] is False
+    assert sizes()[function]["iam_policy_file"] == f"policy-{function}.json"
     for statement in policy_of(function)["Statement"]:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
