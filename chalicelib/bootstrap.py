@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import cached_property
 
+from chalicelib import __version__
 from chalicelib.adapters.aws import AwsClients
 from chalicelib.adapters.cache import TtlCache
 from chalicelib.adapters.catalog_repo import ProductsRepository, RestaurantsRepository
@@ -157,7 +158,7 @@ class Container:
                 "notifications": TableProbe(probes, s.notifications_table, "user_id", "sent_at"),
                 "orders queue": QueueProbe(probes, s.orders_queue_url),
             },
-            version=s.version,
+            version=__version__,
         )
 
     # --- observability ---------------------------------------------------------------

@@ -19,9 +19,10 @@ import requests
 import app as app_module
 from chalicelib.bootstrap import container
 from chalicelib.entry import observability
+from chalicelib.entry.problems import problem_document
 from devtools.emulator import free_port
+from devtools.lambda_context import LambdaContext
 from devtools.localserver import create_server
-from devtools.pipeline import LambdaContext
 from infra.edge import GATEWAY_RESPONSES
 from tests.localstack import ROOT
 from tests.test_observability import json_lines
@@ -205,15 +206,13 @@ def test_a_body_over_the_gateway_limit_is_a_413_without_reading_it(server):
 
 
 def test_unknown_paths_and_head_get_the_deployed_gateways_problem(server):
-    status, title = GATEWAY_RESPONSES["MISSING_AUTHENTICATION_TOKEN"]
+    status = GATEWAY_RESPONSES["MISSING_AUTHENTICATION_TOKEN"]
     unknown = requests.get(f"{server}/no-such-thing", headers={"X-Request-Id": "probe-1"}, timeout=WAIT)
     assert unknown.status_code == status == 404
     assert unknown.headers["Content-Type"] == "application/problem+json"
     assert unknown.headers["X-Request-Id"] == "probe-1"
     assert unknown.json() == {
-        "type": "about:blank",
-        "title": title,
-        "status": 404,
+        **problem_document(404, "Missing Authentication Token"),
         "detail": "Missing Authentication Token",
         "request_id": "probe-1",
     }

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -89,11 +90,14 @@ def test_demo_accounts_log_in(local_stack):
 def test_make_run_says_what_it_does_in_compact_lines(local_stack):
     requests.get(f"{local_stack.url}/health", headers={"X-Request-Id": "talk-1"}, timeout=10)
     requests.head(f"{local_stack.url}/health", timeout=10)
-    log = local_stack.log()
+    head_line = re.compile(r"^\d\d:\d\d:\d\d gateway +HEAD /health 404 \d+ ms$", re.MULTILINE)
+    deadline = time.monotonic() + 10  # the line is written just after the response is sent
+    while not head_line.search(log := local_stack.log()) and time.monotonic() < deadline:
+        time.sleep(0.1)
     for step in ("Starting the AWS emulator", "Provisioning", "demo accounts", "event pipeline", "Serving the API"):
         assert f"· {step}" in log or step in log, step
     assert re.search(r"^\d\d:\d\d:\d\d api_handler +GET /health 200 \d+ ms$", log, re.MULTILINE), log[-2000:]
-    assert re.search(r"^\d\d:\d\d:\d\d gateway +HEAD /health 404 \d+ ms$", log, re.MULTILINE)
+    assert head_line.search(log)
     assert '"message"' not in log, "no JSON log records locally"
     assert '"GET /health HTTP/1.1"' not in log, "no second access line from http.server"
     assert "\x1b" not in log, "nothing probes the terminal with escape sequences"

@@ -97,7 +97,7 @@ def test_the_firewall_blocks_with_the_apps_403() -> None:
 
 
 def test_the_local_server_answers_an_unknown_path_as_the_gateway_does() -> None:
-    local = json.loads(not_found("/nowhere", {"X-Request-Id": "abc-1"})["body"])
+    local = json.loads(not_found({"X-Request-Id": "abc-1"})["body"])
     _, gateway = gateway_bodies()["MISSING_AUTHENTICATION_TOKEN"]
     assert vocabulary(local) == vocabulary(gateway) == expected(404)
 
