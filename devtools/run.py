@@ -69,6 +69,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     emulator, env = start_stack(args.emulator_port)
+    from devtools.websocket_bridge import start_bridge
+
+    bridge = start_bridge(args.port)  # the WebSocket API: sets WS_URL and WEBSOCKET_ENDPOINT
+    env.update(bridge.env)
     write_env_file(env)
     stop = threading.Event()
     server: Any = None
@@ -91,10 +95,11 @@ def main(argv: list[str] | None = None) -> None:
             from devtools.localserver import create_server
 
             server = create_server("127.0.0.1", args.port)
-            print(banner(args.port, emulator), flush=True)
+            print(banner(args.port, emulator) + f"  WebSocket  {bridge.url}/?token=<ID token>\n", flush=True)
             server.serve_forever()
     finally:
         pipeline.stop()
+        bridge.stop()
         emulator.stop()
         print("Chowline stopped.", flush=True)
 
