@@ -216,10 +216,9 @@ class WebSocketBridge:
         finally:
             with self._lock:
                 self._live.pop(connection_id, None)
-            close = connection.close_rcvd
             context = self._base_context(connection_id, "$disconnect", "DISCONNECT")
-            context["disconnectStatusCode"] = close.code if close else 1006
-            context["disconnectReason"] = close.reason if close else ""
+            context["disconnectStatusCode"] = connection.close_code or 1006
+            context["disconnectReason"] = connection.close_reason or ""
             await asyncio.to_thread(
                 _invoke, "websocket_disconnect", {"requestContext": context, "isBase64Encoded": False}
             )
