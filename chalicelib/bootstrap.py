@@ -19,6 +19,7 @@ from chalicelib.adapters.identity import CognitoIdentity
 from chalicelib.adapters.metrics import Metrics
 from chalicelib.adapters.notifications_repo import NotificationsRepository
 from chalicelib.adapters.orders_repo import OrdersRepository
+from chalicelib.adapters.owners import RestaurantOwners
 from chalicelib.adapters.payment_provider import PaymentProvider, provider_for
 from chalicelib.adapters.payments import PaymentGateway
 from chalicelib.adapters.push import MobilePush
@@ -32,8 +33,8 @@ from chalicelib.entry.auth import Verifier
 from chalicelib.services.accounts import AccountsService
 from chalicelib.services.assets import AssetsService
 from chalicelib.services.catalog import CatalogService
-from chalicelib.services.devices import DevicesService
-from chalicelib.services.live import LiveService, PushService
+from chalicelib.services.devices import DevicesService, PushService
+from chalicelib.services.live import LiveService
 from chalicelib.services.notifications import NotificationsService
 from chalicelib.services.orders import OrderProcessor, OrdersService
 from chalicelib.services.payments import PaymentsService
@@ -46,7 +47,8 @@ class Container:
 
     @cached_property
     def clients(self) -> AwsClients:
-        return AwsClients(self.settings.region)
+        s = self.settings
+        return AwsClients(s.region, endpoints={"apigatewaymanagementapi": s.websocket_endpoint})
 
     @cached_property
     def cursors(self) -> CursorCodec:
@@ -145,19 +147,26 @@ class Container:
             OrderEventsTopic(self.clients, s.order_events_topic_arn),
             live_channel=self.live,
             push=self.push,
-            owner_of=lambda restaurant_id: self.catalog_cache.get_or_load(
-                ("owner", restaurant_id), lambda: self.orders_repo.restaurant_owner(restaurant_id)
-            ),
+            owner_of=self.restaurant_owner,
         )
 
     # --- live updates and devices ------------------------------------------------------
+
+    @cached_property
+    def restaurant_owners(self) -> RestaurantOwners:
+        return RestaurantOwners(self.clients, self.settings.restaurants_table)
+
+    def restaurant_owner(self, restaurant_id: str) -> str | None:
+        """Owners rarely change: looked up once per catalog cache period."""
+        owners = self.restaurant_owners
+        return self.catalog_cache.get_or_load(("owner", restaurant_id), lambda: owners.owner_of(restaurant_id))
 
     @cached_property
     def live(self) -> LiveService:
         s = self.settings
         return LiveService(
             ConnectionsRepository(self.clients, s.connections_table),
-            SocketPoster(s.websocket_endpoint, s.region),
+            SocketPoster(self.clients, configured=bool(s.websocket_endpoint)),
             lambda: self.socket_verifier,
         )
 

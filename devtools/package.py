@@ -28,7 +28,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from devtools.provision import environment
+from chalicelib.settings import PUSH_PLATFORMS, push_variable
+from devtools.provision import environment, push_parameter
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = {
@@ -37,6 +38,9 @@ FUNCTIONS = {
     "payment": "Payment",
     "notify": "Notify",
     "sweep_pending_orders": "SweepPendingOrders",
+    "websocket_connect": "WebsocketConnect",
+    "websocket_message": "WebsocketMessage",
+    "websocket_disconnect": "WebsocketDisconnect",
 }
 SUB_NAME = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "packaging", "AWS_SECRET_ACCESS_KEY": "packaging", "AWS_SESSION_TOKEN": ""}
@@ -57,10 +61,11 @@ def declared(project_dir: Path) -> dict[str, Any]:
 
     app = CLIFactory(str(project_dir)).load_chalice_app()
     functions = {f.name for f in app.pure_lambda_functions} | {s.name for s in app.event_sources}
+    functions |= {handler.name for handler in app.websocket_handlers.values()}
     routes = {path: sorted(methods) for path, methods in app.routes.items()}
     if routes:
         functions.add("api_handler")
-    return {"functions": sorted(functions), "routes": routes}
+    return {"functions": sorted(functions), "routes": routes, "websocket": bool(app.websocket_handlers)}
 
 
 def deep_merge(base: Any, top: Any) -> Any:
@@ -96,6 +101,11 @@ def function_environment(template: dict[str, Any]) -> dict[str, Any]:
             "PAYMENT_FUNCTION_NAME": {"Fn::Sub": "chowline-${Stage}-payment"},
             "CURSOR_KEY": {"Fn::Sub": "{{resolve:secretsmanager:${CursorKeySecret}:SecretString}}"},
             "ASSETS_BASE_URL": {"Fn::Sub": "https://${AssetsDistribution.DomainName}"},
+            "WEBSOCKET_ENDPOINT": {
+                "Fn::Sub": "https://${WebsocketAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"
+            },
+            "WS_URL": {"Fn::Sub": "wss://${WebsocketAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"},
+            **{push_variable(p): {"Ref": push_parameter(p)} for p in PUSH_PLATFORMS},
         }
     )
     return env
@@ -174,6 +184,8 @@ def _prune(merged: dict[str, Any], app: dict[str, Any]) -> list[str]:
     generated = {FUNCTIONS[f] for f in app["functions"] if f in FUNCTIONS}
     generated |= {role_id(f) for f in app["functions"] if f in FUNCTIONS}
     generated |= {camel(f) + "LogGroup" for f in app["functions"] if f in FUNCTIONS}
+    if app.get("websocket"):
+        generated |= {"WebsocketAPI", "WebsocketAPIStage", "WebsocketAPIDeployment"}
     if app["routes"]:
         generated |= {"RestAPI", "RestAPIapiStage", "RestAPIDeployment", "APIHandlerInvokePermission"}
         api = resources.get("RestAPI", {}).get("Properties", {})

@@ -108,6 +108,12 @@ def _create_user_pool(session: Any, template: dict[str, Any], stage: str) -> dic
     return {"UserPoolId": pool["Id"], "UserPoolArn": pool["Arn"], "UserPoolClientId": client["ClientId"]}
 
 
+def push_parameter(platform: str) -> str:
+    """The stack parameter carrying a push platform's SNS application ARN (``make deploy``
+    creates the application, CloudFormation having no resource type for it)."""
+    return "Push" + "".join(part.capitalize() for part in platform.split("_")) + "ApplicationArn"
+
+
 def create_push_applications(session: Any, stage: str) -> dict[str, str]:
     """CloudFormation has no SNS platform application: one per push platform, with dummy
     credentials (the emulator delivers nothing to Apple or Google)."""

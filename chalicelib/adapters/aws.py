@@ -30,9 +30,11 @@ TRANSIENT_ERROR_CODES = frozenset(
 class AwsClients:
     """Creates each boto3 client once, on first use, with bounded retries and timeouts."""
 
-    def __init__(self, region: str, max_attempts: int = 3) -> None:
+    def __init__(self, region: str, max_attempts: int = 3, endpoints: dict[str, str] | None = None) -> None:
         self._region = region
         self._max_attempts = max_attempts
+        # Services reached at an endpoint of their own (the WebSocket management API's).
+        self._endpoints = {k: v for k, v in (endpoints or {}).items() if v}
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -57,6 +59,9 @@ class AwsClients:
             read_timeout=5,
             max_pool_connections=20,
         )
+        endpoint = self._endpoints.get(service)
+        if endpoint:
+            return boto3.session.Session().client(service, config=config, endpoint_url=endpoint)
         return boto3.session.Session().client(service, config=config)
 
 

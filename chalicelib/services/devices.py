@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.adapters.devices_repo import DevicesRepository
-from chalicelib.adapters.push import MobilePush, PlatformNotConfigured
+from chalicelib.adapters.push import EndpointGone, MobilePush, PlatformNotConfigured
 from chalicelib.domain.clock import utc_now_text
 from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
 from chalicelib.domain.live import Device, DeviceList, RegisterDevice, device_id
@@ -51,6 +53,41 @@ class DevicesService:
         if removed is None:
             raise NotFound("No such device")
         self._push.delete_endpoint(str(removed["endpoint_arn"]))
+
+
+@dataclass
+class Pushed:
+    """What one push to a user did: messages sent, and the devices found gone."""
+
+    pushed: int = 0
+    gone_devices: list[str] = field(default_factory=list)
+
+
+class PushService:
+    """Mobile push to every device of a user; a disabled or deleted endpoint loses its device."""
+
+    def __init__(self, devices: DevicesRepository, push: MobilePush) -> None:
+        self._devices = devices
+        self._push = push
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._push.platforms)
+
+    def send(self, user_id: str, payloads: Mapping[str, str]) -> Pushed:
+        done = Pushed()
+        if not self.enabled:
+            return done
+        for device in self._devices.of_user(user_id):
+            try:
+                self._push.send(str(device["endpoint_arn"]), payloads)
+                done.pushed += 1
+            except EndpointGone:
+                # SNS deletes endpoints idempotently: a deleted one is deleted again harmlessly.
+                self._push.delete_endpoint(str(device["endpoint_arn"]))
+                self._devices.remove(user_id, str(device["device_id"]))
+                done.gone_devices.append(str(device["device_id"]))
+        return done
 
 
 def _out(device: dict[str, Any]) -> Device:

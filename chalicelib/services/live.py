@@ -3,15 +3,12 @@ one event to one user over every channel they have (their sockets and their devi
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.adapters.connections_repo import COURIERS_AUDIENCE, ConnectionsRepository
-from chalicelib.adapters.devices_repo import DevicesRepository
-from chalicelib.adapters.push import EndpointGone, MobilePush
 from chalicelib.adapters.sockets import ConnectionGone, SocketPoster
 from chalicelib.domain.accounts import COURIERS
 from chalicelib.domain.errors import Unauthorized
@@ -19,19 +16,15 @@ from chalicelib.domain.live import CONNECTION_TTL_SECONDS, ClientConfig
 from chalicelib.entry.auth import parse_groups
 from chalicelib.settings import Settings
 
-log = logging.getLogger(__name__)
-
 PONG = {"type": "pong"}
 
 
 @dataclass
-class Delivered:
-    """What one delivery did: frames posted, pushes sent, and what it found gone."""
+class Posted:
+    """What one post to a user did: frames posted, and the connections found gone."""
 
     posted: int = 0
-    pushed: int = 0
     gone_connections: list[str] = field(default_factory=list)
-    gone_devices: list[str] = field(default_factory=list)
 
 
 class LiveService:
@@ -90,10 +83,10 @@ class LiveService:
             by_user.setdefault(str(row["user_id"]), []).append(str(row["connection_id"]))
         return by_user
 
-    def post(self, user_id: str, message: Mapping[str, Any], known: Iterable[str] | None = None) -> Delivered:
+    def post(self, user_id: str, message: Mapping[str, Any], known: Iterable[str] | None = None) -> Posted:
         """Posts to every connection of the user (``known``: already looked up). A connection
         that is gone loses its row; any other failure propagates."""
-        done = Delivered()
+        done = Posted()
         if not self._sockets.configured:
             return done
         connections = list(known) if known is not None else self._connections.of_user(user_id, int(self._clock()))
@@ -104,33 +97,6 @@ class LiveService:
             except ConnectionGone:
                 self._connections.delete(connection_id)
                 done.gone_connections.append(connection_id)
-        return done
-
-
-class PushService:
-    """Mobile push to every device of a user; a disabled or deleted endpoint loses its device."""
-
-    def __init__(self, devices: DevicesRepository, push: MobilePush) -> None:
-        self._devices = devices
-        self._push = push
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self._push.platforms)
-
-    def send(self, user_id: str, payloads: Mapping[str, str]) -> Delivered:
-        done = Delivered()
-        if not self.enabled:
-            return done
-        for device in self._devices.of_user(user_id):
-            try:
-                self._push.send(str(device["endpoint_arn"]), payloads)
-                done.pushed += 1
-            except EndpointGone:
-                # SNS deletes endpoints idempotently: a deleted one is deleted again harmlessly.
-                self._push.delete_endpoint(str(device["endpoint_arn"]))
-                self._devices.remove(user_id, str(device["device_id"]))
-                done.gone_devices.append(str(device["device_id"]))
         return done
 
 

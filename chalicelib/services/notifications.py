@@ -33,7 +33,8 @@ from chalicelib.domain.paging import ListQuery, page_of
 from chalicelib.domain.principal import Principal
 
 if TYPE_CHECKING:  # the live channel is optional: the service works without it
-    from chalicelib.services.live import LiveService, PushService
+    from chalicelib.services.devices import PushService
+    from chalicelib.services.live import LiveService
 
 log = logging.getLogger(__name__)
 
