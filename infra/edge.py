@@ -891,6 +891,8 @@ def stateful_overrides() -> Json:
             "OrdersTable",
             "IdempotencyTable",
             "NotificationsTable",
+            "ConnectionsTable",
+            "DevicesTable",
         )
     }
     out["OrdersQueue"] = {"Metadata": skip(sse)}
