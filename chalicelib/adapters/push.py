@@ -26,14 +26,14 @@ class MobilePush:
     def platforms(self) -> list[str]:
         return sorted(self._applications)
 
-    def create_endpoint(self, platform: str, token: str, user_id: str) -> str:
+    def create_endpoint(self, platform: str, token: str) -> str:
+        """The token's endpoint (SNS returns the existing one for a known token: a phone
+        that changes hands keeps one endpoint, pushed to for whoever registered it last)."""
         application = self._applications.get(platform)
         if not application:
             raise PlatformNotConfigured(platform)
         with aws_errors("Mobile push"):
-            out = self._clients.get("sns").create_platform_endpoint(
-                PlatformApplicationArn=application, Token=token, CustomUserData=user_id
-            )
+            out = self._clients.get("sns").create_platform_endpoint(PlatformApplicationArn=application, Token=token)
         return str(out["EndpointArn"])
 
     def delete_endpoint(self, endpoint_arn: str) -> None:

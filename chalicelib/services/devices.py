@@ -26,7 +26,7 @@ class DevicesService:
         if existing:
             return _out(existing), False
         try:
-            endpoint = self._push.create_endpoint(cmd.platform, cmd.token, principal.user_id)
+            endpoint = self._push.create_endpoint(cmd.platform, cmd.token)
         except PlatformNotConfigured as exc:
             raise ValidationFailed(
                 f"Push to {cmd.platform} is not set up on this stage",

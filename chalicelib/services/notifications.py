@@ -22,7 +22,6 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.dynamo import from_item
@@ -104,6 +103,8 @@ class NotificationsService:
         if len(targets) == 1:
             outcomes.append(_outcome(one, targets[0]))
         else:
+            from concurrent.futures import ThreadPoolExecutor  # on first fan-out: keeps the import of app small
+
             with ThreadPoolExecutor(max_workers=min(FAN_OUT, len(targets))) as pool:
                 outcomes = list(pool.map(lambda r: _outcome(one, r), targets))
         for outcome in outcomes:
