@@ -56,10 +56,11 @@ bench-catalog: $(READY) ## cached menu reads vs a bare Chalice route; ScannedCou
 	$(PY) -m bench.catalog
 
 
-bench: $(READY) ## cold start, warm overhead, memory; catalog reads and ScannedCount; the order pipeline
+bench: $(READY) ## cold start, warm overhead, memory; catalog reads and ScannedCount; the order pipeline; live updates
 	$(PY) -m bench
 	$(PY) -m bench.catalog
 	$(PY) -m bench.pipeline
+	$(PY) -m bench.live
 
 cost: $(READY) ## the monthly AWS bill of the traffic model, per service and per order
 	$(PY) -m bench.cost
