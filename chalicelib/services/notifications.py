@@ -21,7 +21,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.dynamo import from_item
@@ -40,7 +42,7 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 60
 INBOX_DAYS = 90
 # Recipients served at once: a READY order reaches every connected courier.
-FAN_OUT = 16
+FAN_OUT = 32
 
 
 class NotificationInProgress(Exception):
@@ -96,29 +98,25 @@ class NotificationsService:
         targets = live.recipients(change, self._owner_of(change.restaurant_id), couriers)
         details = {"total_cents": new.get("total_cents"), "currency": new.get("currency")}
 
-        def one(recipient: live.Recipient) -> bool:
-            return self._notify_one(change, recipient, couriers.get(recipient.user_id), details)
-
-        outcomes: list[bool | BaseException] = []
-        if len(targets) == 1:
-            outcomes.append(_outcome(one, targets[0]))
-        else:
-            from concurrent.futures import ThreadPoolExecutor  # on first fan-out: keeps the import of app small
-
-            with ThreadPoolExecutor(max_workers=min(FAN_OUT, len(targets))) as pool:
-                outcomes = list(pool.map(lambda r: _outcome(one, r), targets))
-        for outcome in outcomes:
+        # Frames first, for everyone (the live channel is the one a person is watching),
+        # then pushes and the sent marks.
+        claimed = _each(targets, lambda r: self._claim_and_post(change, r, couriers.get(r.user_id), details))
+        pending = [c for c in claimed if isinstance(c, _Claimed)]
+        finished = _each(pending, self._push_and_mark)
+        for outcome in [*claimed, *finished]:
             if isinstance(outcome, BaseException):
                 raise outcome
-        return any(outcomes)
+        return bool(pending)
 
-    def _notify_one(
+    def _claim_and_post(
         self,
         change: live.StatusChange,
         recipient: live.Recipient,
         known_connections: list[str] | None,
         details: Mapping[str, Any],
-    ) -> bool:
+    ) -> _Claimed | None:
+        """Claims (order, status, kind) for the recipient and posts its frames; None when
+        it was sent before."""
         kind = recipient.kind
         text = live.text(change, recipient)
         entry = {
@@ -138,24 +136,39 @@ class NotificationsService:
         existing = self._repo.claim(entry, int(self._clock()), LEASE_SECONDS, uuid.uuid4().hex)
         if existing is not None:
             if existing.get("state") == SENT:
-                return False
+                return None
             raise NotificationInProgress(f"{recipient.user_id} {entry['sent_at']} is being sent by another attempt")
-        try:
-            message_id = self._publish(change, details) if recipient.role == "customer" else ""
+        claimed = _Claimed(change, recipient, entry, text)
+        with self._releasing(claimed):
+            claimed.message_id = self._publish(change, details) if recipient.role == "customer" else ""
             if self._live is not None:
                 # Couriers' connections are known from the courier lookup; the carrying
                 # courier's order.status frames go to all of their connections.
                 known = known_connections if kind != live.ORDER_STATUS else None
                 self._live.post(recipient.user_id, live.socket_message(change, kind), known)
+        return claimed
+
+    def _push_and_mark(self, claimed: _Claimed) -> bool:
+        with self._releasing(claimed):
             if self._push is not None:
-                data = {"event_id": str(entry["event_id"]), "order_id": change.order_id, "status": change.status}
-                self._push.send(recipient.user_id, live.push_payloads("Chowline", text, data))
-        except Exception:
-            # Give the claim up so that the retry need not wait the lease.
-            self._repo.release(recipient.user_id, str(entry["sent_at"]))
-            raise
-        self._repo.mark_sent(recipient.user_id, str(entry["sent_at"]), message_id)
+                change = claimed.change
+                data = {
+                    "event_id": str(claimed.entry["event_id"]),
+                    "order_id": change.order_id,
+                    "status": change.status,
+                }
+                self._push.send(claimed.recipient.user_id, live.push_payloads("Chowline", claimed.text, data))
+        self._repo.mark_sent(claimed.recipient.user_id, str(claimed.entry["sent_at"]), claimed.message_id)
         return True
+
+    @contextmanager
+    def _releasing(self, claimed: _Claimed) -> Iterator[None]:
+        """On failure, gives the claim up so that the retry need not wait the lease."""
+        try:
+            yield
+        except Exception:
+            self._repo.release(claimed.recipient.user_id, str(claimed.entry["sent_at"]))
+            raise
 
     def _publish(self, change: live.StatusChange, details: Mapping[str, Any]) -> str:
         event = live.inbox_event(change, live.ORDER_STATUS)
@@ -194,9 +207,31 @@ def _out(item: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _outcome(call: Callable[[live.Recipient], bool], recipient: live.Recipient) -> bool | BaseException:
-    try:
-        return call(recipient)
-    except Exception as exc:  # noqa: BLE001 - every recipient gets its turn; the first failure is raised after
-        log.warning("notifying %s of %s failed", recipient.user_id, recipient.kind, exc_info=True)
-        return exc
+@dataclass
+class _Claimed:
+    """A recipient's claim, taken and its frames posted: push and the sent mark follow."""
+
+    change: live.StatusChange
+    recipient: live.Recipient
+    entry: dict[str, Any]
+    text: str
+    message_id: str = ""
+
+
+def _each(items: list[Any], call: Callable[[Any], Any]) -> list[Any]:
+    """``call`` on every item, FAN_OUT at a time; an item's failure is returned, not raised,
+    so that every other item still gets its turn."""
+
+    def guarded(item: Any) -> Any:
+        try:
+            return call(item)
+        except Exception as exc:  # noqa: BLE001 - raised by the caller once every item has had its turn
+            log.warning("notifying %s failed", getattr(item, "user_id", item), exc_info=True)
+            return exc
+
+    if len(items) <= 1:
+        return [guarded(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor  # on first fan-out: keeps the import of app small
+
+    with ThreadPoolExecutor(max_workers=min(FAN_OUT, len(items))) as pool:
+        return list(pool.map(guarded, items))
