@@ -13,6 +13,7 @@ from chalice.app import CloudWatchEvent, DynamoDBEvent, Request, SQSEvent, Webso
 from chalicelib import __version__
 from chalicelib.bootstrap import container
 from chalicelib.domain import accounts, catalog, live, orders
+from chalicelib.domain.errors import Unauthorized
 from chalicelib.domain.paging import ListQuery
 from chalicelib.entry import middleware
 from chalicelib.entry.auth import principal_of
@@ -445,11 +446,8 @@ def delete_device(device_id: str) -> Response:
 @app.on_ws_connect()
 def websocket_connect(event: WebsocketEvent) -> Response:
     """Verifies the ID token of ``?token=`` (no authorizer runs here) and records the connection."""
-    from chalicelib.domain.errors import Unauthorized
-
-    raw = event.to_dict()
     try:
-        container().live.connect(event.connection_id, raw.get("queryStringParameters"))
+        container().live.connect(event.connection_id, event.to_dict().get("queryStringParameters"))
     except Unauthorized as refused:
         return Response(body={"message": refused.detail}, status_code=401)
     return Response(body="", status_code=200)

@@ -87,16 +87,17 @@ class WebSocketBridge:
         return {"WS_URL": self.url, "WEBSOCKET_ENDPOINT": self.management_url}
 
     def start(self) -> WebSocketBridge:
-        self._management = ThreadingHTTPServer((self.host, 0), _management_handler(self))
-        self._management.daemon_threads = True
-        self.management_port = int(self._management.server_address[1])
-        self._spawn("ws-management", self._management.serve_forever)
         ready = threading.Event()
         failure: list[BaseException] = []
         self._spawn("ws-bridge", lambda: self._run_loop(ready, failure))
         if not ready.wait(10) or failure:
             self.stop()
             raise RuntimeError(f"the WebSocket bridge did not start: {failure[:1]}")
+        # Bound after the WebSocket port, so that its ephemeral port cannot take that one.
+        self._management = ThreadingHTTPServer((self.host, 0), _management_handler(self))
+        self._management.daemon_threads = True
+        self.management_port = int(self._management.server_address[1])
+        self._spawn("ws-management", self._management.serve_forever)
         return self
 
     def stop(self) -> None:
@@ -129,14 +130,18 @@ class WebSocketBridge:
         asyncio.set_event_loop(loop)
 
         async def open_server() -> None:
-            self._server = await serve(
-                self._session,
-                self.host,
-                self._requested_port,
-                process_request=self._connect,
-                ping_interval=None,
-                max_size=128 * 1024,  # API Gateway's frame limit is 32 KB; its message limit 128 KB
-            )
+            options: dict[str, Any] = {
+                "process_request": self._connect,
+                "ping_interval": None,
+                "max_size": 128 * 1024,  # API Gateway's message limit
+            }
+            try:
+                self._server = await serve(self._session, self.host, self._requested_port, **options)
+            except OSError:
+                if not self._requested_port:
+                    raise
+                # The wanted port was taken since it was checked: any free one will do.
+                self._server = await serve(self._session, self.host, 0, **options)
             self.port = int(next(iter(self._server.sockets)).getsockname()[1])
 
         try:

@@ -3,6 +3,8 @@ that mobile push reaches. Pure: no I/O."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -161,15 +163,11 @@ class DeviceList(ResponseModel):
 
 def device_id(platform: str, token: str) -> str:
     """The same token on the same platform is the same device."""
-    import hashlib
-
     return hashlib.sha256(f"{platform}:{token}".encode()).hexdigest()[:24]
 
 
 def push_payloads(title: str, body: str, data: Mapping[str, str]) -> dict[str, str]:
     """SNS ``MessageStructure=json``: one platform-formatted message per protocol."""
-    import json
-
     apns = json.dumps({"aps": {"alert": {"title": title, "body": body}, "sound": "default"}, **data})
     fcm = json.dumps({"notification": {"title": title, "body": body}, "data": dict(data)})
     return {"default": body, "APNS": apns, "APNS_SANDBOX": apns, "GCM": fcm}

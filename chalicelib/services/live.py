@@ -3,6 +3,7 @@ one event to one user over every channel they have (their sockets and their devi
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -59,8 +60,6 @@ class LiveService:
 
     def message(self, connection_id: str, body: str) -> None:
         """``{"action": "ping"}`` is answered with ``{"type": "pong"}``; anything else is ignored."""
-        import json
-
         try:
             action = json.loads(body).get("action") if body else None
         except (ValueError, AttributeError):
