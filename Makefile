@@ -77,12 +77,13 @@ bench-catalog: $(READY) ## cached menu reads vs a bare Chalice route; ScannedCou
 	$(PY) -m bench.catalog
 
 
-bench: $(READY) ## cold start, warm overhead, memory; catalog reads and ScannedCount; the order pipeline; the emulator's ceiling; the web app
+bench: $(READY) ## cold start, warm overhead, memory; catalog reads and ScannedCount; the order pipeline; the emulator's ceiling; the web app; live updates
 	$(PY) -m bench
 	$(PY) -m bench.catalog
 	$(PY) -m bench.pipeline
 	$(PY) -m bench.emulator
 	$(PY) -m bench.web
+	$(PY) -m bench.live
 
 cost: $(READY) ## the monthly AWS bill of the traffic model, per service and per order, from the packaged template
 	$(PY) -m devtools.package --stage $(STAGE) > /dev/null

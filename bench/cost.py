@@ -62,6 +62,12 @@ P = {
     "sns_publish": Price(0.50, "per million publishes (first 1M free)", "https://aws.amazon.com/sns/pricing/"),
     "sns_push": Price(0.50, "per million mobile push deliveries", "https://aws.amazon.com/sns/pricing/"),
     "sns_http": Price(0.60, "per million HTTP/S deliveries", "https://aws.amazon.com/sns/pricing/"),
+    "ws_messages": Price(
+        1.00, "per million WebSocket messages (32 KB units, first 1B)", "https://aws.amazon.com/api-gateway/pricing/"
+    ),
+    "ws_minutes": Price(
+        0.25, "per million WebSocket connection minutes", "https://aws.amazon.com/api-gateway/pricing/"
+    ),
     "s3_storage": Price(0.023, "per GB-month, Standard", "https://aws.amazon.com/s3/pricing/"),
     "s3_put": Price(0.005, "per 1,000 PUT/POST", "https://aws.amazon.com/s3/pricing/"),
     "s3_get": Price(0.0004, "per 1,000 GET", "https://aws.amazon.com/s3/pricing/"),
@@ -161,6 +167,20 @@ ORDER_WRU_AS_TEMPLATED = ORDER_WRITES * (1 + 1 + 1 + 2) + 3 + 1
 ORDER_WRU_RECOMMENDED = ORDER_WRITES + 1 + 2 + 1 + 4
 STOCK_WRU = 3 * 2  # three products per order, in the transaction (2x)
 INBOX_WRU = 5  # one inbox item per change the customer is told about
+# Live updates (chalicelib/domain/live.py): per order, 7 status changes reach the customer
+# and the owner (socket frame, push per device, inbox entry); the carrying courier hears of 2
+# (PICKED_UP, DELIVERED); READY and PICKED_UP go to every connected courier but the carrier
+# (delivery.available, delivery.taken). The couriers connected at once decide the bill.
+LIVE_CHANGES = 7
+COURIERS_CONNECTED = 50  # on shift and connected at an average moment, one city
+DEVICES_PER_USER = 1.2
+# Connection minutes: a customer's socket is open from placing the order to delivery; a
+# restaurant board during its two service windows; a courier through a shift.
+CUSTOMER_MINUTES_PER_ORDER = 40
+RESTAURANT_BOARDS, BOARD_HOURS_PER_DAY = 5_000, 4
+COURIERS_ON_SHIFT_DAILY, SHIFT_HOURS = 1_000, 5
+# Inbound frames: a ping every 5 minutes keeps idle sockets from API Gateway's 10-minute timeout.
+PING_EVERY_MINUTES = 5
 RRU = {"read": 1.0, "list": 2.0, "POST /orders": 2.0, "POST /orders/{id}/status": 1.0}
 
 
@@ -459,7 +479,47 @@ def model(inputs: Inputs) -> list[Line]:
             min(sqs_requests, 1e6) / 1e6 * P["sqs_fifo"].value,
         )
     )
-    # SNS: one publish per notified change; push to the customer, HTTPS to the restaurant.
+    # Live updates: frames to every recipient's sockets, pushes to their devices.
+    two_ends = ORDERS * LIVE_CHANGES * 2 + ORDERS * 2  # customer + owner every change, the carrier two
+    broadcast = ORDERS * 2 * max(0, COURIERS_CONNECTED - 1)  # READY and PICKED_UP to the other couriers
+    connection_minutes = (
+        ORDERS * CUSTOMER_MINUTES_PER_ORDER
+        + RESTAURANT_BOARDS * BOARD_HOURS_PER_DAY * 60 * 30
+        + COURIERS_ON_SHIFT_DAILY * SHIFT_HOURS * 60 * 30
+    )
+    pings = connection_minutes / PING_EVERY_MINUTES * 2  # each ping and its pong
+    ws_messages = two_ends + broadcast + pings
+    lines += [
+        Line(
+            "API Gateway WebSocket",
+            f"messages: two ends {two_ends / 1e6:.0f}M, courier broadcast {broadcast / 1e6:.0f}M, pings {pings / 1e6:.0f}M",
+            ws_messages,
+            "ws_messages",
+            ws_messages / 1e6 * P["ws_messages"].value,
+        ),
+        Line(
+            "API Gateway WebSocket",
+            "connection minutes (customers per order, restaurant boards, courier shifts)",
+            connection_minutes,
+            "ws_minutes",
+            connection_minutes / 1e6 * P["ws_minutes"].value,
+        ),
+    ]
+    pushes = (two_ends + broadcast) * DEVICES_PER_USER
+    # Each recipient's inbox entry is its claim: written, then marked sent (2 WRU), less the
+    # customer's entries counted above; lookups (connections, devices) are reads of < 4 KB.
+    inbox_extra_wru = 2 * (two_ends + broadcast) - ORDERS * INBOX_WRU
+    lines.append(
+        Line(
+            "DynamoDB",
+            "inbox claims of every recipient (write, then mark sent)",
+            inbox_extra_wru,
+            "ddb_wru",
+            inbox_extra_wru / 1e6 * P["ddb_wru"].value,
+        )
+    )
+    # SNS: one publish per notified change on the order-events topic; mobile push to each
+    # device of each recipient; HTTPS to the restaurant integrations.
     publishes = ORDERS * 5
     lines += [
         Line(
@@ -470,7 +530,13 @@ def model(inputs: Inputs) -> list[Line]:
             publishes / 1e6 * P["sns_publish"].value,
             1e6 / 1e6 * P["sns_publish"].value,
         ),
-        Line("SNS", "mobile push deliveries", ORDERS * 4, "sns_push", ORDERS * 4 / 1e6 * P["sns_push"].value),
+        Line(
+            "SNS",
+            f"mobile push deliveries ({DEVICES_PER_USER} devices per recipient)",
+            pushes,
+            "sns_push",
+            pushes / 1e6 * P["sns_push"].value,
+        ),
         Line("SNS", "HTTPS deliveries (restaurants)", ORDERS * 2, "sns_http", ORDERS * 2 / 1e6 * P["sns_http"].value),
     ]
     # S3: product images (uploads by presigned POST; reads mostly absorbed by CloudFront).
@@ -620,6 +686,14 @@ def render(lines: list[Line], inputs: Inputs, markdown: bool = False) -> str:
     out += notes(lines, inputs)
     out.append(
         f"measured inputs used: {', '.join(inputs.measured) or 'none (run make bench first); documented defaults'}"
+    )
+    broadcast = ORDERS * 2 * max(0, COURIERS_CONNECTED - 1)
+    per_recipient = P["ws_messages"].value + 2 * P["ddb_wru"].value + DEVICES_PER_USER * P["sns_push"].value
+    out.append(
+        f"live updates: the courier broadcast (READY and PICKED_UP to all {COURIERS_CONNECTED} connected couriers, "
+        f"each with a frame, {DEVICES_PER_USER} pushes and an inbox entry) costs "
+        f"${broadcast / 1e6 * per_recipient:,.2f} of this bill; scoping it to the couriers of the restaurant's "
+        "zone divides that by the number of zones, and sending it as frames only (no push, no inbox) by about 3."
     )
     return "\n".join(out)
 

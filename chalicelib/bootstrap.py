@@ -13,15 +13,20 @@ from chalicelib import __version__
 from chalicelib.adapters.aws import AwsClients
 from chalicelib.adapters.cache import TtlCache
 from chalicelib.adapters.catalog_repo import ProductsRepository, RestaurantsRepository
+from chalicelib.adapters.connections_repo import ConnectionsRepository
+from chalicelib.adapters.devices_repo import DevicesRepository
 from chalicelib.adapters.dynamo import CursorCodec
 from chalicelib.adapters.identity import CognitoIdentity
 from chalicelib.adapters.metrics import Metrics
 from chalicelib.adapters.notifications_repo import NotificationsRepository
 from chalicelib.adapters.orders_repo import OrdersRepository
+from chalicelib.adapters.owners import RestaurantOwners
 from chalicelib.adapters.payment_provider import PaymentProvider, provider_for
 from chalicelib.adapters.payments import PaymentGateway
 from chalicelib.adapters.probes import PROBE_LIMITS, QueueProbe, TableProbe
+from chalicelib.adapters.push import MobilePush
 from chalicelib.adapters.queue import OrdersQueue
+from chalicelib.adapters.sockets import SocketPoster
 from chalicelib.adapters.storage import AssetStorage
 from chalicelib.adapters.token_verifier import CognitoTokenVerifier
 from chalicelib.adapters.topic import OrderEventsTopic
@@ -30,6 +35,8 @@ from chalicelib.entry.auth import Verifier
 from chalicelib.services.accounts import AccountsService
 from chalicelib.services.assets import AssetsService
 from chalicelib.services.catalog import CatalogService
+from chalicelib.services.devices import DevicesService, PushService
+from chalicelib.services.live import LiveService
 from chalicelib.services.notifications import NotificationsService
 from chalicelib.services.orders import OrderProcessor, OrdersService
 from chalicelib.services.payments import PaymentsService
@@ -43,7 +50,12 @@ class Container:
 
     @cached_property
     def clients(self) -> AwsClients:
-        return AwsClients(self.settings.region, emulator=bool(self.settings.endpoint_url))
+        s = self.settings
+        return AwsClients(
+            s.region,
+            emulator=bool(s.endpoint_url),
+            endpoints={"apigatewaymanagementapi": s.websocket_endpoint},
+        )
 
     @cached_property
     def cursors(self) -> CursorCodec:
@@ -141,6 +153,9 @@ class Container:
         return NotificationsService(
             NotificationsRepository(self.clients, self.cursors, s.notifications_table),
             OrderEventsTopic(self.clients, s.order_events_topic_arn),
+            live_channel=self.live,
+            push=self.push,
+            owner_of=self.restaurant_owner,
         )
 
     # --- operations ------------------------------------------------------------------
@@ -160,6 +175,51 @@ class Container:
             },
             version=__version__,
         )
+
+    # --- live updates and devices ------------------------------------------------------
+
+    @cached_property
+    def restaurant_owners(self) -> RestaurantOwners:
+        return RestaurantOwners(self.clients, self.settings.restaurants_table)
+
+    def restaurant_owner(self, restaurant_id: str) -> str | None:
+        """Owners rarely change: looked up once per catalog cache period."""
+        owners = self.restaurant_owners
+        return self.catalog_cache.get_or_load(("owner", restaurant_id), lambda: owners.owner_of(restaurant_id))
+
+    @cached_property
+    def live(self) -> LiveService:
+        s = self.settings
+        return LiveService(
+            ConnectionsRepository(self.clients, s.connections_table),
+            SocketPoster(self.clients, configured=bool(s.websocket_endpoint)),
+            lambda: self.socket_verifier,
+        )
+
+    @cached_property
+    def socket_verifier(self) -> Verifier:
+        """A WebSocket API has no Cognito authorizer: the connect handler always verifies,
+        on AWS too. Imported here, so only the WebSocket functions load PyJWT."""
+        from chalicelib.adapters.token_verifier import CognitoTokenVerifier as SocketTokenVerifier
+
+        s = self.settings
+        return SocketTokenVerifier(jwks_url=s.jwks_url, issuer=s.issuer, audience=s.user_pool_client_id).verify
+
+    @cached_property
+    def mobile_push(self) -> MobilePush:
+        return MobilePush(self.clients, dict(self.settings.push_applications))
+
+    @cached_property
+    def devices_repo(self) -> DevicesRepository:
+        return DevicesRepository(self.clients, self.settings.devices_table)
+
+    @cached_property
+    def push(self) -> PushService:
+        return PushService(self.devices_repo, self.mobile_push)
+
+    @cached_property
+    def devices(self) -> DevicesService:
+        return DevicesService(self.devices_repo, self.mobile_push)
 
     # --- observability ---------------------------------------------------------------
 

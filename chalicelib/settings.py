@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+# The push platforms a device may register for (chalicelib/domain/live.py maps them to SNS).
+PUSH_PLATFORMS = ("apns", "apns_sandbox", "fcm")
+
 
 def _flag(value: str | None, default: bool = False) -> bool:
     if value is None or value == "":
@@ -62,6 +65,17 @@ class Settings:
     serialize_writes: bool = False
     sweep_max_age_seconds: int = 86400
 
+    # --- live updates ---
+    connections_table: str = ""
+    devices_table: str = ""
+    # The WebSocket management API (https://<api>.execute-api.<region>.amazonaws.com/<stage>
+    # on AWS, the local bridge under make run) and the URL clients connect to.
+    websocket_endpoint: str = ""
+    ws_url: str = ""
+    api_url: str = ""
+    # SNS platform application ARNs, per push platform ("" = not offered on this stage).
+    push_applications: tuple[tuple[str, str], ...] = ()
+
     @property
     def issuer(self) -> str:
         return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
@@ -100,6 +114,12 @@ class Settings:
             payment_provider=env.get("PAYMENT_PROVIDER") or ("live" if stage == "prod" else "fake"),
             serialize_writes=_flag(env.get("SERIALIZE_WRITES"), default=bool(endpoint)),
             sweep_max_age_seconds=int(env.get("SWEEP_MAX_AGE_SECONDS", "86400")),
+            connections_table=env.get("CONNECTIONS_TABLE", f"{prefix}-connections"),
+            devices_table=env.get("DEVICES_TABLE", f"{prefix}-devices"),
+            websocket_endpoint=env.get("WEBSOCKET_ENDPOINT", "").rstrip("/"),
+            ws_url=env.get("WS_URL", ""),
+            api_url=env.get("API_URL", "").rstrip("/"),
+            push_applications=tuple((platform, env.get(push_variable(platform), "")) for platform in PUSH_PLATFORMS),
         )
 
 
@@ -117,6 +137,11 @@ def _payment_concurrency() -> int | None:
 
 
 PAYMENT_CONCURRENCY = _payment_concurrency()
+
+
+def push_variable(platform: str) -> str:
+    """The environment variable holding a push platform's SNS application ARN."""
+    return f"PUSH_{platform.upper()}_ARN"
 
 
 @lru_cache(maxsize=1)

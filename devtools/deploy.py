@@ -14,6 +14,16 @@ cannot set.
    stack's WebBucketName): every file but index.html under ``v/<content hash>/`` with a
    year-long cache, then index.html, not cached, pointing at that version.
 
+Mobile push: CloudFormation has no SNS platform application, so step 2 also creates (or
+updates) one per platform whose credentials are in Secrets Manager as
+``chowline-<stage>-push-<platform>`` (JSON ``{"PlatformCredential", "PlatformPrincipal"}``:
+the FCM key, or the APNs signing key and key id; never in the repo), and puts its ARN in
+the stage's environment. A platform without a secret is simply not offered.
+
+WebSocket: chalice creates the WebSocket API during the deploy; its URL and management
+endpoint are then written to the stage's environment and set on the functions, and the
+next deploy's policies name the API by its id (``*`` before it exists).
+
 The full edge (WAF, CloudFront, usage plan, alarms) ships with ``make package`` and
 CloudFormation; see docs/deploy.md.
 """
@@ -215,6 +225,61 @@ def upload_web(s3: Any, bucket: str, web_dir: Path = WEB_DIR) -> dict[str, Any]:
     return {"bucket": bucket, "version": version, "files": len(release)}
 
 
+def push_applications(sns: Any, secrets_client: Any, stage: str) -> dict[str, str]:
+    """Creates or refreshes the SNS platform application of every platform that has
+    credentials in Secrets Manager; returns the PUSH_<PLATFORM>_ARN variables."""
+    from chalicelib.domain.live import SNS_PLATFORMS
+    from chalicelib.settings import push_variable
+
+    existing: dict[str, str] = {}
+    for page in sns.get_paginator("list_platform_applications").paginate():
+        for application in page["PlatformApplications"]:
+            arn = application["PlatformApplicationArn"]
+            existing[arn.rsplit("/", 1)[-1]] = arn
+    env: dict[str, str] = {}
+    for platform, sns_platform in SNS_PLATFORMS.items():
+        try:
+            secret = secrets_client.get_secret_value(SecretId=f"chowline-{stage}-push-{platform}")
+        except secrets_client.exceptions.ResourceNotFoundException:
+            continue
+        credentials = json.loads(secret["SecretString"])
+        attributes = {k: credentials[k] for k in ("PlatformCredential", "PlatformPrincipal") if k in credentials}
+        name = f"chowline-{stage}-{platform}".replace("_", "-")
+        if name in existing:
+            sns.set_platform_application_attributes(PlatformApplicationArn=existing[name], Attributes=attributes)
+            env[push_variable(platform)] = existing[name]
+        else:
+            created = sns.create_platform_application(Name=name, Platform=sns_platform, Attributes=attributes)
+            env[push_variable(platform)] = created["PlatformApplicationArn"]
+    return env
+
+
+def websocket_api_id(project_dir: Path, stage: str) -> str | None:
+    """The WebSocket API chalice deployed for the stage, if it has."""
+    deployed = project_dir / ".chalice" / "deployed" / f"{stage}.json"
+    if not deployed.exists():
+        return None
+    for resource in json.loads(deployed.read_text()).get("resources", []):
+        if resource.get("resource_type") == "websocket_api":
+            return str(resource["websocket_api_id"])
+    return None
+
+
+def websocket_environment(api_id: str, region: str) -> dict[str, str]:
+    host = f"{api_id}.execute-api.{region}.amazonaws.com"
+    return {"WEBSOCKET_ENDPOINT": f"https://{host}/api", "WS_URL": f"wss://{host}/api"}
+
+
+def set_function_environment(lambda_client: Any, stage: str, env: dict[str, str]) -> None:
+    from devtools.functions import app_functions
+
+    for function in app_functions():
+        name = f"chowline-{stage}-{function}"
+        current = lambda_client.get_function_configuration(FunctionName=name).get("Environment", {})
+        variables = {**current.get("Variables", {}), **env}
+        lambda_client.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
+
+
 def deploy(
     stage: str,
     session: Any,
@@ -227,12 +292,21 @@ def deploy(
     template = template or json.loads((project_dir / "infra" / "template.json").read_text())
     outputs = deploy_stack(session.client("cloudformation"), stack_name(stage), template, stage, delay)
     env = environment(outputs, stage)
-    write_stage_environment(project_dir / ".chalice" / "config.json", stage, env)
+    env.update(push_applications(session.client("sns"), session.client("secretsmanager"), stage))
+    config_path = project_dir / ".chalice" / "config.json"
+    write_stage_environment(config_path, stage, env)
     account = session.client("sts").get_caller_identity()["Account"]
     values = placeholder_values(outputs, stage, session.region_name, account)
+    values["WebsocketAPI"] = websocket_api_id(project_dir, stage) or "*"
     secret_env = {"CURSOR_KEY": cursor_key(session.client("secretsmanager"), stage)}
     with deploy_config(project_dir, stage, secret_env, values):
         chalice_deploy(project_dir, stage)
+    api_id = websocket_api_id(project_dir, stage)
+    if api_id:
+        live_env = websocket_environment(api_id, session.region_name)
+        write_stage_environment(config_path, stage, live_env)
+        set_function_environment(session.client("lambda"), stage, live_env)
+        env.update(live_env)
     changed = enable_batch_failures(session.client("lambda"), stage)
     bucket = web_bucket or outputs.get("WebBucketName")
     web = upload_web(session.client("s3"), bucket, project_dir / "web") if bucket else None

@@ -32,10 +32,11 @@ def declared(project_dir: Path = ROOT) -> dict[str, Any]:
 
     app = CLIFactory(str(project_dir)).load_chalice_app()
     functions = {f.name for f in app.pure_lambda_functions} | {s.name for s in app.event_sources}
+    functions |= {handler.name for handler in app.websocket_handlers.values()}
     routes = {path: sorted(methods) for path, methods in app.routes.items()}
     if routes:
         functions.add("api_handler")
-    return {"functions": sorted(functions), "routes": routes}
+    return {"functions": sorted(functions), "routes": routes, "websocket": bool(app.websocket_handlers)}
 
 
 @lru_cache(maxsize=1)

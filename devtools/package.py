@@ -28,8 +28,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from chalicelib.settings import PUSH_PLATFORMS, push_variable
 from devtools.functions import camel, declared, logical_id
-from devtools.provision import environment
+from devtools.provision import environment, push_parameter
 
 ROOT = Path(__file__).resolve().parent.parent
 SUB_NAME = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
@@ -74,6 +75,11 @@ def function_environment(template: dict[str, Any]) -> dict[str, Any]:
             "PAYMENT_FUNCTION_NAME": {"Fn::Sub": "chowline-${Stage}-payment"},
             "CURSOR_KEY": {"Fn::Sub": "{{resolve:secretsmanager:${CursorKeySecret}:SecretString}}"},
             "ASSETS_BASE_URL": {"Fn::Sub": "https://${AssetsDistribution.DomainName}"},
+            "WEBSOCKET_ENDPOINT": {
+                "Fn::Sub": "https://${WebsocketAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"
+            },
+            "WS_URL": {"Fn::Sub": "wss://${WebsocketAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"},
+            **{push_variable(p): {"Ref": push_parameter(p)} for p in PUSH_PLATFORMS},
         }
     )
     return env
@@ -150,6 +156,8 @@ def _prune(merged: dict[str, Any], app: dict[str, Any]) -> list[str]:
     generated = {logical_id(f) for f in app["functions"]}
     generated |= {role_id(f) for f in app["functions"]}
     generated |= {camel(f) + "LogGroup" for f in app["functions"]}
+    if app.get("websocket"):
+        generated |= {"WebsocketAPI", "WebsocketAPIStage", "WebsocketAPIDeployment"}
     if app["routes"]:
         generated |= {"RestAPI", "RestAPIapiStage", "RestAPIDeployment", "APIHandlerInvokePermission"}
         api = resources.get("RestAPI", {}).get("Properties", {})

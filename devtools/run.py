@@ -75,9 +75,18 @@ def start_pipeline(env: dict[str, str], args: argparse.Namespace) -> Service:
     return Pipeline(env).start()
 
 
+def start_websocket(env: dict[str, str], args: argparse.Namespace) -> Service:
+    from devtools.websocket_bridge import start_bridge
+
+    bridge = start_bridge(args.port)  # the WebSocket API: sets WS_URL and WEBSOCKET_ENDPOINT
+    env.update(bridge.env)
+    return bridge
+
+
 # What runs beside the API, started in this order once the emulator is seeded and stopped
 # in reverse: (what the step line says, how to start it).
 BACKGROUND: list[tuple[str, Callable[[dict[str, str], argparse.Namespace], Service]]] = [
+    ("Serving the WebSocket API (the live channel) and its management endpoint", start_websocket),
     ("Starting the event pipeline: orders.fifo → process_order, Orders stream → notify, sweeper", start_pipeline),
 ]
 
@@ -120,6 +129,7 @@ def banner(port: int, emulator: Emulator) -> str:
         f"\nChowline is up.\n"
         f"  Web app    http://127.0.0.1:{port}/\n"
         f"  API        http://127.0.0.1:{port}  (also under /api/; try /health, /ready, /restaurants)\n"
+        f"  WebSocket  {os.environ.get('WS_URL', '')}/?token=<ID token>\n"
         f"  Emulator   {emulator.url}\n"
         f"  Accounts   password {DEMO_PASSWORD}\n{accounts}\n"
         f"  Sign-up codes: the emulator accepts any code at POST /auth/confirm.\n"
@@ -183,10 +193,10 @@ def run(args: argparse.Namespace) -> int:
             server.server.shutdown()  # serve_forever returns in the main thread
 
     try:
-        stackenv.write(env, args.port)
         for step, start in BACKGROUND:
             say(step)
             services.append(start(env, args))
+        stackenv.write(env, args.port)
         watch = EmulatorWatch(args.emulator_port, emulator_died).start()
         if args.no_api:
             say(f"Ready: the emulator on {emulator.url}; the environment in {stackenv.path_for(args.port)}")

@@ -41,6 +41,10 @@ ASSETS_CSP = "default-src 'none'; img-src 'self'; frame-ancestors 'none'; sandbo
 
 # The functions the app declares -> the CloudFormation logical id chalice generates for each.
 FUNCTIONS = {function: logical_id(function) for function in app_functions()}
+# The WebSocket stage: messages per second across all connections (API Gateway's account
+# default is 10,000 rps shared with REST); the lunch peak needs a few hundred.
+WEBSOCKET_RATE_LIMIT = 500
+WEBSOCKET_BURST_LIMIT = 1000
 
 # The public catalog GETs: the only cached methods. Query strings and path parameters are
 # cache keys; If-None-Match too, so a cached 304 never answers a request without it.
@@ -907,7 +911,8 @@ FUNCTION_SKIPS = {
     "CKV_AWS_173": "Environment holds resource names, encrypted at rest with the AWS managed key.",
     "CKV_AWS_115": (
         "Bounded elsewhere: the API by stage throttling and WAF, process_order by the mapping's maximum "
-        "concurrency, notify by the stream's shard count."
+        "concurrency, notify by the stream's shard count, the WebSocket handlers by the WebSocket "
+        "stage's throttling."
     ),
 }
 LOG_GROUP_SKIP = ("CKV_AWS_158", "AWS-owned encryption at rest; the logs hold no secrets or bodies.")
@@ -925,6 +930,8 @@ def stateful_overrides() -> Json:
             "ProductsTable",
             "OrdersTable",
             "NotificationsTable",
+            "ConnectionsTable",
+            "DevicesTable",
         )
     }
     out["OrdersQueue"] = {"Metadata": skip(sse)}
@@ -1009,8 +1016,37 @@ def function_overrides() -> Json:
                 }
             },
             "RestAPI": api_overrides(),
+            "WebsocketAPIStage": websocket_stage(),
         },
     )
+
+
+def websocket_stage() -> Json:
+    """Throttling and access logs of the WebSocket stage chalice generates."""
+    access_format = {
+        "requestId": "$context.requestId",
+        "connectionId": "$context.connectionId",
+        "routeKey": "$context.routeKey",
+        "eventType": "$context.eventType",
+        "status": "$context.status",
+        "integrationError": "$context.integrationErrorMessage",
+        "ip": "$context.identity.sourceIp",
+        "time": "$context.requestTime",
+    }
+    return {
+        "Properties": {
+            "DefaultRouteSettings": {
+                "ThrottlingRateLimit": WEBSOCKET_RATE_LIMIT,
+                "ThrottlingBurstLimit": WEBSOCKET_BURST_LIMIT,
+                "DetailedMetricsEnabled": True,
+                "DataTraceEnabled": False,
+            },
+            "AccessLogSettings": {
+                "DestinationArn": getatt("ApiAccessLogs", "Arn"),
+                "Format": json.dumps(access_format),
+            },
+        }
+    }
 
 
 def alarms() -> Json:
@@ -1111,6 +1147,22 @@ def alarms() -> Json:
             ComparisonOperator="GreaterThanThreshold",
         ),
     }
+    ws_dims = [{"Name": "ApiId", "Value": ref("WebsocketAPI")}, {"Name": "Stage", "Value": "api"}]
+    for metric, description in (
+        ("IntegrationError", "WebSocket: the connect, message or disconnect function failed"),
+        ("ExecutionError", "WebSocket: API Gateway could not run a route"),
+    ):
+        out[f"Websocket{metric}Alarm"] = alarm(
+            description,
+            Namespace="AWS/ApiGateway",
+            MetricName=metric,
+            Dimensions=ws_dims,
+            Statistic="Sum",
+            Period=300,
+            EvaluationPeriods=1,
+            Threshold=10,
+            ComparisonOperator="GreaterThanThreshold",
+        )
     for function, logical in FUNCTIONS.items():
         dims = [{"Name": "FunctionName", "Value": sub("chowline-${Stage}-" + function)}]
         out[f"{logical}ErrorsAlarm"] = alarm(
@@ -1231,6 +1283,7 @@ def outputs() -> Json:
         "PartnerApiKeyId": {"Value": ref("PartnerApiKey")},
         "OperatorsTopicArn": {"Value": ref("OperatorsTopic")},
         "WebAclArn": {"Value": getatt("WebAcl", "Arn")},
+        "WebSocketUrl": {"Value": sub("wss://${WebsocketAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api")},
         "DaxEndpoint": {"Condition": "DaxOn", "Value": getatt("DaxCluster", "ClusterDiscoveryEndpointURL")},
     }
 

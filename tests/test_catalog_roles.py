@@ -90,6 +90,24 @@ MATRIX: list[tuple[str, str, str, Any, tuple[int, ...]]] = [
         {"image_key": "restaurants/{a}/" + NO_UPLOAD},
         (401, 403, 422, 403, 422),
     ),
+    # Live updates and devices: the caller's own devices only.
+    ("client config", "GET", "/client-config", None, (200, 200, 200, 200, 200)),
+    ("list my devices", "GET", "/users/me/devices", None, (401, 200, 200, 200, 200)),
+    (
+        "register a device",
+        "POST",
+        "/users/me/devices",
+        {"platform": "fcm", "token": "matrix-token-1"},
+        (401, 201, 201, 201, 201),
+    ),
+    (
+        "register a bad device",
+        "POST",
+        "/users/me/devices",
+        {"platform": "sms", "token": "x"},
+        (401, 400, 400, 400, 400),
+    ),
+    ("remove unknown device", "DELETE", "/users/me/devices/unknown", None, (401, 404, 404, 404, 404)),
 ]
 
 CELLS = [

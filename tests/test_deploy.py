@@ -226,3 +226,43 @@ def test_deploy_uploads_the_web_app_versioned_with_an_uncached_index(aws: Any, p
     assert again["version"] != version
     assert s3.head_object(Bucket=bucket, Key=f"v/{version}/css/app.css")
     assert f"v/{again['version']}/css/app.css" in s3.get_object(Bucket=bucket, Key="index.html")["Body"].read().decode()
+
+
+def test_deploy_creates_push_applications_from_secrets_and_wires_the_websocket(aws: Any, project: Path) -> None:
+    credentials = {"PlatformCredential": "fcm-server-key", "PlatformPrincipal": ""}
+    secrets = aws.client("secretsmanager")
+    secrets.create_secret(Name="chowline-prod-push-fcm", SecretString=json.dumps(credentials))
+    chalice = ChaliceDeployStandIn(aws)
+
+    def chalice_with_websocket(project_dir: Path, stage: str) -> None:
+        chalice(project_dir, stage)
+        deployed = project_dir / ".chalice" / "deployed"
+        deployed.mkdir(parents=True, exist_ok=True)
+        resource = {"resource_type": "websocket_api", "name": "websocket_api", "websocket_api_id": "ws123"}
+        (deployed / f"{stage}.json").write_text(json.dumps({"resources": [resource]}))
+
+    deploy.deploy("prod", aws, project, template=stack_template(), chalice_deploy=chalice_with_websocket, delay=1)
+
+    apps = aws.client("sns").list_platform_applications()["PlatformApplications"]
+    assert [a["PlatformApplicationArn"].rsplit("/", 1)[-1] for a in apps] == ["chowline-prod-fcm"]
+    env = json.loads((project / ".chalice" / "config.json").read_text())["stages"]["prod"]["environment_variables"]
+    assert env["PUSH_FCM_ARN"] == apps[0]["PlatformApplicationArn"]
+    assert "PUSH_APNS_ARN" not in env  # no credentials, no APNs push
+    assert env["WS_URL"] == "wss://ws123.execute-api.us-east-1.amazonaws.com/api"
+    notify = aws.client("lambda").get_function_configuration(FunctionName="chowline-prod-notify")
+    assert (
+        notify["Environment"]["Variables"]["WEBSOCKET_ENDPOINT"]
+        == "https://ws123.execute-api.us-east-1.amazonaws.com/api"
+    )
+    # Before the API existed the grant named no API id; the next deploy names it.
+    assert ":*/*/POST/@connections/*" in json.dumps(chalice.seen["policies"]["notify"])
+    seen: dict[str, str] = {}
+
+    def record_policy(project_dir: Path, stage: str) -> None:
+        config = json.loads((project_dir / ".chalice" / "config.json").read_text())
+        policy_file = config["stages"][stage]["lambda_functions"]["notify"]["iam_policy_file"]
+        seen["notify"] = (project_dir / ".chalice" / policy_file).read_text()
+
+    deploy.deploy("prod", aws, project, template=stack_template(), chalice_deploy=record_policy, delay=1)
+    assert ":ws123/*/POST/@connections/*" in seen["notify"]
+    assert len(aws.client("sns").list_platform_applications()["PlatformApplications"]) == 1

@@ -482,3 +482,37 @@ def test_the_figures_the_docs_quote_are_the_templates(packaged: dict[str, Any]) 
     for doc in cost.DOCS:
         names = {m.group("name") for m in cost.BLOCK.finditer(doc.read_text())}
         assert names, f"{doc.name} quotes no generated figures"
+
+
+# --- the WebSocket API ------------------------------------------------------------------
+
+
+def test_websocket_api_routes_stage_throttling_alarms_and_url(packaged: dict[str, Any]) -> None:
+    sam = packaged["sam"]
+    api = props(sam, "WebsocketAPI")
+    assert api["ProtocolType"] == "WEBSOCKET"
+    routes = {r["Properties"]["RouteKey"] for r in resources(sam, "AWS::ApiGatewayV2::Route").values()}
+    assert routes == {"$connect", "$default", "$disconnect"}
+    stage = props(sam, "WebsocketAPIStage")
+    assert stage["StageName"] == "api"
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] >= stage["DefaultRouteSettings"]["ThrottlingRateLimit"]
+    assert "DestinationArn" in stage["AccessLogSettings"]
+    assert "WebsocketAPI" in json.dumps(sam["Outputs"]["WebSocketUrl"]["Value"])
+    alarms = resources(sam, "AWS::CloudWatch::Alarm")
+    assert {"WebsocketIntegrationErrorAlarm", "WebsocketExecutionErrorAlarm"} <= set(alarms)
+    notify = props(sam, "Notify")["Environment"]["Variables"]
+    assert "${WebsocketAPI}" in notify["WEBSOCKET_ENDPOINT"]["Fn::Sub"]
+    assert notify["CONNECTIONS_TABLE"] == {"Ref": "ConnectionsTable"}
+    assert notify["PUSH_FCM_ARN"] == {"Ref": "PushFcmApplicationArn"}
+
+
+def test_only_the_posting_functions_may_manage_connections(packaged: dict[str, Any]) -> None:
+    sam = packaged["sam"]
+    roles = resources(sam, "AWS::IAM::Role")
+    granted = set()
+    for function, logical in FUNCTIONS.items():
+        role = roles[props(sam, logical)["Role"]["Fn::GetAtt"][0]]
+        if "execute-api:ManageConnections" in json.dumps(role["Properties"]["Policies"]):
+            granted.add(function)
+    assert granted == {"notify", "websocket_message"}

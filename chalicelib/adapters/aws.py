@@ -58,10 +58,19 @@ class AwsClients:
     """Creates each boto3 client once, on first use, with bounded retries and timeouts:
     ``limits`` for every service when given, else the defaults of AWS or the emulator."""
 
-    def __init__(self, region: str, *, emulator: bool = False, limits: CallLimits | None = None) -> None:
+    def __init__(
+        self,
+        region: str,
+        *,
+        emulator: bool = False,
+        limits: CallLimits | None = None,
+        endpoints: Mapping[str, str] | None = None,
+    ) -> None:
         self._region = region
         self._default = limits or (EMULATOR_LIMITS if emulator else AWS_LIMITS)
         self._per_service = {} if limits else dict(SERVICE_LIMITS)
+        # Services reached at an endpoint of their own (the WebSocket management API's).
+        self._endpoints = {k: v for k, v in (endpoints or {}).items() if v}
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -90,6 +99,9 @@ class AwsClients:
             read_timeout=limits.read_timeout,
             max_pool_connections=20,
         )
+        endpoint = self._endpoints.get(service)
+        if endpoint:
+            return boto3.session.Session().client(service, config=config, endpoint_url=endpoint)
         return boto3.session.Session().client(service, config=config)
 
 
