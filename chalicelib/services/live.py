@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib import __version__
 from chalicelib.adapters.connections_repo import COURIERS_AUDIENCE, ConnectionsRepository
 from chalicelib.adapters.sockets import ConnectionGone, SocketPoster
 from chalicelib.domain.accounts import COURIERS
@@ -110,6 +111,6 @@ def client_config(settings: Settings, push_platforms: list[str], host: str) -> C
         user_pool_id=settings.user_pool_id,
         user_pool_client_id=settings.user_pool_client_id,
         stage=settings.stage,
-        version=settings.version,
+        version=__version__,
         push_platforms=push_platforms,
     )
