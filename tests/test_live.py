@@ -15,7 +15,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.ordering import body_of, order_body, place, seed_product, seed_restaurant
-from tests.tokens import expired, forged, moto_signing_key, resign
+from tests.tokens import expired, forged, minted_with_moto_key, resign, signing_key
 
 WALK = [("owner", "ACCEPTED"), ("owner", "PREPARING"), ("owner", "READY"), ("courier", "PICKED_UP")]
 WALK += [("courier", "DELIVERED")]
@@ -189,20 +189,22 @@ def test_ping_gets_pong_and_disconnect_removes_the_row(aws, bridge, people):
     assert rows_settling_at(aws, user_id, 0) == []
 
 
-def bad_tokens(good: str) -> dict[str, str]:
+def bad_tokens(good: str, run_key: Any) -> dict[str, str]:
+    """Refused tokens; the claim changes are signed with the emulator's key of this run."""
     return {
         "garbage": "not-a-jwt",
         "forged": forged(good),
-        "expired": expired(good),
-        "wrong audience": resign(good, moto_signing_key(), aud="another-client"),
-        "access token": resign(good, moto_signing_key(), token_use="access"),
+        "minted with moto's shipped key": minted_with_moto_key(good),
+        "expired": expired(good, run_key),
+        "wrong audience": resign(good, run_key, aud="another-client"),
+        "access token": resign(good, run_key, token_use="access"),
     }
 
 
-def test_bad_tokens_are_refused_on_the_bridge(aws, bridge, people):
+def test_bad_tokens_are_refused_on_the_bridge(stack, aws, bridge, people):
     user_id, good = people["other_customer"]
     assert rows_settling_at(aws, user_id, 0) == []
-    for name, token in {**bad_tokens(good), "missing": ""}.items():
+    for name, token in {**bad_tokens(good, signing_key(stack["emulator"].signing_key())), "missing": ""}.items():
         with pytest.raises(InvalidStatus) as refused:
             connect(f"{bridge.url}/?token={token}", open_timeout=10)
         assert refused.value.response.status_code == 401, name
@@ -211,7 +213,7 @@ def test_bad_tokens_are_refused_on_the_bridge(aws, bridge, people):
     assert connection_rows(aws, user_id) == []
 
 
-def test_bad_tokens_are_refused_by_the_handler_as_lambda_calls_it(aws, people):
+def test_bad_tokens_are_refused_by_the_handler_as_lambda_calls_it(stack, aws, people):
     import app
     from devtools.pipeline import LambdaContext
 
@@ -224,7 +226,7 @@ def test_bad_tokens_are_refused_by_the_handler_as_lambda_calls_it(aws, people):
         query = {"token": token} if token is not None else None
         return {"requestContext": context, "queryStringParameters": query, "headers": {}, "isBase64Encoded": False}
 
-    for name, token in {**bad_tokens(good), "missing": None}.items():
+    for name, token in {**bad_tokens(good, signing_key(stack["emulator"].signing_key())), "missing": None}.items():
         answer = app.websocket_connect(event(token), LambdaContext("websocket_connect"))
         assert answer["statusCode"] == 401, name
     assert connection_rows(aws, user_id) == []

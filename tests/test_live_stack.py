@@ -14,7 +14,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.localstack import LocalStack
-from tests.tokens import expired, forged, moto_signing_key, resign
+from tests.tokens import expired, forged, minted_with_moto_key, resign, signing_key
 
 PASSWORD = "Chowline-demo-1"
 
@@ -59,11 +59,13 @@ def test_client_config_and_banner_give_the_websocket_url(local_stack):
 def test_bad_tokens_are_refused_and_a_good_one_gets_pong(local_stack):
     ws_url = requests.get(f"{local_stack.url}/client-config", timeout=10).json()["ws_url"]
     good = login(local_stack.url, "customer")
+    run_key = signing_key(local_stack.signing_key())
     for name, token in {
         "garbage": "not-a-jwt",
         "forged": forged(good),
-        "expired": expired(good),
-        "wrong audience": resign(good, moto_signing_key(), aud="another-app-client"),
+        "minted with moto's shipped key": minted_with_moto_key(good),
+        "expired": expired(good, run_key),
+        "wrong audience": resign(good, run_key, aud="another-app-client"),
     }.items():
         with pytest.raises(InvalidStatus) as refused:
             connect(f"{ws_url}/?token={token}", open_timeout=10)
