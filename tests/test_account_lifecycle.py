@@ -399,6 +399,28 @@ def test_deletion_without_orders_removes_the_login(client, new_user):
     assert login(client, email, DEMO_PASSWORD).status_code == 401
 
 
+def test_deletion_removes_the_devices_and_their_push_endpoints(client, aws, new_user):
+    user_id, email = new_user()
+    headers = {"Authorization": tokens_of(client, email)["id_token"]}
+    registered = client.http.post(
+        "/users/me/devices",
+        headers={**headers, "Content-Type": "application/json"},
+        body=json.dumps({"platform": "fcm", "token": f"fcm-{uuid.uuid4().hex}"}),
+    )
+    assert registered.status_code == 201, registered.body
+
+    def devices() -> list[dict[str, Any]]:
+        query = {"KeyConditionExpression": "user_id = :u", "ExpressionAttributeValues": {":u": {"S": user_id}}}
+        return aws("dynamodb").query(TableName=table("devices"), **query)["Items"]
+
+    [device] = devices()
+    assert client.http.delete("/users/me", headers=headers).status_code == 204
+    assert devices() == []
+    sns = aws("sns")
+    with pytest.raises(sns.exceptions.NotFoundException):
+        sns.get_endpoint_attributes(EndpointArn=device["endpoint_arn"]["S"])
+
+
 # --- bad input writes nothing ---------------------------------------------------------------
 
 

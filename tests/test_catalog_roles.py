@@ -62,8 +62,14 @@ MATRIX: list[tuple[str, str, str, Any, tuple[int, ...]]] = [
     ("patch unknown product", "PATCH", "/products/unknown-id", {"price_cents": 999}, (401, 403, 404, 404, 404)),
     ("delete product", "DELETE", "/products/{fresh}", None, (401, 403, 204, 403, 204)),
     ("delete unknown product", "DELETE", "/products/unknown-id", None, (401, 403, 404, 404, 404)),
-    ("start product image", "POST", "/products/{p}/image", {}, (401, 403, 201, 403, 201)),
-    ("start unknown product image", "POST", "/products/unknown-id/image", {}, (401, 403, 404, 404, 404)),
+    ("start product image", "POST", "/products/{p}/image", {"content_type": "image/png"}, (401, 403, 201, 403, 201)),
+    (
+        "start unknown product image",
+        "POST",
+        "/products/unknown-id/image",
+        {"content_type": "image/png"},
+        (401, 403, 404, 404, 404),
+    ),
     (
         "confirm product image (nothing uploaded)",
         "PUT",
@@ -71,7 +77,13 @@ MATRIX: list[tuple[str, str, str, Any, tuple[int, ...]]] = [
         {"image_key": "products/{p}/" + NO_UPLOAD},
         (401, 403, 422, 403, 422),
     ),
-    ("start restaurant image", "POST", "/restaurants/{a}/image", {}, (401, 403, 201, 403, 201)),
+    (
+        "start restaurant image",
+        "POST",
+        "/restaurants/{a}/image",
+        {"content_type": "image/png"},
+        (401, 403, 201, 403, 201),
+    ),
     (
         "confirm restaurant image (nothing uploaded)",
         "PUT",
@@ -107,6 +119,24 @@ MATRIX: list[tuple[str, str, str, Any, tuple[int, ...]]] = [
     ),
     ("turn mfa off", "DELETE", "/users/me/mfa", None, (401, 204, 204, 204, 204)),
     ("delete account, anonymous", "DELETE", "/users/me", None, (401, None, None, None, None)),
+    # Live updates and devices: the caller's own devices only.
+    ("client config", "GET", "/client-config", None, (200, 200, 200, 200, 200)),
+    ("list my devices", "GET", "/users/me/devices", None, (401, 200, 200, 200, 200)),
+    (
+        "register a device",
+        "POST",
+        "/users/me/devices",
+        {"platform": "fcm", "token": "matrix-token-1"},
+        (401, 201, 201, 201, 201),
+    ),
+    (
+        "register a bad device",
+        "POST",
+        "/users/me/devices",
+        {"platform": "sms", "token": "x"},
+        (401, 400, 400, 400, 400),
+    ),
+    ("remove unknown device", "DELETE", "/users/me/devices/unknown", None, (401, 404, 404, 404, 404)),
 ]
 
 CELLS = [

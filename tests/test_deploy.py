@@ -23,6 +23,7 @@ import pytest
 from moto import mock_aws
 
 from devtools import deploy
+from devtools.functions import app_functions
 from devtools.provision import emulated_subset, load_template
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +93,7 @@ class ChaliceDeployStandIn:
         with zipfile.ZipFile(code, "w") as archive:
             archive.writestr("app.py", "def handler(event, context):\n    return {}\n")
         lam = self.session.client("lambda")
-        for function in deploy.FUNCTIONS:
+        for function in app_functions():
             lam.create_function(
                 FunctionName=f"chowline-{stage}-{function}",
                 Runtime="python3.11",
@@ -131,7 +132,8 @@ def test_deploy_creates_the_stack_feeds_the_config_and_fixes_the_mappings(aws: A
     assert env["USER_POOL_ARN"] == outputs["UserPoolArn"] and env["CHOWLINE_STAGE"] == "prod"
     # ...but neither the secret nor the rendered policies stay in it.
     assert "CURSOR_KEY" not in env
-    assert config["stages"]["prod"]["lambda_functions"]["payment"]["iam_policy_file"] == "policy-payment.json"
+    assert config["lambda_functions"]["payment"]["iam_policy_file"] == "policy-payment.json"
+    assert "lambda_functions" not in config["stages"]["prod"]
     assert config["stages"]["local"]["environment_variables"]["VERIFY_TOKENS"] == "true"
 
     # chalice deploy saw the key and concrete, stage-scoped ARNs.
@@ -185,7 +187,8 @@ def test_a_failed_chalice_deploy_leaves_the_config_as_it_was(aws: Any, project: 
         deploy.deploy("prod", aws, project, template=stack_template(aws), chalice_deploy=failing, delay=1)
     config = json.loads((project / ".chalice" / "config.json").read_text())
     assert "CURSOR_KEY" not in config["stages"]["prod"]["environment_variables"]
-    assert config["stages"]["prod"]["lambda_functions"]["notify"]["iam_policy_file"] == "policy-notify.json"
+    assert config["lambda_functions"]["notify"]["iam_policy_file"] == "policy-notify.json"
+    assert "lambda_functions" not in config["stages"]["prod"]
 
 
 def test_a_policy_placeholder_without_a_value_stops_the_deploy() -> None:
@@ -194,3 +197,85 @@ def test_a_policy_placeholder_without_a_value_stops_the_deploy() -> None:
     assert deploy.render(
         {"Resource": "arn:${AWS::Partition}:sqs:::chowline-${Stage}-x"}, {"AWS::Partition": "aws", "Stage": "dev"}
     ) == {"Resource": "arn:aws:sqs:::chowline-dev-x"}
+
+
+def test_deploy_uploads_the_web_app_versioned_with_an_uncached_index(aws: Any, project: Path) -> None:
+    shutil.copytree(ROOT / "web", project / "web")
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="chowline-prod-web-123456789012")
+    summary = deploy.deploy(
+        "prod",
+        aws,
+        project,
+        template=stack_template(),
+        chalice_deploy=ChaliceDeployStandIn(aws),
+        delay=1,
+        web_bucket="chowline-prod-web-123456789012",
+    )
+
+    version = summary["web"]["version"]
+    bucket = "chowline-prod-web-123456789012"
+    index = s3.get_object(Bucket=bucket, Key="index.html")
+    assert index["CacheControl"] == "no-cache" and index["ContentType"].startswith("text/html")
+    html = index["Body"].read().decode()
+    assert f'src="v/{version}/js/app.js"' in html and f'href="v/{version}/css/app.css"' in html
+    assert 'href="#/"' in html  # in-app links are left alone
+    # Every other file is there under the version, with a long cache and its own type.
+    sources = [p.relative_to(ROOT / "web").as_posix() for p in (ROOT / "web").rglob("*") if p.is_file()]
+    for name in sources:
+        if name == "index.html":
+            continue
+        obj = s3.get_object(Bucket=bucket, Key=f"v/{version}/{name}")
+        assert obj["CacheControl"] == "public, max-age=31536000, immutable"
+        assert obj["Body"].read() == (ROOT / "web" / name).read_bytes()
+        if name.endswith(".js"):
+            assert obj["ContentType"].startswith("text/javascript")
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert len(keys) == len(sources) == summary["web"]["files"]
+
+    # A changed file is a new version; the old one stays for pages still open.
+    (project / "web" / "css" / "app.css").write_text("body { margin: 0 }\n")
+    again = deploy.upload_web(s3, bucket, project / "web")
+    assert again["version"] != version
+    assert s3.head_object(Bucket=bucket, Key=f"v/{version}/css/app.css")
+    assert f"v/{again['version']}/css/app.css" in s3.get_object(Bucket=bucket, Key="index.html")["Body"].read().decode()
+
+
+def test_deploy_creates_push_applications_from_secrets_and_wires_the_websocket(aws: Any, project: Path) -> None:
+    credentials = {"PlatformCredential": "fcm-server-key", "PlatformPrincipal": ""}
+    secrets = aws.client("secretsmanager")
+    secrets.create_secret(Name="chowline-prod-push-fcm", SecretString=json.dumps(credentials))
+    chalice = ChaliceDeployStandIn(aws)
+
+    def chalice_with_websocket(project_dir: Path, stage: str) -> None:
+        chalice(project_dir, stage)
+        deployed = project_dir / ".chalice" / "deployed"
+        deployed.mkdir(parents=True, exist_ok=True)
+        resource = {"resource_type": "websocket_api", "name": "websocket_api", "websocket_api_id": "ws123"}
+        (deployed / f"{stage}.json").write_text(json.dumps({"resources": [resource]}))
+
+    deploy.deploy("prod", aws, project, template=stack_template(), chalice_deploy=chalice_with_websocket, delay=1)
+
+    apps = aws.client("sns").list_platform_applications()["PlatformApplications"]
+    assert [a["PlatformApplicationArn"].rsplit("/", 1)[-1] for a in apps] == ["chowline-prod-fcm"]
+    env = json.loads((project / ".chalice" / "config.json").read_text())["stages"]["prod"]["environment_variables"]
+    assert env["PUSH_FCM_ARN"] == apps[0]["PlatformApplicationArn"]
+    assert "PUSH_APNS_ARN" not in env  # no credentials, no APNs push
+    assert env["WS_URL"] == "wss://ws123.execute-api.us-east-1.amazonaws.com/api"
+    notify = aws.client("lambda").get_function_configuration(FunctionName="chowline-prod-notify")
+    assert (
+        notify["Environment"]["Variables"]["WEBSOCKET_ENDPOINT"]
+        == "https://ws123.execute-api.us-east-1.amazonaws.com/api"
+    )
+    # Before the API existed the grant named no API id; the next deploy names it.
+    assert ":*/*/POST/@connections/*" in json.dumps(chalice.seen["policies"]["notify"])
+    seen: dict[str, str] = {}
+
+    def record_policy(project_dir: Path, stage: str) -> None:
+        config = json.loads((project_dir / ".chalice" / "config.json").read_text())
+        policy_file = config["stages"][stage]["lambda_functions"]["notify"]["iam_policy_file"]
+        seen["notify"] = (project_dir / ".chalice" / policy_file).read_text()
+
+    deploy.deploy("prod", aws, project, template=stack_template(), chalice_deploy=record_policy, delay=1)
+    assert ":ws123/*/POST/@connections/*" in seen["notify"]
+    assert len(aws.client("sns").list_platform_applications()["PlatformApplications"]) == 1

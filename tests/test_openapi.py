@@ -189,6 +189,22 @@ def test_served_document_is_the_generated_one_and_is_cached(client):
     assert client.http.get("/openapi.json", headers={"If-None-Match": '"other"'}).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("if_none_match", "status"),
+    [
+        ("W/{etag}", 304),  # a weak validator matches: If-None-Match uses the weak comparison
+        ('"other", W/{etag}', 304),
+        ("*", 304),
+        ('W/"other"', 200),
+        ("", 200),
+    ],
+)
+def test_document_revalidation_follows_rfc_9110(client, if_none_match, status):
+    etag = client.http.get("/openapi.json").headers["ETag"]
+    headers = {"If-None-Match": if_none_match.format(etag=etag)} if if_none_match else {}
+    assert client.http.get("/openapi.json", headers=headers).status_code == status
+
+
 def test_docs_page_is_self_contained_html(client):
     response = client.http.get("/docs")
     assert response.status_code == 200

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from chalicelib.domain.base import RequestModel, ResponseModel
+from chalicelib.domain.base import RequestModel, ResponseModel, text
 
 CUSTOMERS = "customers"
 RESTAURANT_OWNERS = "restaurant_owners"
@@ -24,7 +24,7 @@ Email = Annotated[
         to_lower=True,
     ),
 ]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Name = Annotated[str, text(100, 1)]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
 
 
@@ -54,7 +54,7 @@ class SignUp(RequestModel):
 
 class Confirm(RequestModel):
     email: Email
-    code: Annotated[str, StringConstraints(min_length=1, max_length=16)]
+    code: Annotated[str, text(16, 1)]
 
 
 class Login(RequestModel):
@@ -106,10 +106,10 @@ def _coordinate(value: float) -> float:
 
 
 class Address(RequestModel):
-    label: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    line1: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    postcode: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+    label: Annotated[str, text(40, 1)]
+    line1: Annotated[str, text(200, 1)]
+    city: Annotated[str, text(100, 1)]
+    postcode: Annotated[str, text(20, 1)]
     lat: Annotated[float, Field(ge=-90, le=90), AfterValidator(_coordinate)] | None = None
     lng: Annotated[float, Field(ge=-180, le=180), AfterValidator(_coordinate)] | None = None
 

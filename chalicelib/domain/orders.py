@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints
 
 from chalicelib.domain.accounts import ADMINS, COURIERS, RESTAURANT_OWNERS, Address
-from chalicelib.domain.base import RequestModel, ResponseModel, WholeNumber
+from chalicelib.domain.base import RequestModel, ResponseModel, WholeNumber, text
 from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, ValidationFailed
 from chalicelib.domain.paging import ListQuery
 from chalicelib.domain.principal import Principal
@@ -149,12 +149,12 @@ class PlaceOrder(RequestModel):
     items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_LINES)]
     delivery_address: Address
     payment_token: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
-    notes: Annotated[str, StringConstraints(max_length=500)] | None = None
+    notes: Annotated[str, text(500, multiline=True)] | None = None
 
 
 class StatusChange(RequestModel):
     status: Status
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    reason: Annotated[str, text(500, 1, multiline=True)] | None = None
 
 
 class OrdersQuery(ListQuery):

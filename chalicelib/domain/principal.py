@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chalicelib.domain.accounts import ADMINS
+from chalicelib.domain.errors import Unauthorized
 
 
 @dataclass(frozen=True)
@@ -26,3 +27,10 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return ADMINS in self.roles
+
+
+def require_account(exists: bool) -> None:
+    """A token outlives its account (it stays valid until it expires): writes on behalf of
+    a user whose profile is gone are refused as unauthenticated."""
+    if not exists:
+        raise Unauthorized("This account no longer exists")
