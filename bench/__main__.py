@@ -14,7 +14,16 @@ from bench.common import ROOT
 from bench.report import Figure, publish, run, table, verdict_of
 
 # Each exposes figures() -> list[Figure] and runs in its own interpreter, one after another.
-BENCHMARKS = ("bench.core", "bench.catalog", "bench.package", "bench.pipeline")
+BENCHMARKS = (
+    "bench.core",
+    "bench.catalog",
+    "bench.package",
+    "bench.pipeline",
+    "bench.emulator",
+    "bench.web",
+    "bench.live",
+    "bench.accounts",
+)
 
 # Kept for benchmarks that format their own rows.
 verdict = verdict_of

@@ -21,21 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from devtools.lambda_context import LambdaContext
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = 20
 MENU_SIZE = 100
 RATIO_TARGET = 0.8
-
-
-class Context:
-    function_name = "api_handler"
-    memory_limit_in_mb = 1024
-    aws_request_id = "bench"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:api_handler"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 30_000
 
 
 def proxy_event(resource: str, path_params: dict[str, str] | None = None, query: dict[str, str] | None = None) -> dict:
@@ -68,7 +59,7 @@ def proxy_event(resource: str, path_params: dict[str, str] | None = None, query:
 
 def rate(handler: Any, event: dict, count: int, expect: int = 200) -> float:
     """Best of three runs, in calls per second."""
-    context = Context()
+    context = LambdaContext()
     assert handler(event, context)["statusCode"] == expect
     best = 0.0
     for _ in range(3):
@@ -82,7 +73,7 @@ def rate(handler: Any, event: dict, count: int, expect: int = 200) -> float:
 def cpu_rates(handlers: dict[str, tuple[Any, dict]], count: int, rounds: int = 5) -> dict[str, float]:
     """Calls per CPU second of each handler: the best of ``rounds`` blocks of ``count`` calls,
     the handlers taking turns block by block."""
-    context = Context()
+    context = LambdaContext()
     best = dict.fromkeys(handlers, 0.0)
     for handler, event in handlers.values():
         for _ in range(200):  # warm
@@ -187,7 +178,8 @@ def scanned_per_page(app: Any, restaurant_id: str, probe: QueryProbe) -> tuple[f
     while True:
         query = {"limit": str(PAGE), **({"cursor": cursor} if cursor else {})}
         out = app(
-            proxy_event("/restaurants/{restaurant_id}/products", {"restaurant_id": restaurant_id}, query), Context()
+            proxy_event("/restaurants/{restaurant_id}/products", {"restaurant_id": restaurant_id}, query),
+            LambdaContext(),
         )
         assert out["statusCode"] == 200, out
         cursor = json.loads(out["body"])["next_cursor"]
@@ -232,7 +224,7 @@ def measure(reads: int = 3000, large: int = 50_000) -> dict[str, Any]:
 
         # Throughput: warm, cached menu page vs a bare Chalice route, same process, same run.
         menu_event = proxy_event("/restaurants/{restaurant_id}/products", {"restaurant_id": target}, {"limit": "20"})
-        app(menu_event, Context())
+        app(menu_event, LambdaContext())
         probe.calls = 0
         rates = cpu_rates({"menu": (app, menu_event), "bare": (bare_app(), proxy_event("/ping"))}, reads)
         menu_rps, bare_rps = rates["menu"], rates["bare"]

@@ -127,6 +127,10 @@ class FirstInvocations:
         from chalicelib.domain.principal import Principal
 
         customer = Principal(f"bench-{uuid.uuid4().hex[:12]}", roles=frozenset({CUSTOMERS}))
+        # Orders are placed for accounts with a profile (what sign-up confirmation writes).
+        self._container.users.put(
+            {"user_id": customer.user_id, "email": f"{customer.user_id}@example.com", "name": "Bench Customer"}
+        )
         cmd = orders.PlaceOrder.model_validate(
             {
                 "restaurant_id": self._restaurant_id,

@@ -25,7 +25,7 @@ from bench import cold_start
 from bench.common import ROOT, first_restaurant, save, stack
 from bench.report import Figure, table
 
-ZIP_TARGET_MB = 10.0
+ZIP_TARGET_MB = 15.0  # ~5 MB of it is cryptography (PyJWT RS256: the WebSocket connect token check)
 COLD_TARGET = 1.15
 STAGE = "prod"
 

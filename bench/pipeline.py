@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"202 -> CONFIRMED under load p50 {p50 * 1000:6.0f} ms  p95 {p95 * 1000:6.0f} ms  ({p95 / b95:.1f}x)")
         for phase in ("placement", "processing", "notification"):
             print(f"AWS calls per order         {phase:<13} {counts[phase] / n:5.2f}")
-        print(f"emulator TransactWriteItems {transact_ms:7.1f} ms at the end (it copies each table it touches)")
+        print(f"emulator TransactWriteItems {transact_ms:7.1f} ms at the end (bench.emulator: growth with the tables)")
         print(f"pipeline                    {pipeline.stats}")
     finally:
         pipeline.stop()

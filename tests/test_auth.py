@@ -6,19 +6,21 @@ import json
 
 import pytest
 
-from tests.tokens import claims_of, expired, forged, moto_signing_key, resign
+from tests.tokens import claims_of, expired, forged, minted_with_moto_key, moto_shipped_key, resign, signing_key
 
 
 def attacks(stack, token_for):
     good = token_for("customer")
-    key = moto_signing_key()
+    key = signing_key(stack["emulator"].signing_key())
     return {
         "missing": None,
         "empty bearer": "Bearer ",
         "garbage": "garbage",
         "three garbage segments": "a.b.c",
         "forged": forged(good),
-        "expired": expired(good),
+        "moto's shipped key": minted_with_moto_key(good),
+        "moto's shipped key, this run's kid": resign(good, moto_shipped_key()),
+        "expired": expired(good, key),
         "wrong audience": resign(good, key, aud="some-other-client"),
         "wrong issuer": resign(good, key, iss="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_other"),
         "access token": resign(good, key, token_use="access"),
@@ -44,6 +46,8 @@ def test_bare_token_is_accepted(client, token_for):
         "garbage",
         "three garbage segments",
         "forged",
+        "moto's shipped key",
+        "moto's shipped key, this run's kid",
         "expired",
         "wrong audience",
         "wrong issuer",
@@ -86,3 +90,18 @@ def test_roles_come_from_cognito_groups(client, token_for):
 
 def test_public_routes_ignore_tokens(client):
     assert client.http.get("/health", headers={"Authorization": "garbage"}).status_code == 200
+
+
+RESTAURANT = {"name": "Forged Diner", "city": "Springfield", "cuisine": "diner", "address": "1 Main St"}
+
+
+def test_admin_token_minted_with_the_key_moto_ships_is_401(client, stack, token_for):
+    good = token_for("customer")
+    admin_claims = {"cognito:groups": ["admins"]}
+    body = json.dumps({**RESTAURANT, "owner_id": claims_of(good)["sub"]})
+    for token in (minted_with_moto_key(good, **admin_claims), resign(good, moto_shipped_key(), **admin_claims)):
+        response = client.http.post("/restaurants", headers={"Authorization": f"Bearer {token}"}, body=body)
+        assert response.status_code == 401, response.body
+    # The same claims signed with this run's key pass: only the key made the difference.
+    genuine = resign(good, signing_key(stack["emulator"].signing_key()), **admin_claims)
+    assert client.http.get("/users/me", headers={"Authorization": f"Bearer {genuine}"}).status_code == 200

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints
 
 from chalicelib.domain.accounts import ADMINS, COURIERS, RESTAURANT_OWNERS, Address
-from chalicelib.domain.base import RequestModel, ResponseModel, WholeNumber
+from chalicelib.domain.base import RequestModel, ResponseModel, WholeNumber, text
 from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, ValidationFailed
 from chalicelib.domain.paging import ListQuery
 from chalicelib.domain.principal import Principal
@@ -69,6 +69,9 @@ COURIER_TARGETS = frozenset({PICKED_UP, DELIVERED})
 # Money was taken: these statuses keep it (the processor makes sure it is captured).
 PAID_STATUSES = frozenset({CONFIRMED, ACCEPTED, PREPARING, READY, PICKED_UP, DELIVERED})
 RELEASED_STATUSES = frozenset({REJECTED, CANCELLED})
+# Nothing moves an order on from these: an account with only such orders may be deleted.
+FINAL_STATUSES = frozenset(status for status, targets in TRANSITIONS.items() if not targets)
+REDACTED = "[redacted]"
 
 
 def check_transition(current: str, target: str) -> None:
@@ -146,12 +149,12 @@ class PlaceOrder(RequestModel):
     items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_LINES)]
     delivery_address: Address
     payment_token: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
-    notes: Annotated[str, StringConstraints(max_length=500)] | None = None
+    notes: Annotated[str, text(500, multiline=True)] | None = None
 
 
 class StatusChange(RequestModel):
     status: Status
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    reason: Annotated[str, text(500, 1, multiline=True)] | None = None
 
 
 class OrdersQuery(ListQuery):
@@ -307,6 +310,17 @@ def new_order(
         "status_history": [history_entry(PENDING, now)],
         "created_at": now,
         "updated_at": now,
+    }
+
+
+def redacted(order: Mapping[str, Any]) -> dict[str, Any]:
+    """What an order keeps once its customer's account is deleted: the restaurant's record
+    (items, money, history, city) without the person (address lines, position, notes)."""
+    address = dict(order.get("delivery_address") or {})
+    kept = {"city": address["city"]} if "city" in address else {}
+    return {
+        "delivery_address": {**kept, "label": REDACTED, "line1": REDACTED, "postcode": REDACTED},
+        "notes": None,
     }
 
 

@@ -4,9 +4,12 @@
   invocation's ``request_id``, the API's ``x_request_id``, ``function_name``,
   ``cold_start`` and the caller's ``principal_id``; an access line per HTTP request
   (on AWS only for failed and slow ones, see ``ACCESS_LOG``, ``SLOW_REQUEST_MS``) and one
-  line per event invocation. Secrets never reach a log line: values under
-  password/token/secret-like keys, JWTs and pydantic ``input_value`` echoes are masked
-  by the formatter, whoever logs them.
+  line per event invocation. Those keys belong to the invocation, not the process (a
+  ContextVar): the local stack runs several functions and requests at once in one process,
+  and each line names the function that wrote it. ``LOG_FORMAT=compact`` (set by ``make
+  run``) prints one short text line per request and per batch instead of JSON. Secrets
+  never reach a log line: values under password/token/secret-like keys, JWTs and pydantic
+  ``input_value`` echoes are masked by the formatter, whoever logs them.
 - Metrics: whatever the services recorded through ``adapters.metrics`` is flushed as EMF
   when the invocation ends.
 - Traces: on Lambda (and unless ``POWERTOOLS_TRACE_DISABLED``), botocore is patched so
@@ -18,11 +21,13 @@ writes none (a successful read on AWS) does nothing per request beyond timing it
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import os
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import IO, Any
@@ -86,15 +91,20 @@ class _State:
     slow_ms = 1000.0
     tracer: Any = None
     tracer_ready = False
-    cold_start = True
-    # The invocation being served: the keys of every line it writes are read from here
-    # when a line is written, so an invocation that writes none pays nothing for them.
-    context: Any = None
-    cold: bool | None = None
-    request: Request | None = None
+    # Functions that have been invoked in this process: each one's first invocation is its
+    # cold start (on Lambda a process runs one function; the local stack runs them all).
+    warm: set[str] = set()
 
 
 _state = _State()
+# Building the logger and arming the first line (the local stack serves requests at once).
+_setup = threading.RLock()
+# The invocation this thread serves: (Lambda context, cold start, HTTP request or None).
+# The keys of every line it writes are read from here when a line is written, so an
+# invocation that writes none pays nothing for them.
+_invocation: contextvars.ContextVar[tuple[Any, bool, Request | None] | None] = contextvars.ContextVar(
+    "chowline_invocation", default=None
+)
 
 
 def logger() -> Any:
@@ -116,30 +126,71 @@ def _read_settings() -> None:
 
 def configure(stream: IO[str] | None = None, app: Chalice | None = None) -> Any:
     """Builds the logger once; later calls only point it at ``stream`` (tests, benchmarks)."""
-    service = os.environ.get("POWERTOOLS_SERVICE_NAME", "chowline")
-    base = logging.getLogger(service)
-    if _state.logger is None:
-        from aws_lambda_powertools import Logger
-        from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+    with _setup:  # once, even when the first lines of concurrent requests race
+        service = os.environ.get("POWERTOOLS_SERVICE_NAME", "chowline")
+        base = logging.getLogger(service)
+        if _state.logger is None:
+            from aws_lambda_powertools import Logger
 
-        class RedactingFormatter(LambdaPowertoolsFormatter):
-            def serialize(self, log: dict[str, Any]) -> str:
-                return super().serialize(redact(log))
+            # Chalice gave the app's logger a plain-text handler: JSON lines only.
+            for handler in list(base.handlers):
+                base.removeHandler(handler)
+            compact = os.environ.get("LOG_FORMAT", "json").lower() == "compact"
+            log = Logger(service=service, stream=stream, logger_formatter=_formatter(compact))
+            log.registered_handler.addFilter(_InvocationFilter())
+            _state.logger = log
+            _read_settings()
+        else:
+            for handler in base.handlers:
+                if isinstance(handler, logging.StreamHandler):
+                    if getattr(handler.stream, "closed", False):  # a stream closed since (a test's capture)
+                        handler.stream = None  # type: ignore[assignment]
+                    handler.setStream(stream or sys.stdout)
+        if app is not None:
+            _route_app_log(app, base)
+        return _state.logger
 
-        # Chalice gave the app's logger a plain-text handler: JSON lines only.
-        for handler in list(base.handlers):
-            base.removeHandler(handler)
-        log = Logger(service=service, stream=stream, logger_formatter=RedactingFormatter(use_rfc3339=True))
-        log.registered_handler.addFilter(_InvocationFilter())
-        _state.logger = log
-        _read_settings()
+
+def _formatter(compact: bool) -> Any:
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+    class RedactingFormatter(LambdaPowertoolsFormatter):
+        def serialize(self, log: dict[str, Any]) -> str:
+            log = redact(log)
+            return compact_line(log) if compact else super().serialize(log)
+
+    return RedactingFormatter(use_rfc3339=True)
+
+
+# Keys every line has: the compact format shows them in fixed places, or not at all.
+_PLACED = frozenset(
+    {"level", "location", "message", "timestamp", "service", "cold_start", "function_name", "request_id"}
+    | {"x_request_id", "principal_id", "xray_trace_id", "exception", "exception_name", "stack_trace"}
+)
+
+
+def compact_line(log: dict[str, Any]) -> str:
+    """A log record as one short line of text: time, function, then what happened."""
+    at = str(log.get("timestamp") or "")[11:19]
+    who = str(log.get("function_name") or log.get("service") or "-")
+    message = log.get("message")
+    if message == "request" and "route" in log:
+        text = f"{log.get('method')} {log.get('route')} {log.get('status')} {log.get('duration_ms', 0):.0f} ms"
+    elif message == "invocation" and "event" in log:
+        text = (
+            f"{log.get('event')} {log.get('records')} records {log.get('outcome')} {log.get('duration_ms', 0):.0f} ms"
+        )
     else:
-        for handler in base.handlers:
-            if isinstance(handler, logging.StreamHandler):
-                handler.setStream(stream or sys.stdout)
-    if app is not None:
-        _route_app_log(app, base)
-    return _state.logger
+        extras = " ".join(f"{k}={v}" for k, v in log.items() if k not in _PLACED and v is not None)
+        text = f"{log.get('level')} {message}" + (f" ({extras})" if extras else "")
+    if log.get("principal_id"):
+        text += f" user={log['principal_id']}"
+    if log.get("level") in {"WARNING", "ERROR", "CRITICAL"} and log.get("x_request_id"):
+        text += f" x_request_id={log['x_request_id']}"
+    line = f"{at} {who:<20} {text}"
+    if log.get("exception"):
+        line += "\n" + str(log["exception"]).rstrip()
+    return line
 
 
 def _route_app_log(app: Chalice, base: logging.Logger) -> None:
@@ -166,34 +217,41 @@ class _FirstLine(logging.Handler):
 
 def _arm(app: Chalice) -> None:
     """First invocation: the app's loggers write JSON from their first line on."""
-    if _state.logger is not None:
-        configure(app=app)
-        return
-    _read_settings()
-    base = logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "chowline"))
-    base.handlers = [_FirstLine(app)]
-    _route_app_log(app, base)
+    with _setup:
+        if _state.settings_read:  # another thread armed it meanwhile
+            return
+        if _state.logger is not None:
+            configure(app=app)
+            return
+        _read_settings()
+        base = logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "chowline"))
+        base.handlers = [_FirstLine(app)]
+        _route_app_log(app, base)
 
 
 class _InvocationFilter(logging.Filter):
-    """Adds the invocation's keys to every line written while it runs: ids, function,
-    cold start, and the caller's id (the token may be verified after the request started,
-    by the inner middleware)."""
+    """Adds the keys of the invocation this thread serves to every line it writes: ids,
+    function, cold start, and the caller's id (the token may be verified after the request
+    started, by the inner middleware). A line written outside any invocation gets none."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        context = _state.context
+        invocation = _invocation.get()
+        if invocation is None:
+            return True
+        context, cold, request = invocation
         fields = record.__dict__
         fields.setdefault("request_id", getattr(context, "aws_request_id", None))
-        fields.setdefault(
-            "function_name", getattr(context, "function_name", None) or os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
-        )
-        fields.setdefault("cold_start", _state.cold)
-        request = _state.request
+        fields.setdefault("function_name", _function_name(context))
+        fields.setdefault("cold_start", cold)
         if request is not None:
             fields.setdefault("x_request_id", request_id_of(request))
             if "principal_id" not in fields:
                 record.principal_id = principal_id(request)
         return True
+
+
+def _function_name(context: Any) -> str | None:
+    return getattr(context, "function_name", None) or os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
 
 
 def principal_id(request: Request) -> str | None:
@@ -238,12 +296,17 @@ def handle(
     """The ``@app.middleware("all")`` body: dispatches on the kind of event."""
     if not _state.settings_read:
         _arm(app)
-    _state.cold, _state.cold_start = _state.cold_start, False
+    request = event if isinstance(event, Request) else None
+    context = event.lambda_context if request is not None else getattr(event, "context", None)
+    function = str(_function_name(context))
+    cold = function not in _state.warm
+    if cold:
+        _state.warm.add(function)
+    # This invocation's keys, in this thread only: never another function's.
+    token = _invocation.set((context, cold, request))
     try:
-        if isinstance(event, Request):
-            _state.context = event.lambda_context
-            return _http(event, get_response)
-        _state.context = getattr(event, "context", None)
+        if request is not None:
+            return _http(request, get_response)
         return _event(event, get_response)
     finally:
         if metrics is not None:
@@ -252,10 +315,10 @@ def handle(
             except Exception:  # metrics must never fail the invocation
                 log = logger()
                 log.exception("metrics flush failed")
+        _invocation.reset(token)
 
 
 def _http(request: Request, get_response: Callable[[Any], Any]) -> Any:
-    _state.request = request
     started = time.perf_counter()
     status = 500
     try:
@@ -271,7 +334,6 @@ def _http(request: Request, get_response: Callable[[Any], Any]) -> Any:
         elapsed = (time.perf_counter() - started) * 1000
         if status >= 400 or elapsed >= _state.slow_ms or _state.access_all or _state.debug:  # else no line: build none
             _access_line(request, status, elapsed)
-        _state.request = None
 
 
 def _access_line(request: Request, status: int, elapsed: float) -> None:

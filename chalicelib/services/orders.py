@@ -20,7 +20,7 @@ from chalicelib.domain.clock import now as clock_now
 from chalicelib.domain.clock import rfc3339, utc_now_text
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ServiceUnavailable, Unprocessable
 from chalicelib.domain.paging import page_of
-from chalicelib.domain.principal import Principal
+from chalicelib.domain.principal import Principal, require_account
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class OrdersService:
 
     def place(self, principal: Principal, key: str | None, cmd: domain.PlaceOrder) -> Placement:
         """At most three calls on a first request: BatchGetItem (catalog + an earlier order
-        with this key), a conditional PutItem, SendMessage."""
+        with this key + the caller's profile), a conditional PutItem, SendMessage."""
         key = domain.idempotency_key(key)
         domain.check_lines(cmd)
         order_id = domain.order_id_for(principal.user_id, key)
@@ -66,7 +66,9 @@ class OrdersService:
             restaurant_id=cmd.restaurant_id,
             product_ids=[line.product_id for line in cmd.items],
             consistent=False,
+            user_id=principal.user_id,
         )
+        require_account(snap.user_exists)
         if snap.order is not None:
             return self._replay(snap.order, digest)
         priced = domain.price(cmd, snap.restaurant, snap.products)
@@ -136,8 +138,13 @@ class OrdersService:
         return page_of(domain.orders_out(items), cursor)
 
     def _visible(self, principal: Principal, order_id: str, target: str | None = None) -> tuple[dict[str, Any], bool]:
-        """The order if the caller may see it (else 404), and whether they own its restaurant."""
-        order = self._repo.get(order_id)
+        """The order if the caller may see it (else 404), and whether they own its restaurant.
+        With a ``target`` (a write) the same read checks the caller still has an account."""
+        if target is None:
+            order = self._repo.get(order_id)
+        else:
+            order, exists = self._repo.with_user(order_id, principal.user_id)
+            require_account(exists)
         if order is None:
             raise NotFound("No such order")
         party = domain.is_party(order, principal)
@@ -161,22 +168,44 @@ class OrdersService:
         extra: dict[str, Any] = {"reason": cmd.reason}
         if cmd.status == domain.PICKED_UP:
             extra["courier_id"] = principal.user_id
-        return domain.order_out(self._move(order, cmd.status, extra))
+
+        def allowed(current: Mapping[str, Any]) -> None:
+            domain.check_mover(current, principal, cmd.status, owns)
+            domain.check_transition(str(current["status"]), cmd.status)
+
+        return domain.order_out(self._move(order, cmd.status, extra, allowed))
 
     def cancel(self, principal: Principal, order_id: str) -> domain.OrderOut:
-        order = self._repo.get(order_id)
+        order, exists = self._repo.with_user(order_id, principal.user_id)
+        require_account(exists)
         if order is None:
             raise NotFound("No such order")
         domain.can_cancel(order, principal)
-        return domain.order_out(self._move(order, domain.CANCELLED, {}))
+        return domain.order_out(
+            self._move(order, domain.CANCELLED, {}, lambda current: domain.can_cancel(current, principal))
+        )
 
-    def _move(self, order: dict[str, Any], target: str, extra: dict[str, Any]) -> dict[str, Any]:
-        if domain.returns_money_and_stock(str(order["status"]), target):
-            return self._release(order, target, extra)
+    def _move(
+        self,
+        order: dict[str, Any],
+        target: str,
+        extra: dict[str, Any],
+        allowed: Callable[[Mapping[str, Any]], None],
+        retry: bool = True,
+    ) -> dict[str, Any]:
+        """The conditional write of a move. When the status changed between the read and the
+        write (the processor confirmed the order meanwhile, say), the move is judged again
+        on the order as it is now and, still allowed, tried once more."""
         try:
+            if domain.returns_money_and_stock(str(order["status"]), target):
+                return self._release(order, target, extra)
             return self._repo.move(order, target, self._clock(), extra)
         except StaleStatus as exc:
-            raise Conflict("The order changed status meanwhile; reload it and try again") from exc
+            current = exc.current or self._repo.get(str(order["order_id"]))
+            if not retry or current is None:
+                raise Conflict("The order changed status meanwhile; reload it and try again") from exc
+            allowed(current)  # 409 (or 404) when the move no longer applies
+            return self._move(current, target, extra, allowed, retry=False)
 
     def _release(self, order: dict[str, Any], target: str, extra: dict[str, Any]) -> dict[str, Any]:
         """Stock back + status change in ONE transaction, then the refund (idempotent)."""
@@ -189,7 +218,7 @@ class OrdersService:
                 break
             except Cancelled as exc:
                 if exc.order:
-                    raise Conflict("The order changed status meanwhile; reload it and try again") from exc
+                    raise StaleStatus() from exc
                 # A product was deleted or stopped counting stock: restock the others only.
                 fresh = self._repo.snapshot(
                     order_id=None,

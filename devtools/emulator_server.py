@@ -1,0 +1,280 @@
+"""The embedded AWS emulator: moto's server with two patches, applied in this process only.
+
+    python -m devtools.emulator_server [-H 127.0.0.1] [-p 5000] [--signing-key-file PATH]
+
+1. Cognito signs with a key made for this run. moto signs every token with a private key it
+   ships (kid "dummy"), so anyone could mint an admin token for the local stack. Here the
+   tokens carry a fresh kid, are signed with a fresh RSA key, and the pools' JWKS serves
+   only its public half. ``--signing-key-file`` writes the private JWK (mode 0600) for tests
+   that need to sign tokens with bad claims; nothing else reads it.
+2. DynamoDB transactions journal the items they touch. moto deep-copies every table a
+   transaction names before it starts, to restore them all if it is cancelled: the cost
+   grows with the tables, and the restore erases writes made meanwhile. Here a transaction
+   remembers each item (and the stream length of each table) before it first touches it,
+   and a cancelled one puts back exactly those. Conditions, cancellation reasons and the
+   order of moto's own logic are unchanged: its code runs as is, only its table copy is
+   made a no-op. DynamoDB and its stream are served one call at a time, so a transaction
+   is isolated from every other call, as on AWS. Where this differs from moto, on purpose:
+   writes beside a cancelled transaction survive, a stream iterator opened before it keeps
+   reading the table's stream (moto's restored table has a new one), and a transaction
+   that fails in any way (moto lets one malformed item escape its rollback) leaves nothing.
+3. moto's list of its services is read once, not twice per request.
+
+Never imported by chalicelib/ or app.py: the Lambda code runs against AWS as it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import functools
+import json
+import os
+import signal
+import sys
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+# One DynamoDB (or DynamoDB Streams) call at a time: the unit of isolation of transactions.
+_DYNAMODB_LOCK = threading.RLock()
+# The journal of the transaction running on this thread, if any.
+_ACTIVE = threading.local()
+
+
+# --- Cognito: a signing key per run ---------------------------------------------------------
+
+
+def use_run_signing_key() -> dict[str, Any]:
+    """Makes moto's Cognito sign with a new RSA key and serve its public half; returns the
+    private JWK."""
+    from joserfc import jwk, jwt
+    from moto.cognitoidp import models, responses
+
+    if not hasattr(models, "jwt") or not hasattr(responses.CognitoIdpJsonWebKeyResponse, "json_web_key"):
+        raise RuntimeError("moto's Cognito no longer signs as this patch expects: review devtools/emulator_server.py")
+    kid = f"chowline-{uuid.uuid4().hex}"
+    key = jwk.RSAKey.generate_key(2048, parameters={"kid": kid, "alg": "RS256", "use": "sig"})
+
+    def encode(header: dict[str, Any], claims: dict[str, Any], _shipped_key: Any, *args: Any, **kwargs: Any) -> str:
+        return jwt.encode({**header, "kid": kid}, claims, key, *args, **kwargs)
+
+    # models.jwt is the name moto's create_jwt signs through; only that module sees the shim.
+    models.jwt = SimpleNamespace(encode=encode)  # type: ignore[assignment]
+    public = key.as_dict(private=False)
+    responses.CognitoIdpJsonWebKeyResponse.json_web_key = json.dumps({"keys": [public]}).encode()
+    return key.as_dict(private=True)
+
+
+def write_private_jwk(jwk: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # also when the file was there before
+    with os.fdopen(fd, "w") as out:
+        json.dump(jwk, out)
+
+
+# --- DynamoDB: transactions that journal the items they touch --------------------------------
+
+
+class _Journal:
+    """What a transaction found before it first touched each item and each table's stream."""
+
+    def __init__(self) -> None:
+        # (table, hash, range) -> (table, had a range bucket, the item's copy or None)
+        self.items: dict[tuple[int, Any, Any], tuple[Any, Any, Any, bool, Any]] = {}
+        # table -> (shard, its record list, its length)
+        self.streams: dict[int, tuple[Any, list[Any], int]] = {}
+
+    def remember(self, table: Any, hash_key: Any, range_key: Any) -> None:
+        if not table.has_range_key:
+            range_key = None
+        elif range_key is None:
+            return  # moto refuses the call: nothing will be written
+        slot = (id(table), hash_key, range_key)
+        if slot in self.items:
+            return
+        if range_key is None:
+            had_bucket, item = True, table.items.get(hash_key)
+        else:
+            bucket = table.items.get(hash_key)  # .get: the defaultdict must not grow here
+            had_bucket, item = bucket is not None, (bucket or {}).get(range_key)
+        self.items[slot] = (table, hash_key, range_key, had_bucket, copy.deepcopy(item))
+        shard = table.stream_shard
+        if shard is not None and id(table) not in self.streams:
+            self.streams[id(table)] = (shard, shard.items, len(shard.items))
+
+    def restore(self) -> None:
+        for table, hash_key, range_key, had_bucket, item in self.items.values():
+            if range_key is None:
+                if item is None:
+                    table.items.pop(hash_key, None)
+                else:
+                    table.items[hash_key] = item
+                continue
+            if item is not None:
+                table.items[hash_key][range_key] = item
+                continue
+            bucket = table.items.get(hash_key)
+            if bucket is not None:
+                bucket.pop(range_key, None)
+                if not bucket and not had_bucket:
+                    del table.items[hash_key]
+        for shard, records, length in self.streams.values():
+            del records[length:]
+            shard.items = records
+
+
+def _journal() -> _Journal | None:
+    return getattr(_ACTIVE, "journal", None)
+
+
+def _remembers(key_of: Callable[..., tuple[Any, Any] | None]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wraps a Table method so that, inside a transaction, the item it is about to read or
+    write is journaled first."""
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def journaled(table: Any, *args: Any, **kwargs: Any) -> Any:
+            journal = _journal()
+            if journal is not None:
+                key = key_of(table, *args, **kwargs)
+                if key is not None:
+                    journal.remember(table, *key)
+            return method(table, *args, **kwargs)
+
+        return journaled
+
+    return wrap
+
+
+def _key_args(_table: Any, hash_key: Any, range_key: Any = None, *_: Any, **__: Any) -> tuple[Any, Any]:
+    return hash_key, range_key
+
+
+def _key_of_attrs(table: Any, item_attrs: dict[str, Any], *_: Any, **__: Any) -> tuple[Any, Any] | None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    try:
+        hash_key = DynamoType(item_attrs[table.hash_key_attr])
+        range_key = DynamoType(item_attrs[table.range_key_attr]) if table.range_key_attr else None
+    except Exception:  # noqa: BLE001 - moto rejects the same attributes before writing anything
+        return None
+    return hash_key, range_key
+
+
+class _CopyWithoutTables:
+    """moto.dynamodb.models' ``copy`` module: inside a journaled transaction, the "copy" of a
+    table is the table itself, so moto's own backup costs nothing and its restore changes
+    nothing; the journal restores the items instead."""
+
+    copy = staticmethod(copy.copy)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        from moto.dynamodb.models.table import Table
+
+        if isinstance(value, Table) and _journal() is not None:
+            return value
+        return copy.deepcopy(value, memo)
+
+
+def journal_transactions() -> None:
+    """Applies patch 2 (see the module docstring)."""
+    from moto.dynamodb import models
+    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    if getattr(models, "copy", None) is not copy:
+        raise RuntimeError("moto's DynamoDB no longer copies tables as this patch expects: review the patch")
+    models.copy = _CopyWithoutTables  # type: ignore[assignment]
+    Table.get_item = _remembers(_key_args)(Table.get_item)  # type: ignore[method-assign]
+    Table.delete_item = _remembers(_key_args)(Table.delete_item)  # type: ignore[method-assign]
+    Table.put_item = _remembers(_key_of_attrs)(Table.put_item)  # type: ignore[method-assign]
+
+    transact = models.DynamoDBBackend.transact_write_items
+
+    @functools.wraps(transact)
+    def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+        journal = _Journal()
+        _ACTIVE.journal = journal
+        try:
+            transact(backend, transact_items)
+        except BaseException:
+            # All or nothing: AWS applies no part of a transaction that fails, however it fails.
+            journal.restore()
+            raise
+        finally:
+            _ACTIVE.journal = None
+
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    for handler in (DynamoHandler, DynamoDBStreamsHandler):
+        handler.call_action = _one_at_a_time(handler.call_action)  # type: ignore[method-assign]
+
+
+def _one_at_a_time(call_action: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(call_action)
+    def locked(self: Any) -> Any:
+        with _DYNAMODB_LOCK:
+            return call_action(self)
+
+    return locked
+
+
+# --- serving ------------------------------------------------------------------------------
+
+
+def cache_service_list() -> None:
+    """moto lists its own package directory (a stat per service, some 200) twice per request
+    to route it; the list cannot change while the server runs."""
+    from moto import backends
+
+    services = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: services  # type: ignore[assignment]
+
+
+def make_server(host: str, port: int) -> Any:
+    """moto's WSGI application on werkzeug's threaded server, as moto.server serves it, minus
+    the access log line per request. (werkzeug closes every connection: it drains the socket
+    after each response, so HTTP/1.1 keep-alive cannot work on it; waitress keeps connections
+    open but served four concurrent clients slower here.)"""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server as werkzeug_server
+
+    class QuietHandler(MotoRequestHandler):
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    app = DomainDispatcherApplication(create_backend_app)
+    return werkzeug_server(host, port, app, threaded=True, request_handler=QuietHandler)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, default=5000)
+    parser.add_argument("--signing-key-file", type=Path, help="where to write this run's private signing JWK")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("MOTO_PORT", str(args.port))  # as moto.server does: some URLs it builds use it
+
+    private_jwk = use_run_signing_key()
+    if args.signing_key_file:
+        write_private_jwk(private_jwk, args.signing_key_file)
+    journal_transactions()
+    cache_service_list()
+    server = make_server(args.host, args.port)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,330 @@
+"""The emulator's patches (devtools/emulator_server.py): Cognito signs with a key of this run
+only, and a DynamoDB transaction that fails leaves the tables exactly as moto's own rollback
+does, compared scenario by scenario against moto's server as it ships."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import jwt
+import pytest
+from botocore.exceptions import ClientError
+from jwt.algorithms import RSAAlgorithm
+
+from devtools.emulator import FAKE_ENV, Emulator, free_port
+
+# --- Cognito ----------------------------------------------------------------------------
+
+
+def jwks_of(emulator: Emulator, pool_id: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{emulator.url}/{pool_id}/.well-known/jwks.json", timeout=5) as response:
+        return json.load(response)
+
+
+def test_jwks_serves_only_the_public_half_of_this_runs_key(stack, token_for):
+    keys = jwks_of(stack["emulator"], stack["env"]["USER_POOL_ID"])["keys"]
+    assert [k["kid"] for k in keys] == [stack["emulator"].signing_key()["kid"]]
+    assert keys[0]["kid"] != "dummy"
+    assert not {"d", "p", "q", "dp", "dq", "qi"} & set(keys[0]), "the JWKS must not publish private members"
+    token = token_for("customer")
+    assert jwt.get_unverified_header(token)["kid"] == keys[0]["kid"]
+    claims = jwt.decode(
+        token,
+        RSAAlgorithm.from_jwk(json.dumps(keys[0])),
+        algorithms=["RS256"],
+        audience=stack["env"]["USER_POOL_CLIENT_ID"],
+    )
+    assert claims["email"] == "customer@demo.chowline.dev"
+
+
+def test_each_run_has_its_own_key(stack):
+    other = Emulator(free_port()).start()
+    try:
+        assert other.signing_key()["kid"] != stack["emulator"].signing_key()["kid"]
+        assert other.signing_key()["n"] != stack["emulator"].signing_key()["n"]
+    finally:
+        other.stop()
+    assert other.signing_key_file is not None and not other.signing_key_file.exists(), "the key leaves with the run"
+
+
+# --- DynamoDB transactions: the patched emulator against moto as it ships --------------------
+
+
+def clients(emulator: Emulator) -> tuple[Any, Any]:
+    session = boto3.session.Session(
+        aws_access_key_id=FAKE_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_ENV["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=FAKE_ENV["AWS_SESSION_TOKEN"],
+        region_name=FAKE_ENV["AWS_REGION"],
+    )
+    return session.client("dynamodb", endpoint_url=emulator.url), session.client(
+        "dynamodbstreams", endpoint_url=emulator.url
+    )
+
+
+@pytest.fixture(scope="module")
+def emulators() -> Iterator[dict[str, tuple[Any, Any]]]:
+    patched, shipped = Emulator(free_port()).start(), Emulator(free_port(), patched=False).start()
+    try:
+        yield {"patched": clients(patched), "moto": clients(shipped)}
+    finally:
+        patched.stop()
+        shipped.stop()
+
+
+STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+
+
+def make_tables(db: Any) -> tuple[str, str]:
+    """A keyed table with a GSI and a table with a sort key, both with streams and items."""
+    suffix = uuid.uuid4().hex[:8]
+    orders, lines = f"orders-{suffix}", f"lines-{suffix}"
+    db.create_table(
+        TableName=orders,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("id", "status")],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_status",
+                "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification=STREAM,
+    )
+    db.create_table(
+        TableName=lines,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}, {"AttributeName": "n", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "id", "AttributeType": "S"},
+            {"AttributeName": "n", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification=STREAM,
+    )
+    for i in range(3):
+        db.put_item(TableName=orders, Item={"id": {"S": f"o{i}"}, "status": {"S": "PENDING"}, "stock": {"N": "5"}})
+        db.put_item(TableName=lines, Item={"id": {"S": "o0"}, "n": {"N": str(i)}, "qty": {"N": "1"}})
+    return orders, lines
+
+
+def update(table: str, key: dict[str, Any], expression: str, values: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": key,
+            "UpdateExpression": expression,
+            "ExpressionAttributeValues": values,
+            **extra,
+        }
+    }
+
+
+def order(i: int | str) -> dict[str, Any]:
+    return {"id": {"S": f"o{i}"}}
+
+
+def line(i: int, order_id: str = "o0") -> dict[str, Any]:
+    return {"id": {"S": order_id}, "n": {"N": str(i)}}
+
+
+# Each scenario: (orders table o, lines table t) -> TransactItems.
+SCENARIOS: dict[str, Callable[[str, str], list[dict[str, Any]]]] = {
+    "success over two tables": lambda o, t: [
+        update(o, order(0), "SET stock = stock - :one", {":one": {"N": "1"}}),
+        {"Put": {"TableName": t, "Item": {**line(7), "qty": {"N": "2"}}}},
+        {"Delete": {"TableName": t, "Key": line(1)}},
+    ],
+    "last condition fails after writes to both tables": lambda o, t: [
+        {"Put": {"TableName": o, "Item": {**order("new"), "status": {"S": "CONFIRMED"}}}},
+        update(o, order(0), "SET #s = :c", {":c": {"S": "CONFIRMED"}}, ExpressionAttributeNames={"#s": "status"}),
+        {"Delete": {"TableName": t, "Key": line(2)}},
+        {"Put": {"TableName": t, "Item": {**line(0, "o-new"), "qty": {"N": "3"}}}},
+        {
+            "ConditionCheck": {
+                "TableName": o,
+                "Key": order(1),
+                "ConditionExpression": "#s = :x",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": {":x": {"S": "CONFIRMED"}},
+            }
+        },
+    ],
+    "stock would go below zero, with the old item returned": lambda o, t: [
+        update(o, order(1), "SET stock = stock - :one", {":one": {"N": "1"}}),
+        update(
+            o,
+            order(2),
+            "SET stock = stock - :many",
+            {":many": {"N": "9"}},
+            ConditionExpression="stock >= :many",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        ),
+        update(t, line(0), "SET qty = qty + :one", {":one": {"N": "1"}}),
+    ],
+    "an update that creates an item, then a failed put condition": lambda o, t: [
+        update(
+            o,
+            order("created"),
+            "SET stock = :z, #s = :p",
+            {":z": {"N": "0"}, ":p": {"S": "PENDING"}},
+            ExpressionAttributeNames={"#s": "status"},
+        ),
+        {"Put": {"TableName": o, "Item": order(0), "ConditionExpression": "attribute_not_exists(id)"}},
+    ],
+    "two conditions fail": lambda o, t: [
+        {"Delete": {"TableName": o, "Key": order(0), "ConditionExpression": "attribute_not_exists(id)"}},
+        update(t, line(1), "SET qty = :q", {":q": {"N": "9"}}),
+        {"ConditionCheck": {"TableName": t, "Key": line(9), "ConditionExpression": "attribute_exists(id)"}},
+    ],
+    "two operations on one item": lambda o, t: [
+        update(o, order(0), "SET stock = :z", {":z": {"N": "0"}}),
+        {"Put": {"TableName": t, "Item": line(5)}},
+        {"ConditionCheck": {"TableName": o, "Key": order(0), "ConditionExpression": "attribute_exists(id)"}},
+    ],
+    "an invalid update expression after a write": lambda o, t: [
+        {"Put": {"TableName": t, "Item": line(6)}},
+        update(o, order(0), "SET stock = stock - :missing", {":one": {"N": "1"}}),
+    ],
+    "a key of the wrong type after a write": lambda o, t: [
+        {"Put": {"TableName": o, "Item": order("typed")}},
+        {"Put": {"TableName": t, "Item": {"id": {"S": "o0"}, "n": {"S": "not a number"}}}},
+    ],
+}
+
+
+def stream_records(db: Any, streams: Any, table: str) -> list[dict[str, Any]]:
+    arn = db.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    records = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)["Records"]
+    return [
+        {
+            "event": r["eventName"],
+            "sequence": r["dynamodb"]["SequenceNumber"],
+            "keys": r["dynamodb"]["Keys"],
+            "new": r["dynamodb"].get("NewImage"),
+            "old": r["dynamodb"].get("OldImage"),
+        }
+        for r in records
+    ]
+
+
+def state(db: Any, streams: Any, orders: str, lines: str) -> dict[str, Any]:
+    def scan(table: str) -> list[dict[str, Any]]:
+        return sorted(db.scan(TableName=table, ConsistentRead=True)["Items"], key=json.dumps)
+
+    by_status = db.query(
+        TableName=orders,
+        IndexName="by_status",
+        KeyConditionExpression="#s = :c",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":c": {"S": "CONFIRMED"}},
+    )["Items"]
+    return {
+        "orders": scan(orders),
+        "lines": scan(lines),
+        "confirmed via index": sorted(by_status, key=json.dumps),
+        "orders stream": stream_records(db, streams, orders),
+        "lines stream": stream_records(db, streams, lines),
+    }
+
+
+def outcome(db: Any, streams: Any, scenario: str) -> dict[str, Any]:
+    orders, lines = make_tables(db)
+    try:
+        db.transact_write_items(TransactItems=SCENARIOS[scenario](orders, lines))
+        error: dict[str, Any] = {}
+    except ClientError as exc:
+        error = {
+            "code": exc.response["Error"]["Code"],
+            "message": exc.response["Error"]["Message"],
+            "reasons": exc.response.get("CancellationReasons"),
+        }
+    after = state(db, streams, orders, lines)
+    # The tables keep working after the rollback: a later write lands and is streamed.
+    db.put_item(TableName=orders, Item={"id": {"S": "after"}, "status": {"S": "CONFIRMED"}})
+    later = state(db, streams, orders, lines)
+    return {"error": error, "after": after, "after a later write": later}
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_transaction_outcome_matches_moto(emulators, scenario):
+    patched = outcome(*emulators["patched"], scenario)
+    shipped = outcome(*emulators["moto"], scenario)
+    assert patched == shipped
+    if scenario != "success over two tables":
+        assert patched["error"], "the scenario must fail"
+
+
+def test_a_failed_transaction_leaves_no_trace(emulators):
+    db, streams = emulators["patched"]
+    orders, lines = make_tables(db)
+    before = state(db, streams, orders, lines)
+    with pytest.raises(ClientError) as failed:
+        db.transact_write_items(
+            TransactItems=SCENARIOS["last condition fails after writes to both tables"](orders, lines)
+        )
+    assert [r["Code"] for r in failed.value.response["CancellationReasons"]] == ["None"] * 4 + [
+        "ConditionalCheckFailed"
+    ]
+    assert state(db, streams, orders, lines) == before
+
+
+def test_an_open_stream_iterator_survives_a_cancelled_transaction(emulators):
+    db, streams = emulators["patched"]
+    orders, lines = make_tables(db)
+    arn = db.describe_table(TableName=orders)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+    with pytest.raises(ClientError):
+        db.transact_write_items(
+            TransactItems=SCENARIOS["last condition fails after writes to both tables"](orders, lines)
+        )
+    db.put_item(TableName=orders, Item={"id": {"S": "after"}, "status": {"S": "PENDING"}})
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    assert [(r["eventName"], r["dynamodb"]["Keys"]["id"]["S"]) for r in records] == [("INSERT", "after")]
+
+
+def test_writes_beside_cancelled_transactions_survive(emulators):
+    """moto restores whole tables on cancel, erasing writes made meanwhile; the journal does not."""
+    db, _ = emulators["patched"]
+    orders, lines = make_tables(db)
+    cancelling = SCENARIOS["stock would go below zero, with the old item returned"](orders, lines)
+    stop = threading.Event()
+    cancelled = 0
+
+    def cancel_repeatedly() -> None:
+        nonlocal cancelled
+        while not stop.is_set():
+            try:
+                db.transact_write_items(TransactItems=cancelling)
+            except ClientError:
+                cancelled += 1
+
+    worker = threading.Thread(target=cancel_repeatedly)
+    worker.start()
+    try:
+        writer = boto3.session.Session().client(
+            "dynamodb",
+            endpoint_url=db.meta.endpoint_url,
+            region_name=FAKE_ENV["AWS_REGION"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        for i in range(150):
+            writer.put_item(TableName=orders, Item={"id": {"S": f"w{i}"}, "status": {"S": "PENDING"}})
+    finally:
+        stop.set()
+        worker.join()
+    assert cancelled > 0
+    ids = {item["id"]["S"] for item in db.scan(TableName=orders, ConsistentRead=True)["Items"]}
+    assert {f"w{i}" for i in range(150)} <= ids
+    assert db.get_item(TableName=orders, Key=order(1))["Item"]["stock"] == {"N": "5"}
