@@ -28,7 +28,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from chalicelib.domain.accounts import ADMINS, CUSTOMERS, RESTAURANT_OWNERS
+from chalicelib.domain.accounts import ADMINS, RESTAURANT_OWNERS
 
 ENV_FILE = Path(__file__).resolve().parent.parent / ".local" / "stack.env"
 CLIENT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
@@ -76,16 +76,15 @@ class Admin:
                     {"Name": "name", "Value": name},
                 ],
             )
-        for group in (CUSTOMERS, *groups):
+        user = self.find_user(email)
+        assert user is not None
+        if new:  # as every way of signing up ends: in customers, with a profile
+            attributes = {"sub": user["user_id"], "email": email, "name": name}
+            self._services.sign_up_completion.complete(self._pool, email, attributes)
+        for group in groups:
             self._idp.admin_add_user_to_group(UserPoolId=self._pool, Username=email, GroupName=group)
         user = self.find_user(email)
         assert user is not None
-        from chalicelib.domain.accounts import ProfileUpdate
-        from chalicelib.domain.principal import Principal
-
-        if new:
-            principal = Principal(user_id=user["user_id"], email=email)
-            self._services.accounts.update_profile(principal, ProfileUpdate(name=name))
         return user
 
     # --- restaurants ---------------------------------------------------------------------
@@ -93,6 +92,7 @@ class Admin:
     def add_restaurant(self, owner_email: str, **fields: Any) -> dict[str, Any]:
         """Adds a restaurant owned by the user with ``owner_email`` (who joins the owners)."""
         from chalicelib.domain import catalog
+        from chalicelib.domain.principal import Principal
 
         owner = self.find_user(owner_email)
         if owner is None:
@@ -101,9 +101,11 @@ class Admin:
         command = catalog.RestaurantCreate.model_validate({**fields, "owner_id": owner["user_id"]})
         service = self._services.catalog
         restaurant = service.create_restaurant(self._operator(), command)
+        # The menu is the owner's to keep: added as the owner, whose account has a profile.
+        owner_principal = Principal(user_id=owner["user_id"], email=owner_email, roles=frozenset({RESTAURANT_OWNERS}))
         for product in products:
             service.add_product(
-                self._operator(), restaurant.restaurant_id, catalog.ProductCreate.model_validate(product)
+                owner_principal, restaurant.restaurant_id, catalog.ProductCreate.model_validate(product)
             )
         return {**restaurant.model_dump(mode="json"), "products": len(products)}
 

@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.adapters.aws import AwsClients, aws_errors, error_code
-from chalicelib.adapters.dynamo import CursorCodec, from_item, query_page, to_item, to_value
-from chalicelib.adapters.profiles import profile_probe
+from chalicelib.adapters.dynamo import CursorCodec, from_item, profile_probe, query_page, to_item, to_value
 from chalicelib.domain.catalog import LISTING
 from chalicelib.domain.errors import ServiceUnavailable
 

@@ -25,11 +25,11 @@ class UsersRepository:
             self._clients.get("dynamodb").put_item(TableName=self._table, Item=to_item(profile))
 
     def update(
-        self, user_id: str, changes: dict[str, Any], defaults: dict[str, Any], *, must_exist: bool = True
+        self, user_id: str, changes: dict[str, Any], defaults: dict[str, Any], *, create: bool = False
     ) -> dict[str, Any]:
-        """Sets ``changes``, fills ``defaults`` where absent; returns the whole new item. The
-        profile must exist (a deleted account's token, valid until it expires, is a 401)
-        unless ``must_exist`` is false: sign-up completion creates it."""
+        """Sets ``changes``, fills ``defaults`` where absent; returns the whole new item. Unless
+        ``create`` (the sign-up step), the profile must exist: a deleted account's token (valid
+        until it expires) is a 401."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         parts: list[str] = []
@@ -40,10 +40,9 @@ class UsersRepository:
                 parts.append(f"#f{index} = :v{index}")
             else:
                 parts.append(f"#f{index} = if_not_exists(#f{index}, :v{index})")
-        params: dict[str, Any] = {}
-        if must_exist:
+        condition = {} if create else {"ConditionExpression": "attribute_exists(#id)"}
+        if not create:
             names["#id"] = "user_id"
-            params["ConditionExpression"] = "attribute_exists(#id)"
         try:
             with aws_errors("The user store"):
                 out = self._clients.get("dynamodb").update_item(
@@ -53,7 +52,7 @@ class UsersRepository:
                     ExpressionAttributeNames=names,
                     ExpressionAttributeValues=values,
                     ReturnValues="ALL_NEW",
-                    **params,
+                    **condition,
                 )
         except Exception as exc:
             if error_code(exc) == "ConditionalCheckFailedException":

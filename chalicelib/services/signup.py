@@ -34,8 +34,8 @@ class SignUpCompletion:
         profile = model.new_profile(attributes["sub"], attributes, utc_now_text())
         user_id = profile.pop("user_id")
         # Every field only where absent: a repeated trigger changes nothing, and a profile
-        # edited in between keeps its edits. The profile is made here: it need not exist.
-        self._users.update(user_id, {}, profile, must_exist=False)
+        # edited in between keeps its edits.
+        self._users.update(user_id, {}, profile, create=True)
 
 
 def confirmation_event(user_pool_id: str, username: str, attributes: dict[str, str]) -> dict[str, Any]:
