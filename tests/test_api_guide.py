@@ -86,9 +86,14 @@ def test_the_login_and_order_examples_work_as_pre_filled(
     login = client.http.post("/auth/login", headers=headers_for(), body=json.dumps(examples.REQUEST_EXAMPLES["Login"]))
     assert login.status_code == 200 and json.loads(login.body)["id_token"]
     token = json.loads(login.body)["id_token"]
-    # what /docs does: the first restaurant and product of the catalog, a fresh key
-    restaurant = json.loads(client.http.get("/restaurants?limit=1").body)["items"][0]["restaurant_id"]
-    product = json.loads(client.http.get(f"/restaurants/{restaurant}/products?limit=1").body)["items"][0]["product_id"]
+    # what /docs does: the first of ten restaurants with something on its menu, a fresh key
+    restaurant, product = "", ""
+    for listed in json.loads(client.http.get("/restaurants?limit=10").body)["items"]:
+        menu = json.loads(client.http.get(f"/restaurants/{listed['restaurant_id']}/products?limit=1").body)["items"]
+        if menu:
+            restaurant, product = listed["restaurant_id"], menu[0]["product_id"]
+            break
+    assert product, "a restaurant with a menu among the first ten"
     order = json.loads(json.dumps(examples.REQUEST_EXAMPLES["PlaceOrder"]))
     order["restaurant_id"], order["items"][0]["product_id"] = restaurant, product
     placed = client.http.post(

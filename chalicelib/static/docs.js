@@ -99,15 +99,17 @@
   function catalogIds() {
     if (!liveIds) {
       const get = (url) => fetch(new URL(url, new URL(".", window.location.href))).then((r) => (r.ok ? r.json() : { items: [] }));
-      liveIds = get("restaurants?limit=1")
-        .then((page) => {
-          const restaurant = (page.items || [])[0];
-          if (!restaurant) return {};
-          return get("restaurants/" + encodeURIComponent(restaurant.restaurant_id) + "/products?limit=1").then((menu) => {
-            const product = (menu.items || [])[0];
-            return { restaurant_id: restaurant.restaurant_id, product_id: product ? product.product_id : undefined };
-          });
-        })
+      // The first of the first ten restaurants that has something on its menu.
+      const firstWithMenu = (restaurants) => {
+        const [restaurant, ...rest] = restaurants;
+        if (!restaurant) return {};
+        return get("restaurants/" + encodeURIComponent(restaurant.restaurant_id) + "/products?limit=1").then((menu) => {
+          const product = (menu.items || [])[0];
+          return product ? { restaurant_id: restaurant.restaurant_id, product_id: product.product_id } : firstWithMenu(rest);
+        });
+      };
+      liveIds = get("restaurants?limit=10")
+        .then((page) => firstWithMenu(page.items || []))
         .catch(() => ({}));
     }
     return liveIds;
