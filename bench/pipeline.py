@@ -158,8 +158,8 @@ def settle(env: dict[str, str], ids: list[str], timeout: float) -> list[dict[str
     while pending and time.monotonic() < deadline:
         for order_id in list(pending):
             order = repo.get(order_id)
-            if order and order["status"] != "PENDING":
-                orders[order_id] = order
+            if order and order.status != "PENDING":
+                orders[order_id] = order.item()
                 pending.discard(order_id)
         if pending:
             time.sleep(0.25)

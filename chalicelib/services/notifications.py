@@ -83,7 +83,7 @@ class NotificationsService:
         status = new.get("status")
         if not status or old.get("status") == status:
             return False
-        at = domain.last_change_at(new)
+        at = domain.Order.from_item(new).last_change_at
         entry = {
             "user_id": str(new["customer_id"]),
             "sent_at": f"{at}#{new['order_id']}#{status}",
