@@ -13,6 +13,8 @@ from chalice.app import CloudWatchEvent, DynamoDBEvent, Request, SQSEvent
 from chalicelib import __version__
 from chalicelib.bootstrap import container
 from chalicelib.domain import accounts, catalog, orders
+from chalicelib.domain.base import Health
+from chalicelib.domain.notifications import NotificationPage
 from chalicelib.domain.paging import ListQuery
 from chalicelib.entry import middleware
 from chalicelib.entry.auth import principal_of
@@ -51,7 +53,7 @@ def _request() -> Request:
 # --- Operations -------------------------------------------------------------------------
 
 
-@api.route("/health", roles=PUBLIC)
+@api.route("/health", roles=PUBLIC, response_model=Health)
 def health() -> Response:
     """Liveness and version."""
     return json_response({"status": "ok", "version": __version__})
@@ -84,7 +86,7 @@ def confirm_sign_up() -> Response:
     "/auth/login",
     "POST",
     request_model=accounts.Login,
-    response_model=accounts.TokensOut | accounts.ChallengeOut,
+    response_model=accounts.LoginResult,
     statuses=(200, 400, 401, 403),
 )
 def login() -> Response:
@@ -331,6 +333,7 @@ def place_order() -> Response:
     "/orders",
     roles=frozenset({accounts.CUSTOMERS}),
     query_model=orders.OrdersQuery,
+    response_model=orders.OrderPage,
     statuses=(200, 400, 401, 403),
 )
 def list_my_orders() -> Response:
@@ -376,6 +379,7 @@ def change_order_status(order_id: str) -> Response:
     "/restaurants/{restaurant_id}/orders",
     roles=frozenset({accounts.RESTAURANT_OWNERS, accounts.ADMINS}),
     query_model=orders.OrdersQuery,
+    response_model=orders.OrderPage,
     statuses=(200, 400, 401, 403, 404),
 )
 def list_restaurant_orders(restaurant_id: str) -> Response:
@@ -386,14 +390,24 @@ def list_restaurant_orders(restaurant_id: str) -> Response:
 
 
 @api.route(
-    "/deliveries", roles=frozenset({accounts.COURIERS}), query_model=orders.OrdersQuery, statuses=(200, 400, 401, 403)
+    "/deliveries",
+    roles=frozenset({accounts.COURIERS}),
+    query_model=orders.OrdersQuery,
+    response_model=orders.OrderPage,
+    statuses=(200, 400, 401, 403),
 )
 def list_deliveries() -> Response:
     """Orders READY for pickup, oldest first."""
     return json_response(container().orders.deliveries(query_model(_request(), orders.OrdersQuery)))
 
 
-@api.route("/users/me/notifications", roles=SIGNED_IN, query_model=ListQuery, statuses=(200, 400, 401))
+@api.route(
+    "/users/me/notifications",
+    roles=SIGNED_IN,
+    query_model=ListQuery,
+    response_model=NotificationPage,
+    statuses=(200, 400, 401),
+)
 def list_notifications() -> Response:
     """What the notifier sent me, newest first."""
     request = _request()

@@ -73,6 +73,8 @@ def _schemathesis(stack: LocalStack, name: str, *options: str) -> dict:
         "schemathesis.cli",
         "run",
         f"{stack.url}/openapi.json",
+        "--url",
+        stack.url,
         "--checks",
         "all",
         "--phases",

@@ -201,3 +201,60 @@ def test_docs_page_is_self_contained_html(client):
     assert "default-src 'none'" in csp and "connect-src 'self'" in csp
     script = (openapi.STATIC_DIR / "docs.js").read_text()
     assert openapi._sha256(script) in csp
+
+
+def _success_schemas(document):
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            for status, response in op["responses"].items():
+                if 200 <= int(status) < 300 and "content" in response:
+                    for media_type, content in response["content"].items():
+                        yield f"{method.upper()} {path}", media_type, content["schema"]
+
+
+def _named(schema):
+    return "$ref" in schema or (bool(schema.get("oneOf")) and all("$ref" in s for s in schema["oneOf"]))
+
+
+def test_every_json_success_response_has_a_named_schema(document):
+    # The OpenAPI document itself is exempt: its schema is the OpenAPI specification's.
+    untyped = [
+        (op, schema)
+        for op, media_type, schema in _success_schemas(document)
+        if media_type == "application/json" and op != "GET /openapi.json" and not _named(schema)
+    ]
+    assert untyped == []
+
+
+def test_every_list_returns_a_page_of_a_named_item(document):
+    schemas = document["components"]["schemas"]
+    lists = [op for op in app_module.api.operations if op.query_model and issubclass(op.query_model, ListQuery)]
+    assert {f"{op.method} {op.path}" for op in lists} >= {
+        "GET /orders",
+        "GET /deliveries",
+        "GET /restaurants/{restaurant_id}/orders",
+        "GET /users/me/notifications",
+    }
+    for op in lists:
+        schema = document["paths"][op.path][op.method.lower()]["responses"]["200"]["content"]["application/json"]
+        page = schemas[schema["schema"]["$ref"].rsplit("/", 1)[-1]]
+        assert set(page["required"]) >= {"items"}, op.path
+        assert "$ref" in page["properties"]["items"]["items"], op.path
+        assert {"type": "null"} in page["properties"]["next_cursor"]["anyOf"], op.path
+
+
+def test_login_answers_say_which_they_are(document):
+    schema = document["paths"]["/auth/login"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema["discriminator"]["propertyName"] == "kind"
+    assert set(schema["discriminator"]["mapping"]) == {"tokens", "challenge"}
+    for name in ("TokensOut", "ChallengeOut"):
+        assert "kind" in document["components"]["schemas"][name]["required"]
+    from chalicelib.domain.accounts import ChallengeOut, TokensOut
+
+    assert TokensOut(id_token="i", access_token="a", expires_in=3600).model_dump()["kind"] == "tokens"
+    assert ChallengeOut(challenge="SOFTWARE_TOKEN_MFA", session="s").model_dump()["kind"] == "challenge"
+
+
+def test_the_document_names_its_server(document):
+    assert document["servers"] == openapi.SERVERS
+    assert document["servers"][0]["url"] == "."

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from chalicelib.domain.accounts import ADMINS, COURIERS, RESTAURANT_OWNERS, Address
 from chalicelib.domain.base import RequestModel, ResponseModel, WholeNumber
 from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, ValidationFailed
-from chalicelib.domain.paging import ListQuery
+from chalicelib.domain.paging import ListQuery, Page
 from chalicelib.domain.principal import Principal
 
 # --- statuses -----------------------------------------------------------------------------
@@ -445,6 +445,10 @@ class OrderOut(PlacedOrder):
     courier_id: str | None = None
     reason: str | None = None
     updated_at: str | None = None
+
+
+class OrderPage(Page[OrderOut]):
+    """A page of orders (``next_cursor`` null on the last page)."""
 
 
 def placed_out(order: Order) -> PlacedOrder:

@@ -83,6 +83,12 @@ FIELD_ERROR_SCHEMA: dict[str, Any] = {
     },
 }
 
+# Relative to where this document is served from, which is the API's root in every mode:
+# the stage URL, /api/ on the site's distribution, the local server.
+SERVERS: list[dict[str, str]] = [
+    {"url": ".", "description": "This API: the directory this document is served from"},
+]
+
 REQUEST_ID_HEADER: dict[str, Any] = {
     "description": "Echoes the request's X-Request-Id when given (1-128 of A-Z a-z 0-9 . _ : -), else a new id",
     "schema": {"type": "string"},
@@ -331,6 +337,7 @@ def generate(api: Api, *, title: str = "Chowline API", version: str | None = Non
             ),
         },
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
+        "servers": SERVERS,
         "paths": paths,
         "components": {
             "schemas": dict(sorted(components_schemas.items())),
