@@ -94,6 +94,13 @@ def _any_method(self: ChaliceRequestHandler, name: str) -> Any:
     raise AttributeError(name)
 
 
+def install_same_origin() -> None:
+    """No routes declare CORS (the web app is same-origin), so the deployed API has no
+    OPTIONS methods; chalice's local server would still answer every preflight itself.
+    Here OPTIONS reaches the app like any other method a route lacks: a 405 problem."""
+    LocalGateway._has_user_defined_options_method = lambda self, event: True  # type: ignore[method-assign]  # noqa: SLF001
+
+
 def create_server(host: str, port: int, stage: str = "local") -> Any:
     """Builds chalice's LocalDevServer for ``stage``, as ``chalice local`` would."""
     import os
@@ -102,6 +109,7 @@ def create_server(host: str, port: int, stage: str = "local") -> Any:
 
     install_token_passthrough()
     install_gateway_responses()
+    install_same_origin()
     factory = CLIFactory(str(PROJECT_DIR), environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name=stage)
     return factory.create_local_server(config.chalice_app, config, host, port)

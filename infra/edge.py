@@ -47,9 +47,9 @@ CACHED_GETS: dict[str, list[str]] = {
     "/products/{product_id}": [],
 }
 
-CORS_HEADERS = {
-    "gatewayresponse.header.Access-Control-Allow-Origin": "'*'",
-    "gatewayresponse.header.Access-Control-Allow-Headers": "'Authorization,Content-Type,Idempotency-Key,X-Request-Id,X-Api-Key,If-None-Match'",
+# No CORS headers: the web app calls the API on its own origin (/api/ on the distribution),
+# the app's responses carry none, and a gateway error must not be readable where they are not.
+GATEWAY_RESPONSE_HEADERS = {
     "gatewayresponse.header.Content-Type": "'application/problem+json'",
     "gatewayresponse.header.X-Request-Id": "context.requestId",
 }
@@ -356,7 +356,7 @@ def api_overrides() -> Json:
             '"detail": $context.error.messageString, "request_id": "$context.requestId"}'
         )
         entry: Json = {
-            "ResponseParameters": {"Headers": {k.rsplit(".", 1)[1]: v for k, v in CORS_HEADERS.items()}},
+            "ResponseParameters": {"Headers": {k.rsplit(".", 1)[1]: v for k, v in GATEWAY_RESPONSE_HEADERS.items()}},
             "ResponseTemplates": {"application/json": body},
         }
         if status:

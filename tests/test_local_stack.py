@@ -71,3 +71,23 @@ def test_demo_accounts_log_in(local_stack):
             timeout=10,
         )
         assert response.status_code == 200, who
+
+
+def test_no_cross_origin_access_locally(local_stack):
+    """The web app is same-origin: no response, error or preflight, grants another origin."""
+    origin = {"Origin": "https://elsewhere.example"}
+    preflight = requests.options(
+        f"{local_stack.url}/restaurants",
+        headers={**origin, "Access-Control-Request-Method": "GET"},
+        timeout=10,
+    )
+    answers = [
+        preflight,
+        requests.get(f"{local_stack.url}/restaurants", headers=origin, timeout=10),
+        requests.get(f"{local_stack.url}/no-such-path", headers=origin, timeout=10),
+        requests.get(f"{local_stack.url}/users/me", headers=origin, timeout=10),
+    ]
+    assert preflight.status_code == 405
+    assert [r.status_code for r in answers[1:]] == [200, 404, 401]
+    for response in answers:
+        assert not [h for h in response.headers if h.lower().startswith("access-control-")], response.url

@@ -277,7 +277,7 @@ def test_authorizer_trusts_the_stack_user_pool(packaged: dict[str, Any]) -> None
     assert authorizer["providerARNs"] == [{"Fn::GetAtt": ["UserPool", "Arn"]}]
 
 
-def test_gateway_responses_are_problem_documents_with_cors(packaged: dict[str, Any]) -> None:
+def test_gateway_responses_are_problem_documents_without_cors(packaged: dict[str, Any]) -> None:
     responses = props(packaged["sam"], "RestAPI")["GatewayResponses"]
     wanted = {
         "UNAUTHORIZED",
@@ -294,7 +294,7 @@ def test_gateway_responses_are_problem_documents_with_cors(packaged: dict[str, A
         response = responses[kind]
         headers = response["ResponseParameters"]["Headers"]
         assert headers["Content-Type"] == "'application/problem+json'"
-        assert headers["Access-Control-Allow-Origin"] == "'*'"
+        assert not [name for name in headers if name.lower().startswith("access-control-")]
         body = response["ResponseTemplates"]["application/json"]
         assert '"type": "about:blank"' in body and '"title"' in body and "$context.error.messageString" in body
     assert responses["UNAUTHORIZED"]["StatusCode"] == "401"
@@ -441,3 +441,10 @@ def test_bot_control_is_scoped_to_sign_in_and_orders(packaged: dict[str, Any]) -
     ]
     scoped = json.dumps(bot["ScopeDownStatement"])
     assert '"/auth/"' in scoped and '"/orders"' in scoped and '"POST"' in scoped
+
+
+def test_no_operation_answers_cors_preflights(packaged: dict[str, Any]) -> None:
+    """Same-origin only: chalice adds OPTIONS methods for routes with CORS; there are none."""
+    body = props(packaged["sam"], "RestAPI")["DefinitionBody"]
+    assert body["paths"], "the packaged API has its routes"
+    assert [path for path, item in body["paths"].items() if "options" in item] == []
