@@ -27,6 +27,8 @@ from typing import Any
 from chalice import CognitoUserPoolAuthorizer
 from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalGateway, LocalGatewayAuthorizer
 
+from devtools.api_keys import install_demo_keys
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 _original_authorize = LocalGatewayAuthorizer.authorize
@@ -110,6 +112,7 @@ def create_server(host: str, port: int, stage: str = "local") -> Any:
     install_token_passthrough()
     install_gateway_responses()
     install_same_origin()
+    install_demo_keys()
     factory = CLIFactory(str(PROJECT_DIR), environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name=stage)
     return factory.create_local_server(config.chalice_app, config, host, port)

@@ -50,12 +50,15 @@ def write_env_file(env: dict[str, str], path: Path = ENV_FILE) -> None:
 
 
 def banner(port: int, emulator: Emulator) -> str:
+    from devtools import api_keys
+
     accounts = "\n".join(f"    {a.email:<30} {', '.join(a.groups)}" for a in DEMO_ACCOUNTS)
     return (
         f"\nChowline is up.\n"
         f"  API        http://127.0.0.1:{port}  (try /health, /restaurants)\n"
         f"  Emulator   {emulator.url}\n"
         f"  Accounts   password {DEMO_PASSWORD}\n{accounts}\n"
+        f"{api_keys.banner_lines()}"
         f"  Sign-up codes: the emulator accepts any code at POST /auth/confirm.\n"
         f"  Ctrl-C stops everything.\n"
     )

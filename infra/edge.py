@@ -61,6 +61,7 @@ GATEWAY_RESPONSES: dict[str, tuple[int, str]] = {
     "ACCESS_DENIED": (403, "Forbidden"),
     "THROTTLED": (429, "Too Many Requests"),
     "QUOTA_EXCEEDED": (429, "Too Many Requests"),
+    "API_KEY": (403, "Forbidden"),
     "WAF_FILTERED": (403, "Forbidden"),
     "INTEGRATION_TIMEOUT": (504, "Gateway Timeout"),
     "DEFAULT_4XX": (0, "Request rejected by the gateway"),
@@ -428,33 +429,52 @@ def api_resources() -> Json:
             "Condition": "SetApiGatewayAccount",
             "Properties": {"CloudWatchRoleArn": getatt("ApiGatewayCloudWatchRole", "Arn")},
         },
-        "PartnerUsagePlan": {
+        **usage_plans(),
+    }
+
+
+# Client application -> (description, requests/second, burst, requests/month). Every
+# operation but chalicelib/entry/routing.py's KEYLESS_PATHS takes an API key, so each
+# application is metered and throttled by its own plan (the stage's limits still cap all).
+CLIENT_APPS: dict[str, tuple[str, int, int, int]] = {
+    "Web": ("The web app on the site's distribution (its key is public, in /client-config)", 200, 400, 20_000_000),
+    "Mobile": ("The iOS and Android apps", 300, 600, 30_000_000),
+    "Partner": ("Restaurant point-of-sale integrations", 20, 40, 500_000),
+}
+# Not a secret (the browser holds it): the web key is the stack's own id, so that the API
+# function can hand it out (WEB_API_KEY) without a secret store.
+WEB_API_KEY_VALUE = {"Fn::Select": [2, {"Fn::Split": ["/", ref("AWS::StackId")]}]}
+
+
+def usage_plans() -> Json:
+    resources: Json = {}
+    for app, (description, rate, burst, quota) in CLIENT_APPS.items():
+        resources[f"{app}UsagePlan"] = {
             "Type": "AWS::ApiGateway::UsagePlan",
             "Metadata": {
-                "ApiKeyRequired": (
-                    "Restaurant POS partners call GET /restaurants/{restaurant_id}/orders and "
-                    "POST /orders/{order_id}/status with an owner token and an X-Api-Key; those two "
-                    "routes take api_key_required=True so each partner is metered and throttled here."
-                )
+                "ApiKeyRequired": "routes take api_key_required=True (all but KEYLESS_PATHS, in the route table)"
             },
             "Properties": {
-                "UsagePlanName": sub("chowline-${Stage}-partners"),
-                "Description": "Restaurant point-of-sale integrations",
+                "UsagePlanName": sub(f"chowline-${{Stage}}-{app.lower()}"),
+                "Description": description,
                 "ApiStages": [{"ApiId": ref("RestAPI"), "Stage": ref("RestAPIapiStage")}],
-                "Throttle": {"RateLimit": 20, "BurstLimit": 40},
-                "Quota": {"Limit": 500000, "Period": "MONTH"},
+                "Throttle": {"RateLimit": rate, "BurstLimit": burst},
+                "Quota": {"Limit": quota, "Period": "MONTH"},
             },
-        },
-        "PartnerApiKey": {
+        }
+        key: Json = {"Name": sub(f"chowline-${{Stage}}-{app.lower()}"), "Enabled": True}
+        if app == "Web":
+            key["Value"] = WEB_API_KEY_VALUE
+        resources[f"{app}ApiKey"] = {
             "Type": "AWS::ApiGateway::ApiKey",
             "DependsOn": "RestAPIapiStage",
-            "Properties": {"Name": sub("chowline-${Stage}-partner-pos"), "Enabled": True},
-        },
-        "PartnerUsagePlanKey": {
+            "Properties": key,
+        }
+        resources[f"{app}UsagePlanKey"] = {
             "Type": "AWS::ApiGateway::UsagePlanKey",
-            "Properties": {"KeyId": ref("PartnerApiKey"), "KeyType": "API_KEY", "UsagePlanId": ref("PartnerUsagePlan")},
-        },
-    }
+            "Properties": {"KeyId": ref(f"{app}ApiKey"), "KeyType": "API_KEY", "UsagePlanId": ref(f"{app}UsagePlan")},
+        }
+    return resources
 
 
 def bucket(name: str) -> Json:
@@ -962,6 +982,7 @@ def function_overrides() -> Json:
                     "Environment": {
                         "Variables": {
                             "DAX_ENDPOINT": when("DaxOn", getatt("DaxCluster", "ClusterDiscoveryEndpointURL")),
+                            "WEB_API_KEY": WEB_API_KEY_VALUE,
                         }
                     },
                 }
@@ -1196,6 +1217,7 @@ def outputs() -> Json:
         "HostedUiDomain": {"Value": sub("${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com")},
         "WebClientId": {"Value": ref("WebClient")},
         "PartnerApiKeyId": {"Value": ref("PartnerApiKey")},
+        "MobileApiKeyId": {"Value": ref("MobileApiKey")},
         "OperatorsTopicArn": {"Value": ref("OperatorsTopic")},
         "WebAclArn": {"Value": getatt("WebAcl", "Arn")},
         "DaxEndpoint": {"Condition": "DaxOn", "Value": getatt("DaxCluster", "ClusterDiscoveryEndpointURL")},

@@ -56,13 +56,14 @@ def test_security_and_roles_follow_the_route_table(document):
         doc = document["paths"][op.path][op.method.lower()]
         assert doc["x-roles"] == sorted(op.roles)
         responses = doc["responses"]
+        schemes = {"apiKey": []} if op.api_key_required else {}
         if op.roles:
-            assert doc["security"] == [{"cognito": []}]
+            assert doc["security"] == [{**schemes, "cognito": []}]
             assert "401" in responses
-            assert ("403" in responses) == (op.roles != SIGNED_IN)
+            assert ("403" in responses) == (op.roles != SIGNED_IN or op.api_key_required)
             assert "Roles" in doc["description"] or "signed-in" in doc["description"]
         else:
-            assert doc["security"] == []
+            assert doc["security"] == ([schemes] if schemes else [])
             assert "Public" in doc["description"]
         for status in op.statuses:
             assert str(status) in responses, (op.name, status)
@@ -169,10 +170,11 @@ def test_operation_metadata_becomes_parameters_headers_and_responses():
     assert query["status"]["schema"] == {"type": "string"}
     assert "null" not in json.dumps(query["cursor"]["schema"])
     assert listing["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
-    assert "403" not in listing["responses"]
+    assert "403" in listing["responses"]  # a missing API key
+    assert listing["security"] == [{"apiKey": [], "cognito": []}]
 
     ping = doc["paths"]["/ping"]["get"]
-    assert ping["security"] == [] and "text/plain" in ping["responses"]["200"]["content"]
+    assert ping["security"] == [{"apiKey": []}] and "text/plain" in ping["responses"]["200"]["content"]
 
 
 def test_served_document_is_the_generated_one_and_is_cached(client):
@@ -258,3 +260,21 @@ def test_login_answers_say_which_they_are(document):
 def test_the_document_names_its_server(document):
     assert document["servers"] == openapi.SERVERS
     assert document["servers"][0]["url"] == "."
+
+
+def test_every_operation_but_the_keyless_ones_takes_an_api_key(document):
+    from chalicelib.entry.routing import KEYLESS_PATHS
+
+    assert document["components"]["securitySchemes"]["apiKey"] == {
+        **document["components"]["securitySchemes"]["apiKey"],
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Api-Key",
+    }
+    for path, methods in app_module.app.routes.items():
+        for method, entry in methods.items():
+            assert entry.api_key_required is (path not in KEYLESS_PATHS), (method, path)
+            security = document["paths"][path][method.lower()]["security"]
+            assert any("apiKey" in s for s in security) is entry.api_key_required, (method, path)
+    assert document["paths"]["/health"]["get"]["security"] == []
+    assert document["paths"]["/restaurants"]["get"]["security"] == [{"apiKey": []}]

@@ -239,9 +239,17 @@ def test_stage_throttles_traces_logs_and_has_a_partner_usage_plan(packaged: dict
     plan = props(sam, "PartnerUsagePlan")
     assert plan["ApiStages"] == [{"ApiId": {"Ref": "RestAPI"}, "Stage": {"Ref": "RestAPIapiStage"}}]
     assert plan["Throttle"]["RateLimit"] > 0 and plan["Quota"]["Period"] == "MONTH"
-    key = props(sam, "PartnerUsagePlanKey")
-    assert key == {"KeyId": {"Ref": "PartnerApiKey"}, "KeyType": "API_KEY", "UsagePlanId": {"Ref": "PartnerUsagePlan"}}
-    assert "api_key_required" in sam["Resources"]["PartnerUsagePlan"]["Metadata"]["ApiKeyRequired"]
+    for app in edge.CLIENT_APPS:
+        plan = props(sam, f"{app}UsagePlan")
+        assert plan["ApiStages"] == [{"ApiId": {"Ref": "RestAPI"}, "Stage": {"Ref": "RestAPIapiStage"}}]
+        assert plan["Throttle"]["RateLimit"] > 0 and plan["Quota"]["Period"] == "MONTH"
+        key = props(sam, f"{app}UsagePlanKey")
+        assert key == {
+            "KeyId": {"Ref": f"{app}ApiKey"},
+            "KeyType": "API_KEY",
+            "UsagePlanId": {"Ref": f"{app}UsagePlan"},
+        }
+        assert "api_key_required" in sam["Resources"][f"{app}UsagePlan"]["Metadata"]["ApiKeyRequired"]
 
 
 def test_stage_cache_is_on_for_the_public_catalog_gets_only(packaged: dict[str, Any]) -> None:
@@ -258,7 +266,8 @@ def test_stage_cache_is_on_for_the_public_catalog_gets_only(packaged: dict[str, 
     body = props(cfn, "RestAPI")["Body"]
     for path, query in edge.CACHED_GETS.items():
         operation = body["paths"][path]["get"]
-        assert "security" not in operation, f"{path} is cached, so it must be public"
+        # Public (no authorizer); the API key only names the client application.
+        assert operation.get("security", []) == [{"api_key": []}], f"{path} is cached, so it must be public"
         keys = operation["x-amazon-apigateway-integration"]["cacheKeyParameters"]
         assert {f"method.request.querystring.{q}" for q in query} <= set(keys)
         assert {f"method.request.path.{p[1:-1]}" for p in path.split("/") if p.startswith("{")} <= set(keys)
@@ -266,7 +275,7 @@ def test_stage_cache_is_on_for_the_public_catalog_gets_only(packaged: dict[str, 
         assert {("query", q) for q in query} <= declared
     for path, operations in body["paths"].items():
         for method, operation in operations.items():
-            if "security" in operation:
+            if [s for s in operation.get("security", []) if s != {"api_key": []}]:
                 assert ("GET", path) not in cached or method != "get"
                 assert "cacheKeyParameters" not in operation.get("x-amazon-apigateway-integration", {})
 
@@ -448,3 +457,20 @@ def test_no_operation_answers_cors_preflights(packaged: dict[str, Any]) -> None:
     body = props(packaged["sam"], "RestAPI")["DefinitionBody"]
     assert body["paths"], "the packaged API has its routes"
     assert [path for path, item in body["paths"].items() if "options" in item] == []
+
+
+def test_api_keys_are_required_by_the_route_table_and_refused_as_problems(packaged: dict[str, Any]) -> None:
+    from chalicelib.entry.routing import KEYLESS_PATHS
+
+    body = props(packaged["cfn"], "RestAPI")["Body"]
+    assert "api_key" in body["securityDefinitions"]
+    for path, item in body["paths"].items():
+        for method, operation in item.items():
+            keyed = {"api_key": []} in operation.get("security", [])
+            assert keyed is (path not in KEYLESS_PATHS), (method, path)
+    refused = props(packaged["sam"], "RestAPI")["GatewayResponses"]["API_KEY"]
+    assert refused["StatusCode"] == "403"
+    assert refused["ResponseParameters"]["Headers"]["Content-Type"] == "'application/problem+json'"
+    # The function hands out the same web key the gateway accepts.
+    env = props(packaged["sam"], "APIHandler")["Environment"]["Variables"]
+    assert env["WEB_API_KEY"] == props(packaged["sam"], "WebApiKey")["Value"]

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 OPENAPI_VERSION = "3.1.0"
 SECURITY_SCHEME = "cognito"
+API_KEY_SCHEME = "apiKey"
 REF = "#/components/schemas/{model}"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -44,7 +45,7 @@ _REASONS = {
     304: "Not modified: the cached copy named by If-None-Match is current",
     400: "Invalid request: field-level errors in `errors`",
     401: "Not authenticated: missing, malformed, forged or expired token (or wrong credentials at login)",
-    403: "Not allowed: the caller lacks a role allowed here (or the account is not confirmed)",
+    403: "Not allowed: no valid API key, or the caller lacks a role allowed here (or the account is not confirmed)",
     404: "No such resource (or not yours)",
     405: "Method not allowed",
     409: "Conflict with the resource's current state",
@@ -103,6 +104,12 @@ def roles_text(roles: frozenset[str]) -> str:
     if roles == SIGNED_IN:
         return "Any signed-in user (Cognito ID token)."
     return "Roles: " + ", ".join(sorted(roles)) + " (Cognito groups)."
+
+
+def security_of(op: Operation) -> list[dict[str, list[str]]]:
+    """One requirement naming every scheme the operation needs (all of them, together)."""
+    schemes = ([API_KEY_SCHEME] if op.api_key_required else []) + ([SECURITY_SCHEME] if op.roles else [])
+    return [{scheme: [] for scheme in schemes}] if schemes else []
 
 
 def path_params(path: str) -> list[str]:
@@ -209,6 +216,8 @@ def operation_statuses(op: Operation) -> list[int]:
         statuses.add(401)
         if op.roles != SIGNED_IN:
             statuses.add(403)
+    if op.api_key_required:
+        statuses.add(403)  # a missing or unknown API key, answered by the gateway
     if op.request_model is not None or op.query_model is not None or op.extra.get("headers"):
         statuses.add(400)
     if op.request_model is not None:
@@ -228,7 +237,7 @@ def _operation(op: Operation, schemas: dict[tuple[str, str], dict[str, Any]], de
         "description": description,
         "tags": [op.extra.get("tag") or op.path.strip("/").split("/")[0] or "root"],
         "x-roles": roles,
-        "security": [{SECURITY_SCHEME: []}] if op.roles else [],
+        "security": security_of(op),
     }
     parameters = _parameters(op, schemas, defs)
     if parameters:
@@ -349,7 +358,13 @@ def generate(api: Api, *, title: str = "Chowline API", version: str | None = Non
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
                     "description": "A Cognito user-pool ID token (POST /auth/login returns one)",
-                }
+                },
+                API_KEY_SCHEME: {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Api-Key",
+                    "description": "The client application's API key (GET /client-config hands the web app its key)",
+                },
             },
         },
     }

@@ -1,0 +1,75 @@
+"""API keys on the local server, enforced as API Gateway enforces them, and the demo keys.
+
+A route declared with ``api_key_required`` (chalicelib/entry/routing.py decides which)
+answers 403 without a known ``X-Api-Key``, before the authorizer or the app run, with the
+problem document the deployed gateway response for ``API_KEY`` sends (infra/edge.py).
+chalice's own local server ignores the flag; ``chalice.test.Client`` does too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from chalice.local import LocalGateway, RouteMatcher
+
+# One key per client application, as the usage plans in infra/edge.py: local values only.
+DEMO_API_KEYS: dict[str, str] = {
+    "web": "chowline-demo-web-key-0001",
+    "mobile": "chowline-demo-mobile-key-0001",
+    "partner": "chowline-demo-partner-key-0001",
+}
+HEADER = "x-api-key"
+
+
+def forbidden() -> dict[str, Any]:
+    """API Gateway's answer to a missing or unknown key, through the API_KEY gateway response."""
+    request_id = str(uuid.uuid4())  # the gateway's own request id, as $context.requestId
+    body = {"type": "about:blank", "title": "Forbidden", "status": 403, "detail": "Forbidden", "request_id": request_id}
+    return {
+        "statusCode": 403,
+        "headers": {"Content-Type": "application/problem+json", "X-Request-Id": request_id},
+        "multiValueHeaders": {},
+        "body": json.dumps(body),
+    }
+
+
+def key_required(routes: dict[str, Any], matcher: RouteMatcher, method: str, path: str) -> bool:
+    try:
+        route = matcher.match_route(path).route
+    except ValueError:
+        return False  # no route: the gateway's 404 comes first
+    entry = routes[route].get(method.upper())
+    return bool(entry is not None and entry.api_key_required)
+
+
+def install_api_keys(keys: Iterable[str]) -> None:
+    known = frozenset(keys)
+    handle = LocalGateway.handle_request
+    matchers: dict[int, RouteMatcher] = {}
+
+    def checked(self: LocalGateway, method: str, path: str, headers: Any, body: bytes | None) -> Any:
+        routes = self._app_object.routes
+        matcher = matchers.setdefault(id(routes), RouteMatcher(list(routes)))
+        given = {k.lower(): v for k, v in (headers or {}).items()}.get(HEADER)
+        if given not in known and key_required(routes, matcher, method, path.split("?", 1)[0]):
+            return forbidden()
+        return handle(self, method, path, headers, body)
+
+    LocalGateway.handle_request = checked  # type: ignore[method-assign]
+
+
+def install_demo_keys() -> None:
+    """The local server takes the demo keys, and hands the web app its own (WEB_API_KEY)."""
+    os.environ.setdefault("WEB_API_KEY", DEMO_API_KEYS["web"])
+    install_api_keys(DEMO_API_KEYS.values())
+
+
+def banner_lines() -> str:
+    from chalicelib.entry.routing import KEYLESS_PATHS
+
+    keys = "".join(f"    {app:<8} {key}\n" for app, key in DEMO_API_KEYS.items())
+    return f"  API keys   send one as X-Api-Key (all but {', '.join(sorted(KEYLESS_PATHS))})\n{keys}"
