@@ -12,6 +12,7 @@ from functools import cached_property
 from chalicelib.adapters.aws import AwsClients
 from chalicelib.adapters.cache import TtlCache
 from chalicelib.adapters.catalog_repo import ProductsRepository, RestaurantsRepository
+from chalicelib.adapters.dax import DaxClients
 from chalicelib.adapters.dynamo import CursorCodec
 from chalicelib.adapters.identity import CognitoIdentity
 from chalicelib.adapters.metrics import Metrics
@@ -70,11 +71,17 @@ class Container:
         return TtlCache(self.settings.catalog_cache_seconds)
 
     @cached_property
+    def catalog_reads(self) -> AwsClients | DaxClients:
+        """Catalog reads: through the DAX cluster when the stack has one, else DynamoDB."""
+        s = self.settings
+        return DaxClients(s.dax_endpoint, s.region, self.clients) if s.dax_endpoint else self.clients
+
+    @cached_property
     def catalog(self) -> CatalogService:
         s = self.settings
         return CatalogService(
-            RestaurantsRepository(self.clients, self.cursors, s.restaurants_table),
-            ProductsRepository(self.clients, self.cursors, s.products_table),
+            RestaurantsRepository(self.clients, self.cursors, s.restaurants_table, self.catalog_reads),
+            ProductsRepository(self.clients, self.cursors, s.products_table, self.catalog_reads),
             CognitoIdentity(self.clients, s.user_pool_id, s.user_pool_client_id),
             self.catalog_cache,
         )

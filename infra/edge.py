@@ -781,6 +781,16 @@ def dax() -> Json:
                 ],
             },
         },
+        # Reads may lag a write by the TTL: the same 30 s as the in-Lambda and stage caches
+        # (DAX's default is 5 minutes); writes go to DynamoDB, not through the cluster.
+        "DaxParameterGroup": {
+            "Type": "AWS::DAX::ParameterGroup",
+            "Condition": "DaxOn",
+            "Properties": {
+                "Description": "Chowline menu cache TTLs",
+                "ParameterNameValues": {"record-ttl-millis": "30000", "query-ttl-millis": "30000"},
+            },
+        },
         "DaxSubnetGroup": {
             "Type": "AWS::DAX::SubnetGroup",
             "Condition": "DaxOn",
@@ -803,6 +813,7 @@ def dax() -> Json:
                 "NodeType": ref("DaxNodeType"),
                 "ReplicationFactor": ref("DaxNodes"),
                 "SubnetGroupName": ref("DaxSubnetGroup"),
+                "ParameterGroupName": ref("DaxParameterGroup"),
                 "SecurityGroupIds": ref("DaxSecurityGroupIds"),
                 "SSESpecification": {"SSEEnabled": True},
                 "ClusterEndpointEncryptionType": "TLS",

@@ -348,6 +348,12 @@ def test_dax_is_off_by_default_and_only_then_sets_dax_endpoint(packaged: dict[st
     assert variables["DAX_ENDPOINT"]["Fn::If"][0] == "DaxOn"
     assert variables["DAX_ENDPOINT"]["Fn::If"][2] == {"Ref": "AWS::NoValue"}
     assert "TradeOff" in sam["Resources"]["DaxCluster"]["Metadata"]
+    # The cluster's TTLs match the other caches; the API function joins the cluster's VPC.
+    assert props(sam, "DaxCluster")["ParameterGroupName"] == {"Ref": "DaxParameterGroup"}
+    ttls = props(sam, "DaxParameterGroup")["ParameterNameValues"]
+    assert ttls == {"record-ttl-millis": "30000", "query-ttl-millis": "30000"}
+    vpc = props(sam, "APIHandler")["VpcConfig"]["Fn::If"]
+    assert vpc[0] == "DaxOn" and vpc[1]["SubnetIds"] == {"Ref": "DaxSubnetIds"}
 
 
 # --- functions and event sources --------------------------------------------------------
