@@ -10,8 +10,10 @@ cannot set.
    neither stays in config.json.
 4. Turns on ReportBatchItemFailures (and bisection and retries for the stream) on the event
    source mappings chalice created: without it a failed record in a batch is deleted.
+5. Attaches the packaged template's usage plans, each with its API key, to the API chalice
+   created: every route but the keyless ones requires a key, so without them it answers 403.
 
-The full edge (WAF, CloudFront, usage plan, alarms) ships with ``make package`` and
+The full edge (WAF, CloudFront, alarms) ships with ``make package`` and
 CloudFormation; see docs/deploy.md.
 """
 
@@ -173,6 +175,37 @@ def enable_batch_failures(lambda_client: Any, stage: str) -> list[str]:
     return changed
 
 
+def attach_usage_plans(apigw: Any, project_dir: Path, stage: str) -> dict[str, str]:
+    """The usage plans of infra/edge.json (one per client application), each with its key,
+    on the ``api`` stage of the REST API chalice deployed. Found by name, so a second deploy
+    changes nothing. Returns plan name -> API key id (read a value with ``aws apigateway
+    get-api-key --include-value --api-key <id>``)."""
+    deployed = json.loads((project_dir / ".chalice" / "deployed" / f"{stage}.json").read_text())
+    rest_api_id = next(r["rest_api_id"] for r in deployed["resources"] if r.get("resource_type") == "rest_api")
+    resources = json.loads((project_dir / "infra" / "edge.json").read_text())["Resources"]
+    plans = {p["name"]: p for p in apigw.get_usage_plans(limit=500).get("items", [])}
+    api_keys = {k["name"]: k for k in apigw.get_api_keys(limit=500).get("items", [])}
+    attached: dict[str, str] = {}
+    for resource in resources.values():
+        if resource.get("Type") != "AWS::ApiGateway::UsagePlan":
+            continue
+        spec = resource["Properties"]
+        name = spec["UsagePlanName"]["Fn::Sub"].replace("${Stage}", stage)
+        plan = plans.get(name) or apigw.create_usage_plan(
+            name=name,
+            description=spec["Description"],
+            apiStages=[{"apiId": rest_api_id, "stage": "api"}],
+            throttle={"rateLimit": float(spec["Throttle"]["RateLimit"]), "burstLimit": spec["Throttle"]["BurstLimit"]},
+            quota={"limit": spec["Quota"]["Limit"], "period": spec["Quota"]["Period"]},
+        )
+        key = api_keys.get(name) or apigw.create_api_key(name=name, enabled=True)
+        linked = {k["id"] for k in apigw.get_usage_plan_keys(usagePlanId=plan["id"]).get("items", [])}
+        if key["id"] not in linked:
+            apigw.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+        attached[name] = key["id"]
+    return attached
+
+
 def deploy(
     stage: str,
     session: Any,
@@ -191,7 +224,8 @@ def deploy(
     with deploy_config(project_dir, stage, secret_env, values):
         chalice_deploy(project_dir, stage)
     changed = enable_batch_failures(session.client("lambda"), stage)
-    return {"stack": stack_name(stage), "environment": sorted(env), "mappings_updated": changed}
+    keys = attach_usage_plans(session.client("apigateway"), project_dir, stage)
+    return {"stack": stack_name(stage), "environment": sorted(env), "mappings_updated": changed, "api_keys": keys}
 
 
 def main(argv: list[str] | None = None) -> None:
