@@ -3,31 +3,52 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+RUN_READY := $(VENV)/.run-ready
 READY := $(VENV)/.ready
+PIP_INSTALL := $(VENV)/bin/pip install --quiet --disable-pip-version-check
 GATES_VENV := .venv-gates
 GATES_READY := $(GATES_VENV)/.ready
 STAGE ?= prod
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run emulator test lint package deploy gates gates-venv bench cost redrive clean
+.PHONY: run emulator test lint package deploy gates gates-venv bench cost redrive clean browser
 
-$(READY): requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	touch $(READY)
+# `make run` installs what running needs (requirements-local.txt); the test tools
+# (requirements-dev.txt) come with the targets that use them.
+$(RUN_READY): requirements.txt requirements-local.txt
+	@echo "· Setting up $(VENV) with what running needs (first run: about a minute)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PIP_INSTALL) -r requirements-local.txt
+	@touch $@
 
-run: $(READY) ## emulator + provisioning + demo data + event pipeline + API on 127.0.0.1:$${PORT:-8000}
-	$(PY) -m devtools.run
+$(READY): $(RUN_READY) requirements-dev.txt
+	@echo "· Installing the test tools into $(VENV)"
+	@$(PIP_INSTALL) -r requirements-dev.txt
+	@touch $@
 
-emulator: $(READY) ## the same without the API: pair it with `chalice local --stage local`
-	$(PY) -m devtools.run --no-api
+run: $(RUN_READY) ## emulator + provisioning + demo data + event pipeline + API on 127.0.0.1:$${PORT:-8000}
+	@$(PY) -m devtools.run
+
+emulator: $(RUN_READY) ## the same without the API: pair it with `chalice local --stage local`
+	@$(PY) -m devtools.run --no-api
 
 lint: $(READY)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: $(READY) $(GATES_READY) lint ## every test and gate
+test: $(READY) $(GATES_READY) lint browser ## every test and gate
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The browser tests drive Debian's Chromium: installed through apt when root (as on CI),
+# else Playwright's own download where it is reachable; SKIP_BROWSER=1 opts out.
+export SKIP_BROWSER
+browser: $(READY)
+	@if [ "$(SKIP_BROWSER)" = 1 ]; then echo "SKIP_BROWSER=1: the browser tests will be skipped"; \
+	elif command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	elif $(PY) -m playwright install chromium; then :; \
+	else echo "The browser tests need Chromium: run 'sudo apt-get install chromium' (or set SKIP_BROWSER=1)." >&2; exit 1; fi
 
 clean:
 	rm -rf $(VENV) $(GATES_VENV) dist .local .pytest_cache .ruff_cache
@@ -56,14 +77,38 @@ bench-catalog: $(READY) ## cached menu reads vs a bare Chalice route; ScannedCou
 	$(PY) -m bench.catalog
 
 
-bench: $(READY) ## cold start, warm overhead, memory; catalog reads and ScannedCount; the order pipeline; the emulator's ceiling
+bench: $(READY) ## cold start, warm overhead, memory; catalog reads and ScannedCount; the order pipeline; the emulator's ceiling; the web app; live updates
 	$(PY) -m bench
 	$(PY) -m bench.catalog
 	$(PY) -m bench.pipeline
 	$(PY) -m bench.emulator
+	$(PY) -m bench.web
+	$(PY) -m bench.live
+	$(PY) -m bench.accounts
 
-cost: $(READY) ## the monthly AWS bill of the traffic model, per service and per order
+cost: $(READY) ## the monthly AWS bill of the traffic model, per service and per order, from the packaged template
+	$(PY) -m devtools.package --stage $(STAGE) > /dev/null
 	$(PY) -m bench.cost
 
-redrive: $(READY) ## moves orders-dlq messages back to orders.fifo (local stack: reads .local/stack.env)
-	$(PY) -m devtools.redrive
+cost-docs: $(READY) ## rewrites the figures docs/cost.md and docs/deploy.md quote (tests/test_template.py checks them)
+	$(PY) -m devtools.package --stage $(STAGE) > /dev/null
+	$(PY) -m bench.cost --write-docs
+
+# --- operating a stage (docs/deploy.md): STACK=chowline-prod on AWS, else the local stack of `make run` ---
+ADMIN := $(PY) -m devtools.admin $(if $(STACK),--stack $(STACK))
+
+.PHONY: cost-docs create-admin find-user invite-owner seed-restaurants
+create-admin: $(READY) ## EMAIL=... [NAME=...]: invites an admin (Cognito e-mails a temporary password)
+	$(ADMIN) create-admin $(EMAIL) $(if $(NAME),--name "$(NAME)")
+
+find-user: $(READY) ## EMAIL=...: a user's id (for owner_id) and groups
+	$(ADMIN) find-user $(EMAIL)
+
+invite-owner: $(READY) ## EMAIL=... NAME=...: invites a restaurant owner
+	$(ADMIN) invite-owner $(EMAIL) --name "$(NAME)"
+
+seed-restaurants: $(READY) ## FILE=restaurants.json: restaurants, their owners (invited) and menus
+	$(ADMIN) seed-restaurants $(FILE)
+
+redrive: $(RUN_READY) ## moves orders-dlq messages back to orders.fifo (local stack: .local/stack-$$PORT.env, or the only one running)
+	@$(PY) -m devtools.redrive

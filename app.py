@@ -8,12 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 from chalice import Chalice, CognitoUserPoolAuthorizer, Response
-from chalice.app import CloudWatchEvent, DynamoDBEvent, Request, SQSEvent
+from chalice.app import CloudWatchEvent, DynamoDBEvent, Request, SQSEvent, WebsocketEvent
 
 from chalicelib import __version__
 from chalicelib.bootstrap import container
-from chalicelib.domain import accounts, catalog, orders
+from chalicelib.domain import accounts, catalog, live, operations, orders
 from chalicelib.domain.base import Health
+from chalicelib.domain.errors import Unauthorized
 from chalicelib.domain.notifications import NotificationPage
 from chalicelib.domain.paging import ListQuery
 from chalicelib.entry import middleware
@@ -21,10 +22,12 @@ from chalicelib.entry.auth import principal_of
 from chalicelib.entry.caching import cacheable_response
 from chalicelib.entry.requests import body_model, header, query_model
 from chalicelib.entry.routing import PUBLIC, SIGNED_IN, Api, json_response
+from chalicelib.services.live import client_config as client_config_of
 from chalicelib.settings import PAYMENT_CONCURRENCY
 
 app = Chalice(app_name="chowline")
 app.api.binary_types = []
+app.experimental_feature_flags.update({"WEBSOCKETS"})
 
 cognito = CognitoUserPoolAuthorizer(
     "chowline-users",
@@ -55,8 +58,16 @@ def _request() -> Request:
 
 @api.route("/health", roles=PUBLIC, response_model=Health)
 def health() -> Response:
-    """Liveness and version."""
+    """Liveness and version: the function runs (it calls nothing; /ready checks the stores)."""
     return json_response({"status": "ok", "version": __version__})
+
+
+@api.route("/ready", roles=PUBLIC, response_model=operations.Readiness, statuses=(200, 503))
+def ready() -> Response:
+    """Readiness: every store the API uses answers (one cheap read each, at most every 5 s).
+
+    A 503 problem names the stores that did not answer."""
+    return json_response(container().readiness.check())
 
 
 # --- Accounts ---------------------------------------------------------------------------
@@ -75,7 +86,7 @@ def sign_up() -> Response:
     return json_response(result, 201)
 
 
-@api.route("/auth/confirm", "POST", request_model=accounts.Confirm, statuses=(204, 400, 404))
+@api.route("/auth/confirm", "POST", request_model=accounts.Confirm, statuses=(204, 400))
 def confirm_sign_up() -> Response:
     """Confirm an account with the emailed code."""
     container().accounts.confirm(body_model(_request(), accounts.Confirm))
@@ -120,6 +131,89 @@ def update_profile() -> Response:
     """Update the caller's name, phone and addresses."""
     cmd = body_model(_request(), accounts.ProfileUpdate)
     return json_response(container().accounts.update_profile(principal_of(_request()), cmd))
+
+
+@api.route("/users/me", "DELETE", roles=SIGNED_IN, statuses=(204, 401, 409))
+def delete_account() -> Response:
+    """Delete my account, profile and devices; past orders stay, without my personal data.
+
+    409 while one of my orders is in flight (not yet DELIVERED, FAILED, REJECTED or CANCELLED)."""
+    container().accounts.delete_account(principal_of(_request()))
+    return Response(body="", status_code=204)
+
+
+@api.route(
+    "/auth/forgot",
+    "POST",
+    request_model=accounts.ForgotPassword,
+    response_model=accounts.Accepted,
+    statuses=(202, 400, 429),
+)
+def forgot_password() -> Response:
+    """Email a password-reset code: the same 202 whether or not the account exists."""
+    return json_response(container().accounts.forgot_password(body_model(_request(), accounts.ForgotPassword)), 202)
+
+
+@api.route("/auth/reset", "POST", request_model=accounts.ResetPassword, statuses=(204, 400, 429))
+def reset_password() -> Response:
+    """Set a new password with the emailed code (a wrong or expired code is 400)."""
+    container().accounts.reset_password(body_model(_request(), accounts.ResetPassword))
+    return Response(body="", status_code=204)
+
+
+@api.route(
+    "/auth/mfa",
+    "POST",
+    request_model=accounts.MfaAnswer,
+    response_model=accounts.TokensOut,
+    statuses=(200, 400, 401, 429),
+)
+def answer_mfa() -> Response:
+    """Answer the SOFTWARE_TOKEN_MFA challenge of /auth/login with the session and a TOTP code."""
+    return json_response(container().accounts.answer_mfa(body_model(_request(), accounts.MfaAnswer)))
+
+
+@api.route("/auth/logout", "POST", roles=SIGNED_IN, request_model=accounts.AccessTokenBody, statuses=(204, 400, 401))
+def sign_out() -> Response:
+    """Sign out everywhere: every refresh token of the user stops working."""
+    cmd = body_model(_request(), accounts.AccessTokenBody)
+    container().accounts.sign_out(principal_of(_request()), cmd)
+    return Response(body="", status_code=204)
+
+
+@api.route(
+    "/users/me/mfa",
+    "POST",
+    roles=SIGNED_IN,
+    request_model=accounts.AccessTokenBody,
+    response_model=accounts.MfaEnrolment,
+    statuses=(201, 400, 401),
+)
+def start_mfa() -> Response:
+    """Start TOTP enrolment: the secret and an otpauth:// URI for an authenticator app."""
+    cmd = body_model(_request(), accounts.AccessTokenBody)
+    return json_response(container().accounts.start_mfa(principal_of(_request()), cmd), 201)
+
+
+@api.route("/users/me/mfa/verify", "POST", roles=SIGNED_IN, request_model=accounts.MfaVerify, statuses=(204, 400, 401))
+def verify_mfa() -> Response:
+    """Finish enrolment with a first TOTP code: sign-in then asks for a code."""
+    cmd = body_model(_request(), accounts.MfaVerify)
+    container().accounts.verify_mfa(principal_of(_request()), cmd)
+    return Response(body="", status_code=204)
+
+
+@api.route("/users/me/mfa", "DELETE", roles=SIGNED_IN, statuses=(204, 401))
+def disable_mfa() -> Response:
+    """Turn MFA off: sign-in takes the password alone again."""
+    container().accounts.disable_mfa(principal_of(_request()))
+    return Response(body="", status_code=204)
+
+
+@app.lambda_function(name="post_confirmation")
+def post_confirmation(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Cognito PostConfirmation trigger: the new user joins customers and gets a profile."""
+    return container().sign_up_completion.handle(event)
 
 
 # --- Catalog: restaurants, menus and images ----------------------------------------------
@@ -412,6 +506,68 @@ def list_notifications() -> Response:
     """What the notifier sent me, newest first."""
     request = _request()
     return json_response(container().notifications.inbox(principal_of(request), query_model(request, ListQuery)))
+
+
+# --- Live updates and devices -------------------------------------------------------------
+
+
+@api.route("/client-config", roles=PUBLIC, response_model=live.ClientConfig, statuses=(200,))
+def client_config() -> Response:
+    """What a client needs to connect: the API and WebSocket URLs and the user pool."""
+    request = _request()
+    host = (request.headers or {}).get("host", "")
+    config = client_config_of(container().settings, container().mobile_push.platforms, host)
+    return json_response(config, headers={"Cache-Control": "public, max-age=300"})
+
+
+@api.route(
+    "/users/me/devices",
+    "POST",
+    roles=SIGNED_IN,
+    request_model=live.RegisterDevice,
+    response_model=live.Device,
+    statuses=(200, 201, 400, 401),
+)
+def register_device() -> Response:
+    """Register an APNs or FCM device token for mobile push (the same token again: 200, the same device)."""
+    request = _request()
+    device, created = container().devices.register(principal_of(request), body_model(request, live.RegisterDevice))
+    return json_response(device, 201 if created else 200)
+
+
+@api.route("/users/me/devices", roles=SIGNED_IN, response_model=live.DeviceList, statuses=(200, 401))
+def list_devices() -> Response:
+    """My push devices."""
+    return json_response(container().devices.list(principal_of(_request())))
+
+
+@api.route("/users/me/devices/{device_id}", "DELETE", roles=SIGNED_IN, statuses=(204, 401, 404))
+def delete_device(device_id: str) -> Response:
+    """Stop pushing to one of my devices."""
+    container().devices.remove(principal_of(_request()), device_id)
+    return Response(body="", status_code=204)
+
+
+@app.on_ws_connect()
+def websocket_connect(event: WebsocketEvent) -> Response:
+    """Verifies the ID token of ``?token=`` (no authorizer runs here) and records the connection."""
+    try:
+        container().live.connect(event.connection_id, event.to_dict().get("queryStringParameters"))
+    except Unauthorized as refused:
+        return Response(body={"message": refused.detail}, status_code=401)
+    return Response(body="", status_code=200)
+
+
+@app.on_ws_message()
+def websocket_message(event: WebsocketEvent) -> None:
+    """``{"action": "ping"}`` gets ``{"type": "pong"}``."""
+    container().live.message(event.connection_id, event.body)
+
+
+@app.on_ws_disconnect()
+def websocket_disconnect(event: WebsocketEvent) -> None:
+    """Forgets the connection."""
+    container().live.disconnect(event.connection_id)
 
 
 # --- Order events: processing, payment, notifications, sweeper ---------------------------

@@ -19,20 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from devtools.lambda_context import LambdaContext
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = 20
 MENU_SIZE = 100
-
-
-class Context:
-    function_name = "api_handler"
-    memory_limit_in_mb = 1024
-    aws_request_id = "bench"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:api_handler"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 30_000
 
 
 def proxy_event(resource: str, path_params: dict[str, str] | None = None, query: dict[str, str] | None = None) -> dict:
@@ -65,7 +56,7 @@ def proxy_event(resource: str, path_params: dict[str, str] | None = None, query:
 
 def rate(handler: Any, event: dict, count: int, expect: int = 200) -> float:
     """Best of three runs, in calls per second."""
-    context = Context()
+    context = LambdaContext()
     assert handler(event, context)["statusCode"] == expect
     best = 0.0
     for _ in range(3):
@@ -167,7 +158,8 @@ def scanned_per_page(app: Any, restaurant_id: str, probe: QueryProbe) -> tuple[f
     while True:
         query = {"limit": str(PAGE), **({"cursor": cursor} if cursor else {})}
         out = app(
-            proxy_event("/restaurants/{restaurant_id}/products", {"restaurant_id": restaurant_id}, query), Context()
+            proxy_event("/restaurants/{restaurant_id}/products", {"restaurant_id": restaurant_id}, query),
+            LambdaContext(),
         )
         assert out["statusCode"] == 200, out
         cursor = json.loads(out["body"])["next_cursor"]
@@ -217,7 +209,7 @@ def main(argv: list[str] | None = None) -> None:
 
         # Throughput: warm, cached menu page vs a bare Chalice route, same process, same run.
         menu_event = proxy_event("/restaurants/{restaurant_id}/products", {"restaurant_id": target}, {"limit": "20"})
-        app(menu_event, Context())
+        app(menu_event, LambdaContext())
         probe.calls = 0
         menu_rps = rate(app, menu_event, args.reads)
         warm_calls = probe.calls

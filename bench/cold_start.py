@@ -17,7 +17,8 @@ RUNS = 10
 
 _PRELUDE = """
 import json, os
-from bench.common import LambdaContext, MENU_RESOURCE, proxy_event
+from bench.common import MENU_RESOURCE, proxy_event
+from devtools.lambda_context import LambdaContext
 ARGS = json.load(open(os.environ["BENCH_ARGS"]))
 RID = ARGS["restaurant_id"]
 QUERY = dict(

@@ -81,18 +81,6 @@ def proxy_event(path: str, resource: str, params: dict[str, str] | None = None, 
     }
 
 
-class LambdaContext:
-    function_name = "chowline-prod-api_handler"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:chowline-prod-api_handler"
-    aws_request_id = "00000000-0000-0000-0000-000000000000"
-    log_group_name = "/aws/lambda/chowline-prod-api_handler"
-    log_stream_name = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
-
-
 def run_child(code: str, env: dict[str, str], args: dict[str, Any], timeout: float = 300) -> dict[str, Any]:
     """Runs ``code`` in a fresh interpreter; it reads ``ARGS`` and writes ``RESULT`` (JSON files)."""
     with tempfile.TemporaryDirectory() as tmp:

@@ -14,7 +14,8 @@ from bench.common import run_child
 
 WARM = """
 import json, os, sys, time
-from bench.common import LambdaContext, MENU_RESOURCE, proxy_event
+from bench.common import MENU_RESOURCE, proxy_event
+from devtools.lambda_context import LambdaContext
 ARGS = json.load(open(os.environ["BENCH_ARGS"]))
 RID = ARGS["restaurant_id"]
 import app
@@ -53,7 +54,8 @@ json.dump(result, open(os.environ["BENCH_RESULT"], "w"))
 
 MEMORY = """
 import json, os
-from bench.common import LambdaContext, MENU_RESOURCE, proxy_event
+from bench.common import MENU_RESOURCE, proxy_event
+from devtools.lambda_context import LambdaContext
 ARGS = json.load(open(os.environ["BENCH_ARGS"]))
 RID = ARGS["restaurant_id"]
 

@@ -9,18 +9,25 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import cached_property
 
+from chalicelib import __version__
 from chalicelib.adapters.aws import AwsClients
 from chalicelib.adapters.cache import TtlCache
 from chalicelib.adapters.catalog_repo import ProductsRepository, RestaurantsRepository
+from chalicelib.adapters.connections_repo import ConnectionsRepository
 from chalicelib.adapters.dax import DaxClients
+from chalicelib.adapters.devices_repo import DevicesRepository
 from chalicelib.adapters.dynamo import CursorCodec
 from chalicelib.adapters.identity import CognitoIdentity
 from chalicelib.adapters.metrics import Metrics
 from chalicelib.adapters.notifications_repo import NotificationsRepository
 from chalicelib.adapters.orders_repo import OrdersRepository
+from chalicelib.adapters.owners import RestaurantOwners
 from chalicelib.adapters.payment_provider import PaymentProvider, provider_for
 from chalicelib.adapters.payments import PaymentGateway
+from chalicelib.adapters.probes import PROBE_LIMITS, QueueProbe, TableProbe
+from chalicelib.adapters.push import MobilePush
 from chalicelib.adapters.queue import OrdersQueue
+from chalicelib.adapters.sockets import SocketPoster
 from chalicelib.adapters.storage import AssetStorage
 from chalicelib.adapters.token_verifier import CognitoTokenVerifier
 from chalicelib.adapters.topic import OrderEventsTopic
@@ -29,9 +36,13 @@ from chalicelib.entry.auth import Verifier
 from chalicelib.services.accounts import AccountsService
 from chalicelib.services.assets import AssetsService
 from chalicelib.services.catalog import CatalogService
+from chalicelib.services.devices import DevicesService, PushService
+from chalicelib.services.live import LiveService
 from chalicelib.services.notifications import NotificationsService
 from chalicelib.services.orders import OrderProcessor, OrdersService
 from chalicelib.services.payments import PaymentsService
+from chalicelib.services.readiness import ReadinessService
+from chalicelib.services.signup import SignUpCompletion, confirmation_event
 from chalicelib.settings import Settings
 
 
@@ -41,7 +52,12 @@ class Container:
 
     @cached_property
     def clients(self) -> AwsClients:
-        return AwsClients(self.settings.region)
+        s = self.settings
+        return AwsClients(
+            s.region,
+            emulator=bool(s.endpoint_url),
+            endpoints={"apigatewaymanagementapi": s.websocket_endpoint},
+        )
 
     @cached_property
     def cursors(self) -> CursorCodec:
@@ -59,10 +75,35 @@ class Container:
         return verifier.verify
 
     @cached_property
-    def accounts(self) -> AccountsService:
+    def identity(self) -> CognitoIdentity:
         s = self.settings
-        identity = CognitoIdentity(self.clients, s.user_pool_id, s.user_pool_client_id)
-        return AccountsService(identity, UsersRepository(self.clients, s.users_table))
+        return CognitoIdentity(self.clients, s.user_pool_id, s.user_pool_client_id)
+
+    @cached_property
+    def users(self) -> UsersRepository:
+        return UsersRepository(self.clients, self.settings.users_table)
+
+    @cached_property
+    def accounts(self) -> AccountsService:
+        return AccountsService(
+            self.identity,
+            self.users,
+            self.orders_repo,
+            devices=self.devices,
+            after_confirm=self._local_post_confirmation if self.settings.post_confirmation_in_process else None,
+        )
+
+    @cached_property
+    def sign_up_completion(self) -> SignUpCompletion:
+        """What the Cognito post-confirmation trigger runs."""
+        return SignUpCompletion(self.identity, self.users)
+
+    def _local_post_confirmation(self, email: str) -> None:
+        """The emulator fires no Cognito triggers: after ConfirmSignUp the local stack runs
+        the trigger's own handler on the event Cognito would send."""
+        attributes = self.identity.attributes(email)
+        event = confirmation_event(self.settings.user_pool_id, attributes["sub"], attributes)
+        self.sign_up_completion.handle(event)
 
     # --- catalog ---------------------------------------------------------------------
 
@@ -80,8 +121,8 @@ class Container:
     def catalog(self) -> CatalogService:
         s = self.settings
         return CatalogService(
-            RestaurantsRepository(self.clients, self.cursors, s.restaurants_table, self.catalog_reads),
-            ProductsRepository(self.clients, self.cursors, s.products_table, self.catalog_reads),
+            RestaurantsRepository(self.clients, self.cursors, s.restaurants_table, s.users_table, self.catalog_reads),
+            ProductsRepository(self.clients, self.cursors, s.products_table, s.users_table, self.catalog_reads),
             CognitoIdentity(self.clients, s.user_pool_id, s.user_pool_client_id),
             self.catalog_cache,
         )
@@ -103,6 +144,7 @@ class Container:
             orders_table=s.orders_table,
             products_table=s.products_table,
             restaurants_table=s.restaurants_table,
+            users_table=s.users_table,
             serialize_writes=s.serialize_writes,
         )
 
@@ -144,7 +186,73 @@ class Container:
         return NotificationsService(
             NotificationsRepository(self.clients, self.cursors, s.notifications_table),
             OrderEventsTopic(self.clients, s.order_events_topic_arn),
+            live_channel=self.live,
+            push=self.push,
+            owner_of=self.restaurant_owner,
         )
+
+    # --- operations ------------------------------------------------------------------
+
+    @cached_property
+    def readiness(self) -> ReadinessService:
+        s = self.settings
+        probes = AwsClients(s.region, limits=PROBE_LIMITS)
+        return ReadinessService(
+            {
+                "users": TableProbe(probes, s.users_table, "user_id"),
+                "restaurants": TableProbe(probes, s.restaurants_table, "restaurant_id"),
+                "products": TableProbe(probes, s.products_table, "product_id"),
+                "orders": TableProbe(probes, s.orders_table, "order_id"),
+                "notifications": TableProbe(probes, s.notifications_table, "user_id", "sent_at"),
+                "orders queue": QueueProbe(probes, s.orders_queue_url),
+            },
+            version=__version__,
+        )
+
+    # --- live updates and devices ------------------------------------------------------
+
+    @cached_property
+    def restaurant_owners(self) -> RestaurantOwners:
+        return RestaurantOwners(self.clients, self.settings.restaurants_table)
+
+    def restaurant_owner(self, restaurant_id: str) -> str | None:
+        """Owners rarely change: looked up once per catalog cache period."""
+        owners = self.restaurant_owners
+        return self.catalog_cache.get_or_load(("owner", restaurant_id), lambda: owners.owner_of(restaurant_id))
+
+    @cached_property
+    def live(self) -> LiveService:
+        s = self.settings
+        return LiveService(
+            ConnectionsRepository(self.clients, s.connections_table),
+            SocketPoster(self.clients, configured=bool(s.websocket_endpoint)),
+            lambda: self.socket_verifier,
+        )
+
+    @cached_property
+    def socket_verifier(self) -> Verifier:
+        """A WebSocket API has no Cognito authorizer: the connect handler always verifies,
+        on AWS too. Imported here, so only the WebSocket functions load PyJWT."""
+        from chalicelib.adapters.token_verifier import CognitoTokenVerifier as SocketTokenVerifier
+
+        s = self.settings
+        return SocketTokenVerifier(jwks_url=s.jwks_url, issuer=s.issuer, audience=s.user_pool_client_id).verify
+
+    @cached_property
+    def mobile_push(self) -> MobilePush:
+        return MobilePush(self.clients, dict(self.settings.push_applications))
+
+    @cached_property
+    def devices_repo(self) -> DevicesRepository:
+        return DevicesRepository(self.clients, self.settings.devices_table)
+
+    @cached_property
+    def push(self) -> PushService:
+        return PushService(self.devices_repo, self.mobile_push)
+
+    @cached_property
+    def devices(self) -> DevicesService:
+        return DevicesService(self.devices_repo, self.mobile_push)
 
     # --- observability ---------------------------------------------------------------
 

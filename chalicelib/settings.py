@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
-from chalicelib import __version__
+# The push platforms a device may register for (chalicelib/domain/live.py maps them to SNS).
+PUSH_PLATFORMS = ("apns", "apns_sandbox", "fcm")
 
 
 def _flag(value: str | None, default: bool = False) -> bool:
@@ -19,16 +22,13 @@ def _flag(value: str | None, default: bool = False) -> bool:
 @dataclass(frozen=True)
 class Settings:
     stage: str
-    version: str
     region: str
     users_table: str
     restaurants_table: str
     products_table: str
     orders_table: str
-    idempotency_table: str
     notifications_table: str
     orders_queue_url: str
-    orders_dlq_url: str
     order_events_topic_arn: str
     assets_bucket: str
     assets_base_url: str
@@ -42,7 +42,6 @@ class Settings:
     payment_function_name: str
     invoke_payment_in_process: bool
     catalog_cache_seconds: int
-    max_body_bytes: int = 64 * 1024
     # The emulator's URL locally (AWS_ENDPOINT_URL); empty on AWS.
     endpoint_url: str = ""
     # How long an image upload form stays valid.
@@ -59,8 +58,6 @@ class Settings:
         return f"https://{self.assets_bucket}.s3.{self.region}.amazonaws.com"
 
     # --- orders ---
-    orders_queue_arn: str = ""
-    orders_stream_arn: str = ""
     # "fake" (the test tokens of API.md) on every stage but prod, which needs a real provider.
     payment_provider: str = "fake"
     # The emulator cannot run concurrent writes beside a cancelled transaction (it restores
@@ -72,6 +69,20 @@ class Settings:
     web_api_key: str = ""
     # The DAX cluster's discovery endpoint (dax://...) when the stack has EnableDax on.
     dax_endpoint: str = ""
+    # Local stack only: the emulator fires no Cognito triggers, so /auth/confirm runs the
+    # post-confirmation handler itself (on AWS the user pool invokes the function).
+    post_confirmation_in_process: bool = False
+
+    # --- live updates ---
+    connections_table: str = ""
+    devices_table: str = ""
+    # The WebSocket management API (https://<api>.execute-api.<region>.amazonaws.com/<stage>
+    # on AWS, the local bridge under make run) and the URL clients connect to.
+    websocket_endpoint: str = ""
+    ws_url: str = ""
+    api_url: str = ""
+    # SNS platform application ARNs, per push platform ("" = not offered on this stage).
+    push_applications: tuple[tuple[str, str], ...] = ()
 
     @property
     def issuer(self) -> str:
@@ -88,16 +99,13 @@ class Settings:
         cognito_host = endpoint or f"https://cognito-idp.{region}.amazonaws.com"
         return cls(
             stage=stage,
-            version=env.get("CHOWLINE_VERSION", __version__),
             region=region,
             users_table=env.get("USERS_TABLE", f"{prefix}-users"),
             restaurants_table=env.get("RESTAURANTS_TABLE", f"{prefix}-restaurants"),
             products_table=env.get("PRODUCTS_TABLE", f"{prefix}-products"),
             orders_table=env.get("ORDERS_TABLE", f"{prefix}-orders"),
-            idempotency_table=env.get("IDEMPOTENCY_TABLE", f"{prefix}-idempotency"),
             notifications_table=env.get("NOTIFICATIONS_TABLE", f"{prefix}-notifications"),
             orders_queue_url=env.get("ORDERS_QUEUE_URL", ""),
-            orders_dlq_url=env.get("ORDERS_DLQ_URL", ""),
             order_events_topic_arn=env.get("ORDER_EVENTS_TOPIC_ARN", ""),
             assets_bucket=env.get("ASSETS_BUCKET", f"{prefix}-assets"),
             assets_base_url=env.get("ASSETS_BASE_URL", "").rstrip("/"),
@@ -111,19 +119,40 @@ class Settings:
             catalog_cache_seconds=int(env.get("CATALOG_CACHE_SECONDS", "30")),
             endpoint_url=endpoint,
             image_upload_seconds=int(env.get("IMAGE_UPLOAD_SECONDS", "300")),
-            orders_queue_arn=env.get("ORDERS_QUEUE_ARN", ""),
-            orders_stream_arn=env.get("ORDERS_STREAM_ARN", ""),
             payment_provider=env.get("PAYMENT_PROVIDER") or ("live" if stage == "prod" else "fake"),
             serialize_writes=_flag(env.get("SERIALIZE_WRITES"), default=bool(endpoint)),
             sweep_max_age_seconds=int(env.get("SWEEP_MAX_AGE_SECONDS", "86400")),
             web_api_key=env.get("WEB_API_KEY", ""),
             dax_endpoint=env.get("DAX_ENDPOINT", ""),
+            post_confirmation_in_process=_flag(env.get("POST_CONFIRMATION_IN_PROCESS")),
+            connections_table=env.get("CONNECTIONS_TABLE", f"{prefix}-connections"),
+            devices_table=env.get("DEVICES_TABLE", f"{prefix}-devices"),
+            websocket_endpoint=env.get("WEBSOCKET_ENDPOINT", "").rstrip("/"),
+            ws_url=env.get("WS_URL", ""),
+            api_url=env.get("API_URL", "").rstrip("/"),
+            push_applications=tuple((platform, env.get(push_variable(platform), "")) for platform in PUSH_PLATFORMS),
         )
 
 
-# The order processor's SQS maximum concurrency equals the payment function's reserved
-# concurrency, so payments are never throttled (.chalice/config.json holds the latter).
-PAYMENT_CONCURRENCY = 5
+def _payment_concurrency() -> int | None:
+    """The payment function's reserved concurrency, as ``.chalice/config.json`` sizes it.
+
+    The order processor's SQS maximum concurrency equals it, so payments are never
+    throttled. The value matters where chalice packages or deploys the app and to the local
+    pipeline, which both have the file; the Lambda zip does not, and there nothing reads it.
+    """
+    config = Path(__file__).resolve().parent.parent / ".chalice" / "config.json"
+    if not config.is_file():
+        return None
+    return json.loads(config.read_text())["lambda_functions"]["payment"]["reserved_concurrency"]
+
+
+PAYMENT_CONCURRENCY = _payment_concurrency()
+
+
+def push_variable(platform: str) -> str:
+    """The environment variable holding a push platform's SNS application ARN."""
+    return f"PUSH_{platform.upper()}_ARN"
 
 
 @lru_cache(maxsize=1)

@@ -8,9 +8,7 @@ chalice's own local server ignores the flag; ``chalice.test.Client`` does too.
 
 from __future__ import annotations
 
-import json
 import os
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,16 +23,12 @@ DEMO_API_KEYS: dict[str, str] = {
 HEADER = "x-api-key"
 
 
-def forbidden() -> dict[str, Any]:
-    """API Gateway's answer to a missing or unknown key, through the API_KEY gateway response."""
-    request_id = str(uuid.uuid4())  # the gateway's own request id, as $context.requestId
-    body = {"type": "about:blank", "title": "Forbidden", "status": 403, "detail": "Forbidden", "request_id": request_id}
-    return {
-        "statusCode": 403,
-        "headers": {"Content-Type": "application/problem+json", "X-Request-Id": request_id},
-        "multiValueHeaders": {},
-        "body": json.dumps(body),
-    }
+def forbidden(headers: Any = None) -> dict[str, Any]:
+    """API Gateway's answer to a missing or unknown key, through the API_KEY gateway response
+    (its message is "Forbidden"; type and title from the problem vocabulary)."""
+    from devtools.localserver import gateway_response
+
+    return gateway_response("API_KEY", "Forbidden", headers)
 
 
 def key_required(routes: dict[str, Any], matcher: RouteMatcher, method: str, path: str) -> bool:
@@ -56,7 +50,7 @@ def install_api_keys(keys: Iterable[str]) -> None:
         matcher = matchers.setdefault(id(routes), RouteMatcher(list(routes)))
         given = {k.lower(): v for k, v in (headers or {}).items()}.get(HEADER)
         if given not in known and key_required(routes, matcher, method, path.split("?", 1)[0]):
-            return forbidden()
+            return forbidden(headers)
         return handle(self, method, path, headers, body)
 
     LocalGateway.handle_request = checked  # type: ignore[method-assign]
@@ -73,3 +67,7 @@ def banner_lines() -> str:
 
     keys = "".join(f"    {app:<8} {key}\n" for app, key in DEMO_API_KEYS.items())
     return f"  API keys   send one as X-Api-Key (all but {', '.join(sorted(KEYLESS_PATHS))})\n{keys}"
+
+
+# What a local client sends with every API call: the web app's key.
+WEB_KEY_HEADERS: dict[str, str] = {"X-Api-Key": DEMO_API_KEYS["web"]}

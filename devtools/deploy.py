@@ -12,6 +12,23 @@ cannot set.
    source mappings chalice created: without it a failed record in a batch is deleted.
 5. Attaches the packaged template's usage plans, each with its API key, to the API chalice
    created: every route but the keyless ones requires a key, so without them it answers 403.
+6. Makes the ``post_confirmation`` function the user pool's post-confirmation trigger (with
+   its invoke permission): the pool lives in the data stack, created before the function, so
+   this is an API call after the fact. A later data-stack update that touches the pool drops
+   the trigger; the next ``make deploy`` puts it back (``make package`` declares it instead).
+7. Uploads the web app (web/) to the web bucket when one is given (``--web-bucket``, or the
+   stack's WebBucketName): every file but index.html under ``v/<content hash>/`` with a
+   year-long cache, then index.html, not cached, pointing at that version.
+
+Mobile push: CloudFormation has no SNS platform application, so step 2 also creates (or
+updates) one per platform whose credentials are in Secrets Manager as
+``chowline-<stage>-push-<platform>`` (JSON ``{"PlatformCredential", "PlatformPrincipal"}``:
+the FCM key, or the APNs signing key and key id; never in the repo), and puts its ARN in
+the stage's environment. A platform without a secret is simply not offered.
+
+WebSocket: chalice creates the WebSocket API during the deploy; its URL and management
+endpoint are then written to the stage's environment and set on the functions, and the
+next deploy's policies name the API by its id (``*`` before it exists).
 
 The full edge (WAF, CloudFront, alarms) ships with ``make package`` and
 CloudFormation; see docs/deploy.md.
@@ -20,7 +37,9 @@ CloudFormation; see docs/deploy.md.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import mimetypes
 import os
 import re
 import secrets
@@ -31,11 +50,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from devtools.package import FUNCTIONS as PACKAGED_FUNCTIONS
 from devtools.provision import environment
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = tuple(PACKAGED_FUNCTIONS)
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9:.]+)\}")
 # Policy placeholders that name a stack resource -> the stack output holding its value.
 RESOURCE_OUTPUTS = {
@@ -45,6 +62,29 @@ RESOURCE_OUTPUTS = {
     "OrdersTable.StreamArn": "OrdersStreamArn",
 }
 BATCH_FAILURES = ["ReportBatchItemFailures"]
+POST_CONFIRMATION = "post_confirmation"
+# What UpdateUserPool resets when left out: carried over from DescribeUserPool.
+POOL_SETTINGS = (
+    "Policies",
+    "DeletionProtection",
+    "AutoVerifiedAttributes",
+    "VerificationMessageTemplate",
+    "SmsAuthenticationMessage",
+    "UserAttributeUpdateSettings",
+    "MfaConfiguration",
+    "DeviceConfiguration",
+    "EmailConfiguration",
+    "SmsConfiguration",
+    "UserPoolTags",
+    "AdminCreateUserConfig",
+    "UserPoolAddOns",
+    "AccountRecoverySetting",
+)
+WEB_DIR = ROOT / "web"
+LONG_CACHE = "public, max-age=31536000, immutable"
+NO_CACHE = "no-cache"
+# index.html's relative references (css/app.css, js/app.js), not "#..." or "data:...".
+RELATIVE_REF = re.compile(r'(href|src)="([^":#/][^":#]*)"')
 
 
 def stack_name(stage: str) -> str:
@@ -130,13 +170,15 @@ def deploy_config(project_dir: Path, stage: str, secret_env: dict[str, str], val
     config = json.loads(original)
     settings = config["stages"][stage]
     settings["environment_variables"] = {**settings.get("environment_variables", {}), **secret_env}
-    for options in settings.get("lambda_functions", {}).values():
+    # The stage's own lambda_functions entries take precedence over the top-level sizes.
+    for function, options in config.get("lambda_functions", {}).items():
         policy_file = options.get("iam_policy_file")
         if policy_file:
             doc = render(json.loads((chalice_dir / policy_file).read_text()), values)
             target = rendered_dir / policy_file
             target.write_text(json.dumps(doc, indent=2) + "\n")
-            options["iam_policy_file"] = str(target.relative_to(chalice_dir))
+            rendered = {"iam_policy_file": str(target.relative_to(chalice_dir))}
+            settings.setdefault("lambda_functions", {}).setdefault(function, {}).update(rendered)
     config_path.write_text(json.dumps(config, indent=2) + "\n")
     try:
         yield config_path
@@ -206,6 +248,118 @@ def attach_usage_plans(apigw: Any, project_dir: Path, stage: str) -> dict[str, s
     return attached
 
 
+def wire_post_confirmation(idp: Any, lambda_client: Any, outputs: dict[str, str], stage: str) -> bool:
+    """The pool's PostConfirmation trigger -> the deployed function; True when it changed."""
+    function = f"chowline-{stage}-{POST_CONFIRMATION}"
+    arn = lambda_client.get_function(FunctionName=function)["Configuration"]["FunctionArn"]
+    try:
+        lambda_client.add_permission(
+            FunctionName=function,
+            StatementId="cognito-post-confirmation",
+            Action="lambda:InvokeFunction",
+            Principal="cognito-idp.amazonaws.com",
+            SourceArn=outputs["UserPoolArn"],
+        )
+    except lambda_client.exceptions.ResourceConflictException:
+        pass  # granted by an earlier deploy
+    pool = idp.describe_user_pool(UserPoolId=outputs["UserPoolId"])["UserPool"]
+    triggers = dict(pool.get("LambdaConfig") or {})
+    if triggers.get("PostConfirmation") == arn:
+        return False
+    settings = {key: pool[key] for key in POOL_SETTINGS if key in pool}
+    idp.update_user_pool(
+        UserPoolId=outputs["UserPoolId"], **settings, LambdaConfig={**triggers, "PostConfirmation": arn}
+    )
+    return True
+
+
+def web_release(web_dir: Path = WEB_DIR) -> tuple[str, dict[str, bytes]]:
+    """The site as uploaded: its version (a hash of every file) and key -> bytes, each file
+    but index.html under v/<version>/; the modules' relative imports stay within it."""
+    files = {p.relative_to(web_dir).as_posix(): p.read_bytes() for p in sorted(web_dir.rglob("*")) if p.is_file()}
+    digest = hashlib.sha256()
+    for name, body in files.items():
+        digest.update(name.encode() + b"\0" + hashlib.sha256(body).digest())
+    version = digest.hexdigest()[:12]
+    index = files.pop("index.html").decode()
+    release = {f"v/{version}/{name}": body for name, body in files.items()}
+    release["index.html"] = RELATIVE_REF.sub(rf'\1="v/{version}/\2"', index).encode()
+    return version, release
+
+
+def upload_web(s3: Any, bucket: str, web_dir: Path = WEB_DIR) -> dict[str, Any]:
+    """Uploads the versioned files first and index.html last, so no visitor gets an index
+    that names files not there yet; earlier versions stay for pages still open."""
+    from devtools.webroot import TYPES
+
+    version, release = web_release(web_dir)
+    for key, body in sorted(release.items(), key=lambda item: item[0] == "index.html"):
+        suffix = Path(key).suffix
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            ContentType=TYPES.get(suffix) or mimetypes.guess_type(key)[0] or "application/octet-stream",
+            CacheControl=NO_CACHE if key == "index.html" else LONG_CACHE,
+        )
+    return {"bucket": bucket, "version": version, "files": len(release)}
+
+
+def push_applications(sns: Any, secrets_client: Any, stage: str) -> dict[str, str]:
+    """Creates or refreshes the SNS platform application of every platform that has
+    credentials in Secrets Manager; returns the PUSH_<PLATFORM>_ARN variables."""
+    from chalicelib.domain.live import SNS_PLATFORMS
+    from chalicelib.settings import push_variable
+
+    existing: dict[str, str] = {}
+    for page in sns.get_paginator("list_platform_applications").paginate():
+        for application in page["PlatformApplications"]:
+            arn = application["PlatformApplicationArn"]
+            existing[arn.rsplit("/", 1)[-1]] = arn
+    env: dict[str, str] = {}
+    for platform, sns_platform in SNS_PLATFORMS.items():
+        try:
+            secret = secrets_client.get_secret_value(SecretId=f"chowline-{stage}-push-{platform}")
+        except secrets_client.exceptions.ResourceNotFoundException:
+            continue
+        credentials = json.loads(secret["SecretString"])
+        attributes = {k: credentials[k] for k in ("PlatformCredential", "PlatformPrincipal") if k in credentials}
+        name = f"chowline-{stage}-{platform}".replace("_", "-")
+        if name in existing:
+            sns.set_platform_application_attributes(PlatformApplicationArn=existing[name], Attributes=attributes)
+            env[push_variable(platform)] = existing[name]
+        else:
+            created = sns.create_platform_application(Name=name, Platform=sns_platform, Attributes=attributes)
+            env[push_variable(platform)] = created["PlatformApplicationArn"]
+    return env
+
+
+def websocket_api_id(project_dir: Path, stage: str) -> str | None:
+    """The WebSocket API chalice deployed for the stage, if it has."""
+    deployed = project_dir / ".chalice" / "deployed" / f"{stage}.json"
+    if not deployed.exists():
+        return None
+    for resource in json.loads(deployed.read_text()).get("resources", []):
+        if resource.get("resource_type") == "websocket_api":
+            return str(resource["websocket_api_id"])
+    return None
+
+
+def websocket_environment(api_id: str, region: str) -> dict[str, str]:
+    host = f"{api_id}.execute-api.{region}.amazonaws.com"
+    return {"WEBSOCKET_ENDPOINT": f"https://{host}/api", "WS_URL": f"wss://{host}/api"}
+
+
+def set_function_environment(lambda_client: Any, stage: str, env: dict[str, str]) -> None:
+    from devtools.functions import app_functions
+
+    for function in app_functions():
+        name = f"chowline-{stage}-{function}"
+        current = lambda_client.get_function_configuration(FunctionName=name).get("Environment", {})
+        variables = {**current.get("Variables", {}), **env}
+        lambda_client.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
+
+
 def deploy(
     stage: str,
     session: Any,
@@ -213,31 +367,52 @@ def deploy(
     template: dict[str, Any] | None = None,
     chalice_deploy: Callable[[Path, str], None] = run_chalice_deploy,
     delay: int = 10,
+    web_bucket: str | None = None,
 ) -> dict[str, Any]:
     template = template or json.loads((project_dir / "infra" / "template.json").read_text())
     outputs = deploy_stack(session.client("cloudformation"), stack_name(stage), template, stage, delay)
     env = environment(outputs, stage)
-    write_stage_environment(project_dir / ".chalice" / "config.json", stage, env)
+    env.update(push_applications(session.client("sns"), session.client("secretsmanager"), stage))
+    config_path = project_dir / ".chalice" / "config.json"
+    write_stage_environment(config_path, stage, env)
     account = session.client("sts").get_caller_identity()["Account"]
     values = placeholder_values(outputs, stage, session.region_name, account)
+    values["WebsocketAPI"] = websocket_api_id(project_dir, stage) or "*"
     secret_env = {"CURSOR_KEY": cursor_key(session.client("secretsmanager"), stage)}
     with deploy_config(project_dir, stage, secret_env, values):
         chalice_deploy(project_dir, stage)
+    api_id = websocket_api_id(project_dir, stage)
+    if api_id:
+        live_env = websocket_environment(api_id, session.region_name)
+        write_stage_environment(config_path, stage, live_env)
+        set_function_environment(session.client("lambda"), stage, live_env)
+        env.update(live_env)
     changed = enable_batch_failures(session.client("lambda"), stage)
+    wired = wire_post_confirmation(session.client("cognito-idp"), session.client("lambda"), outputs, stage)
     keys = attach_usage_plans(session.client("apigateway"), project_dir, stage)
-    return {"stack": stack_name(stage), "environment": sorted(env), "mappings_updated": changed, "api_keys": keys}
+    bucket = web_bucket or outputs.get("WebBucketName")
+    web = upload_web(session.client("s3"), bucket, project_dir / "web") if bucket else None
+    return {
+        "stack": stack_name(stage),
+        "environment": sorted(env),
+        "mappings_updated": changed,
+        "api_keys": keys,
+        "post_confirmation_wired": wired,
+        "web": web,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", default="prod", choices=("dev", "prod"))
+    parser.add_argument("--web-bucket", default=os.environ.get("WEB_BUCKET"), help="where the web app goes")
     args = parser.parse_args(argv)
     import boto3
 
     session = boto3.session.Session(region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
     if not session.region_name:
         raise SystemExit("set AWS_REGION (or AWS_DEFAULT_REGION)")
-    summary = deploy(args.stage, session)
+    summary = deploy(args.stage, session, web_bucket=args.web_bucket)
     sys.stdout.write(json.dumps(summary, indent=2) + "\n")
 
 

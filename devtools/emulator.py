@@ -27,6 +27,11 @@ FAKE_ENV = {
 }
 
 
+# Emulator behaviour that makes it closer to AWS: TOTP codes are checked (moto accepts any
+# code otherwise), against the secret AssociateSoftwareToken returns.
+EMULATOR_SETTINGS = {"MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true"}
+
+
 def _die_with_parent() -> None:
     """Linux: the emulator gets SIGTERM when the process that started it dies, however it dies."""
     try:
@@ -105,7 +110,7 @@ class Emulator:
         self._process = subprocess.Popen(
             self._command(),
             cwd=Path(__file__).resolve().parent.parent,
-            env={**os.environ, **FAKE_ENV},
+            env={**os.environ, **FAKE_ENV, **EMULATOR_SETTINGS},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,

@@ -28,42 +28,25 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from devtools.provision import environment
+from chalicelib.settings import PUSH_PLATFORMS, push_variable
+from devtools.functions import camel, declared, logical_id
+from devtools.provision import environment, push_parameter
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = {
-    "api_handler": "APIHandler",
-    "process_order": "ProcessOrder",
-    "payment": "Payment",
-    "notify": "Notify",
-    "sweep_pending_orders": "SweepPendingOrders",
-}
+# User-pool triggers: the pool references the function, so the function must not reference
+# the pool or anything built on it (the API, the distribution): its environment is only
+# these variables, and its policy is a policy resource of its own, attached to its role.
+POOL_TRIGGERS = {"post_confirmation": ("CHOWLINE_STAGE", "USERS_TABLE")}
 SUB_NAME = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "packaging", "AWS_SECRET_ACCESS_KEY": "packaging", "AWS_SESSION_TOKEN": ""}
-
-
-def camel(function: str) -> str:
-    """How chalice names a function's role and log group (``api_handler`` -> ``ApiHandler``)."""
-    return "".join(part.capitalize() for part in function.split("_"))
 
 
 def role_id(function: str) -> str:
     return camel(function) + "Role"
 
 
-def declared(project_dir: Path) -> dict[str, Any]:
-    """What the app declares: its functions and its routes (path -> methods)."""
-    from chalice.cli.factory import CLIFactory
-
-    app = CLIFactory(str(project_dir)).load_chalice_app()
-    functions = {f.name for f in app.pure_lambda_functions} | {s.name for s in app.event_sources}
-    routes = {path: sorted(methods) for path, methods in app.routes.items()}
-    if routes:
-        functions.add("api_handler")
-    return {"functions": sorted(functions), "routes": routes}
-
-
 def deep_merge(base: Any, top: Any) -> Any:
+    """``top`` over ``base``: dictionaries merge key by key, anything else is replaced."""
     if isinstance(base, dict) and isinstance(top, dict):
         merged = dict(base)
         for key, value in top.items():
@@ -96,6 +79,11 @@ def function_environment(template: dict[str, Any]) -> dict[str, Any]:
             "PAYMENT_FUNCTION_NAME": {"Fn::Sub": "chowline-${Stage}-payment"},
             "CURSOR_KEY": {"Fn::Sub": "{{resolve:secretsmanager:${CursorKeySecret}:SecretString}}"},
             "ASSETS_BASE_URL": {"Fn::Sub": "https://${AssetsDistribution.DomainName}"},
+            "WEBSOCKET_ENDPOINT": {
+                "Fn::Sub": "https://${WebsocketAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"
+            },
+            "WS_URL": {"Fn::Sub": "wss://${WebsocketAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"},
+            **{push_variable(p): {"Ref": push_parameter(p)} for p in PUSH_PLATFORMS},
         }
     )
     return env
@@ -110,9 +98,7 @@ def compose(project_dir: Path, stage: str, app: dict[str, Any]) -> tuple[dict[st
     resources = merged["Resources"]
     env = function_environment(template)
     for function in app["functions"]:
-        logical = FUNCTIONS.get(function)
-        if logical is None:
-            continue
+        logical = logical_id(function)
         override = resources.setdefault(logical, {})
         props = override.setdefault("Properties", {})
         props["FunctionName"] = {"Fn::Sub": f"chowline-${{Stage}}-{function}"}
@@ -124,9 +110,18 @@ def compose(project_dir: Path, stage: str, app: dict[str, Any]) -> tuple[dict[st
         override["DependsOn"] = [log_group]
         variables = props.setdefault("Environment", {}).setdefault("Variables", {})
         props["Environment"]["Variables"] = {**env, **variables}
-        policies: list[Any] = [
-            {"PolicyName": f"{role_id(function)}Policy", "PolicyDocument": to_sub(load_policy(project_dir, function))}
-        ]
+        policy = {
+            "PolicyName": f"{role_id(function)}Policy",
+            "PolicyDocument": to_sub(load_policy(project_dir, function)),
+        }
+        policies: list[Any] = [policy]
+        if function in POOL_TRIGGERS:
+            props["Environment"]["Variables"] = {k: v for k, v in env.items() if k in POOL_TRIGGERS[function]}
+            resources[f"{role_id(function)}Policy"] = {
+                "Type": "AWS::IAM::Policy",
+                "Properties": {**policy, "Roles": [{"Ref": role_id(function)}]},
+            }
+            policies = []
         role: dict[str, Any] = {"Properties": {"Policies": policies}}
         if function == "api_handler":
             policies.append(_dax_policy())
@@ -171,9 +166,11 @@ def _dax_policy() -> dict[str, Any]:
 def _prune(merged: dict[str, Any], app: dict[str, Any]) -> list[str]:
     resources = merged["Resources"]
     left_out: list[str] = []
-    generated = {FUNCTIONS[f] for f in app["functions"] if f in FUNCTIONS}
-    generated |= {role_id(f) for f in app["functions"] if f in FUNCTIONS}
-    generated |= {camel(f) + "LogGroup" for f in app["functions"] if f in FUNCTIONS}
+    generated = {logical_id(f) for f in app["functions"]}
+    generated |= {role_id(f) for f in app["functions"]}
+    generated |= {camel(f) + "LogGroup" for f in app["functions"]}
+    if app.get("websocket"):
+        generated |= {"WebsocketAPI", "WebsocketAPIStage", "WebsocketAPIDeployment"}
     if app["routes"]:
         generated |= {"RestAPI", "RestAPIapiStage", "RestAPIDeployment", "APIHandlerInvokePermission"}
         api = resources.get("RestAPI", {}).get("Properties", {})

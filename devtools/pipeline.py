@@ -21,10 +21,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from devtools.lambda_context import LambdaContext
 
 log = logging.getLogger("chowline.pipeline")
 
@@ -32,23 +33,6 @@ log = logging.getLogger("chowline.pipeline")
 MAX_STREAM_ATTEMPTS = 20
 MAX_STREAM_BACKOFF = 5.0
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-
-
-@dataclass
-class LambdaContext:
-    function_name: str
-    timeout_seconds: float = 60.0
-
-    def __post_init__(self) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-        self.memory_limit_in_mb = 512
-        self.invoked_function_arn = (
-            f"arn:aws:lambda:us-east-1:123456789012:function:chowline-local-{self.function_name}"
-        )
-        self._deadline = time.monotonic() + self.timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 def _app() -> Any:
@@ -125,6 +109,18 @@ class Pipeline:
         if self.stream_arn and self._stream_position is None and self._stream_start == "LATEST":
             self._skip_to_stream_end()
 
+    def _failed(self, what: str, error: Exception) -> None:
+        """One line when the emulator is busy or gone (a traceback says nothing more then),
+        the traceback for anything else; nothing once stopping."""
+        from chalicelib.adapters.aws import is_transient
+
+        if self._stop.is_set():
+            return
+        if is_transient(error):
+            log.warning("%s: %s; retrying", what, error)
+        else:
+            log.error("%s failed; retrying", what, exc_info=error)
+
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
@@ -147,8 +143,8 @@ class Pipeline:
         while not self._stop.is_set():
             try:
                 self.pump_queue(self._wait)
-            except Exception:
-                log.exception("orders poller failed; retrying")
+            except Exception as error:  # noqa: BLE001 (a poller outlives any failure; _failed logs it)
+                self._failed("orders poller", error)
                 self._stop.wait(1)
 
     def pump_queue(self, wait_seconds: int = 0) -> int:
@@ -274,8 +270,8 @@ class Pipeline:
                     self._stop.wait(0.05)
                 elif self._stream_failures:
                     self._stop.wait(min(MAX_STREAM_BACKOFF, 0.1 * 2 ** (self._stream_failures - 1)))
-            except Exception:
-                log.exception("stream poller failed; retrying")
+            except Exception as error:  # noqa: BLE001 (a poller outlives any failure; _failed logs it)
+                self._failed("stream poller", error)
                 self._stop.wait(1)
 
     def _shard_iterator(self) -> str:

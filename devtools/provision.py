@@ -69,7 +69,9 @@ def provision(session: Any, stage: str = "local", template: dict[str, Any] | Non
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     _apply_ttl(session, template, stage)
     outputs.update(_create_user_pool(session, template, stage))
-    return environment(outputs, stage)
+    env = environment(outputs, stage)
+    env.update(create_push_applications(session, stage))
+    return env
 
 
 def _apply_ttl(session: Any, template: dict[str, Any], stage: str) -> None:
@@ -106,6 +108,30 @@ def _create_user_pool(session: Any, template: dict[str, Any], stage: str) -> dic
     return {"UserPoolId": pool["Id"], "UserPoolArn": pool["Arn"], "UserPoolClientId": client["ClientId"]}
 
 
+def push_parameter(platform: str) -> str:
+    """The stack parameter carrying a push platform's SNS application ARN (``make deploy``
+    creates the application, CloudFormation having no resource type for it)."""
+    return "Push" + "".join(part.capitalize() for part in platform.split("_")) + "ApplicationArn"
+
+
+def create_push_applications(session: Any, stage: str) -> dict[str, str]:
+    """CloudFormation has no SNS platform application: one per push platform, with dummy
+    credentials (the emulator delivers nothing to Apple or Google)."""
+    from chalicelib.domain.live import SNS_PLATFORMS
+    from chalicelib.settings import push_variable
+
+    sns = session.client("sns")
+    env = {}
+    for platform, sns_platform in SNS_PLATFORMS.items():
+        arn = sns.create_platform_application(
+            Name=f"chowline-{stage}-{platform}".replace("_", "-"),
+            Platform=sns_platform,
+            Attributes={"PlatformCredential": "local-credential", "PlatformPrincipal": "local-principal"},
+        )["PlatformApplicationArn"]
+        env[push_variable(platform)] = arn
+    return env
+
+
 def environment(outputs: dict[str, str], stage: str) -> dict[str, str]:
     """Maps stack outputs to the app's environment variables: the same mapping deploys use."""
     mapping = {
@@ -114,8 +140,9 @@ def environment(outputs: dict[str, str], stage: str) -> dict[str, str]:
         "PRODUCTS_TABLE": "ProductsTableName",
         "ORDERS_TABLE": "OrdersTableName",
         "ORDERS_STREAM_ARN": "OrdersStreamArn",
-        "IDEMPOTENCY_TABLE": "IdempotencyTableName",
         "NOTIFICATIONS_TABLE": "NotificationsTableName",
+        "CONNECTIONS_TABLE": "ConnectionsTableName",
+        "DEVICES_TABLE": "DevicesTableName",
         "ORDERS_QUEUE_URL": "OrdersQueueUrl",
         "ORDERS_QUEUE_ARN": "OrdersQueueArn",
         "ORDERS_DLQ_URL": "OrdersDeadLetterQueueUrl",

@@ -2,10 +2,11 @@
 and deduplication id (processing is idempotent per order, so a redriven message that
 already succeeded changes nothing).
 
-    python -m devtools.redrive [--env .local/stack.env] [--limit N]
+    python -m devtools.redrive [--port 8000 | --env .local/stack-8000.env] [--limit N]
 
 Reads ORDERS_DLQ_URL / ORDERS_QUEUE_URL (and the emulator endpoint) from the environment
-or from the env file ``make run`` writes. On AWS, SQS's own redrive (StartMessageMoveTask)
+(on AWS) or from the env file of a running local stack: the one on ``--port`` (or
+``PORT``), else the only one running. On AWS, SQS's own redrive (StartMessageMoveTask)
 does the same; note that FIFO deduplication ids are remembered for 5 minutes there.
 """
 
@@ -13,10 +14,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
-ENV_FILE = Path(__file__).resolve().parent.parent / ".local" / "stack.env"
+from devtools import stackenv
 
 
 def redrive(sqs: Any, dlq_url: str, queue_url: str, limit: int | None = None) -> int:
@@ -51,27 +53,37 @@ def redrive(sqs: Any, dlq_url: str, queue_url: str, limit: int | None = None) ->
     return moved
 
 
-def load_env(path: Path) -> dict[str, str]:
-    if not path.exists():
+def stack_env(env_file: Path | None, port: int | None) -> dict[str, str]:
+    """The variables to use: the given env file's, none on AWS (the environment has them),
+    else the running local stack's (``stackenv.StackNotFound`` says which to pick)."""
+    if env_file is not None:
+        return stackenv.read(env_file)
+    if port is None and os.environ.get("ORDERS_DLQ_URL"):
         return {}
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {k.strip(): v.strip() for k, v in pairs}
+    return stackenv.read(stackenv.find(port))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--env", type=Path, default=ENV_FILE, help="env file of the local stack (if present)")
+    parser.add_argument("--env", type=Path, default=None, help="env file of a local stack")
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ["PORT"]) if os.environ.get("PORT") else None, help="its API port"
+    )
     parser.add_argument("--limit", type=int, default=None, help="move at most this many messages")
     args = parser.parse_args(argv)
-    env = {**load_env(args.env), **os.environ}
-    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
-        if name in env and name not in os.environ:
-            os.environ[name] = env[name]
+    try:
+        stack = stack_env(args.env, args.port)
+    except stackenv.StackNotFound as error:
+        sys.exit(f"redrive: {error}")
+    # A local stack's emulator and fake credentials win over whatever the shell has.
+    os.environ.update({k: v for k, v in stack.items() if k.startswith("AWS_")})
+    env = {**os.environ, **stack}
     import boto3
 
     sqs = boto3.session.Session().client("sqs", region_name=env.get("AWS_REGION", "us-east-1"))
     moved = redrive(sqs, env["ORDERS_DLQ_URL"], env["ORDERS_QUEUE_URL"], args.limit)
-    print(f"redrove {moved} message(s) from {env['ORDERS_DLQ_URL']} to {env['ORDERS_QUEUE_URL']}")
+    where = f" (emulator {env['AWS_ENDPOINT_URL']})" if env.get("AWS_ENDPOINT_URL") else ""
+    print(f"redrove {moved} message(s) from {env['ORDERS_DLQ_URL']} to {env['ORDERS_QUEUE_URL']}{where}")
     return moved
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-DEMO_PASSWORD = "Chowline-demo-1"
+from chalicelib.entry.examples import DEMO_CUSTOMER, DEMO_PASSWORD
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class DemoAccount:
 
 
 DEMO_ACCOUNTS = (
-    DemoAccount("customer@demo.chowline.dev", "Casey Customer", ("customers",)),
+    DemoAccount(DEMO_CUSTOMER, "Casey Customer", ("customers",)),
     DemoAccount("owner@demo.chowline.dev", "Olive Owner", ("customers", "restaurant_owners")),
     DemoAccount("courier@demo.chowline.dev", "Cory Courier", ("customers", "couriers")),
     DemoAccount("admin@demo.chowline.dev", "Ada Admin", ("customers", "admins")),

@@ -81,7 +81,10 @@ def seed_catalog(env: dict[str, str]) -> None:
     if catalog.list_restaurants(model.RestaurantQuery(limit=1)).items:
         return  # seeded already
     owner = owner_id(container.clients, container.settings.user_pool_id)
-    admin = Principal(user_id="seed", email="seed@demo.chowline.dev", roles=frozenset({ADMINS}))
+    # The demo admin (catalog writes need an account that exists).
+    admin_email = "admin@demo.chowline.dev"
+    admin_id = owner_id(container.clients, container.settings.user_pool_id, admin_email)
+    admin = Principal(user_id=admin_id, email=admin_email, roles=frozenset({ADMINS}))
 
     def add(name: str, description: str, price: int, category: str, stock: int, restaurant_id: str) -> None:
         cmd = model.ProductCreate(name=name, description=description, price_cents=price, category=category, stock=stock)

@@ -2,7 +2,7 @@
 resources ``chalice package`` generates, merged with ``infra/template.json`` by
 ``devtools/package.py``.
 
-Run ``python infra/edge.py`` after editing; a test fails while edge.json is stale. The JSON
+Run ``.venv/bin/python infra/edge.py`` after editing; a test fails while edge.json is stale. The JSON
 is what reviewers and CloudFormation read; this file only keeps the repetitive parts
 (alarms, gateway responses, cache settings) in one loop each.
 """
@@ -14,13 +14,25 @@ import sys
 from pathlib import Path
 from typing import Any
 
-Json = dict[str, Any]
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from chalicelib.domain.errors import CLIENT_ERROR, SERVER_ERROR, problem_kind  # noqa: E402
+from chalicelib.entry.problems import problem_document  # noqa: E402
+from devtools.functions import app_functions, logical_id  # noqa: E402
+from devtools.package import deep_merge  # noqa: E402
+
+Json = dict[str, Any]
 OUT = HERE / "edge.json"
 
 NO_VALUE = {"Ref": "AWS::NoValue"}
 RATE_LIMIT = 1000  # requests per client IP per evaluation window
 RATE_WINDOW = 60  # seconds
+# /auth/* (sign-up, login, MFA, password reset): far fewer per IP than the rest, against
+# password guessing, code guessing and sign-up floods; a family or an office behind one
+# address still gets about 20 attempts a minute.
+AUTH_RATE_LIMIT = 100  # requests per client IP per AUTH_RATE_WINDOW
+AUTH_RATE_WINDOW = 300  # seconds
+TRACE_SAMPLING_RATE = 0.01
 CATALOG_CACHE_SECONDS = 30  # matches CATALOG_CACHE_SECONDS, the Cache-Control max-age of the same GETs
 
 # CloudFront managed policies (stable, documented ids).
@@ -28,15 +40,16 @@ CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+# What the assets distribution adds to every image: opened on its own, an image may show
+# itself and nothing else (no script, no style, no frame, sandboxed).
+ASSETS_CSP = "default-src 'none'; img-src 'self'; frame-ancestors 'none'; sandbox"
 
-# Chalice function name -> CloudFormation logical id chalice generates for it.
-FUNCTIONS = {
-    "api_handler": "APIHandler",
-    "process_order": "ProcessOrder",
-    "payment": "Payment",
-    "notify": "Notify",
-    "sweep_pending_orders": "SweepPendingOrders",
-}
+# The functions the app declares -> the CloudFormation logical id chalice generates for each.
+FUNCTIONS = {function: logical_id(function) for function in app_functions()}
+# The WebSocket stage: messages per second across all connections (API Gateway's account
+# default is 10,000 rps shared with REST); the lunch peak needs a few hundred.
+WEBSOCKET_RATE_LIMIT = 500
+WEBSOCKET_BURST_LIMIT = 1000
 
 # The public catalog GETs: the only cached methods. Query strings and path parameters are
 # cache keys; If-None-Match too, so a cached 304 never answers a request without it.
@@ -54,18 +67,21 @@ GATEWAY_RESPONSE_HEADERS = {
     "gatewayresponse.header.X-Request-Id": "context.requestId",
 }
 
-# type -> (status, title); the body is an RFC 9457 problem document.
-GATEWAY_RESPONSES: dict[str, tuple[int, str]] = {
-    "UNAUTHORIZED": (401, "Unauthorized"),
-    "MISSING_AUTHENTICATION_TOKEN": (404, "Not Found"),
-    "ACCESS_DENIED": (403, "Forbidden"),
-    "THROTTLED": (429, "Too Many Requests"),
-    "QUOTA_EXCEEDED": (429, "Too Many Requests"),
-    "API_KEY": (403, "Forbidden"),
-    "WAF_FILTERED": (403, "Forbidden"),
-    "INTEGRATION_TIMEOUT": (504, "Gateway Timeout"),
-    "DEFAULT_4XX": (0, "Request rejected by the gateway"),
-    "DEFAULT_5XX": (0, "Gateway error"),
+# Gateway response type -> status; the body is an RFC 9457 problem document with the app's
+# type and title for that status (chalicelib/domain/errors.py PROBLEMS). DEFAULT_4XX/5XX keep
+# the status API Gateway chose (0 here): a generic client or server error.
+GATEWAY_RESPONSES: dict[str, int] = {
+    "UNAUTHORIZED": 401,
+    "MISSING_AUTHENTICATION_TOKEN": 404,
+    "ACCESS_DENIED": 403,
+    "THROTTLED": 429,
+    "QUOTA_EXCEEDED": 429,
+    "API_KEY": 403,
+    "WAF_FILTERED": 403,
+    "REQUEST_TOO_LARGE": 413,
+    "INTEGRATION_TIMEOUT": 504,
+    "DEFAULT_4XX": 0,
+    "DEFAULT_5XX": 0,
 }
 
 
@@ -126,6 +142,14 @@ def parameters() -> Json:
         "AppleTeamId": text,
         "AppleKeyId": text,
         "ApplePrivateKey": secret,
+        "SesIdentityArn": {
+            **text,
+            "Description": (
+                "Verified SES identity (out of the SES sandbox) that sends Cognito's e-mails (codes, invitations); "
+                "empty keeps Cognito's default sender, limited to 50 e-mails a day."
+            ),
+        },
+        "EmailFrom": {**text, "Description": 'Sender of those e-mails, e.g. "Chowline <no-reply@example.com>".'},
         "EnableDax": {
             "Type": "String",
             "Default": "false",
@@ -150,6 +174,7 @@ def conditions() -> Json:
         "HasAuthDomainPrefix": not_empty("AuthDomainPrefix"),
         "HasGoogle": not_empty("GoogleClientId"),
         "HasApple": not_empty("AppleServicesId"),
+        "HasSes": not_empty("SesIdentityArn"),
         "DaxOn": {"Fn::Equals": [ref("EnableDax"), "true"]},
     }
 
@@ -200,6 +225,36 @@ def waf() -> Json:
     def visibility(name: str) -> Json:
         return {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": name}
 
+    def auth_rate_rules() -> list[Json]:
+        """The tighter limit on /auth/*, keyed like the general one (viewer IP, then source IP)."""
+        keys: list[tuple[str, Json]] = [
+            (
+                "AuthRatePerClientIp",
+                {
+                    "AggregateKeyType": "FORWARDED_IP",
+                    "ForwardedIPConfig": {"HeaderName": "X-Forwarded-For", "FallbackBehavior": "MATCH"},
+                },
+            ),
+            ("AuthRatePerSourceIp", {"AggregateKeyType": "IP"}),
+        ]
+        return [
+            {
+                "Name": name,
+                "Priority": 5 + index,
+                "Action": {"Block": {}},
+                "Statement": {
+                    "RateBasedStatement": {
+                        "Limit": AUTH_RATE_LIMIT,
+                        "EvaluationWindowSec": AUTH_RATE_WINDOW,
+                        **key,
+                        "ScopeDownStatement": path_starts("/auth/"),
+                    }
+                },
+                "VisibilityConfig": visibility(name),
+            }
+            for index, (name, key) in enumerate(keys)
+        ]
+
     rules = [
         {
             "Name": "RatePerClientIp",
@@ -231,6 +286,7 @@ def waf() -> Json:
             },
             "VisibilityConfig": visibility("RatePerSourceIp"),
         },
+        *auth_rate_rules(),
         # The app answers bodies over 64 KiB with a 413 problem; the rule group's 8 KiB limit
         # would turn them into a bare 403 first.
         managed("AWSManagedRulesCommonRuleSet", 2, ["SizeRestrictions_BODY"]),
@@ -265,14 +321,7 @@ def waf() -> Json:
                 "CustomResponseBodies": {
                     "problem": {
                         "ContentType": "APPLICATION_JSON",
-                        "Content": json.dumps(
-                            {
-                                "type": "about:blank",
-                                "title": "Forbidden",
-                                "status": 403,
-                                "detail": "Request blocked by the firewall",
-                            }
-                        ),
+                        "Content": json.dumps(problem_document(403, "Request blocked by the firewall")),
                     }
                 },
                 "VisibilityConfig": visibility("chowline-api"),
@@ -349,11 +398,12 @@ def api_overrides() -> Json:
             }
         }
     responses: Json = {}
-    for kind, (status, title) in GATEWAY_RESPONSES.items():
+    for kind, status in GATEWAY_RESPONSES.items():
         # DEFAULT_4XX/5XX keep the status API Gateway chose; the body then omits it (it is advisory).
+        problem = problem_kind(status) if status else CLIENT_ERROR if kind == "DEFAULT_4XX" else SERVER_ERROR
         status_part = f'"status": {status}, ' if status else ""
         body = (
-            f'{{"type": "about:blank", "title": "{title}", {status_part}'
+            f'{{"type": "{problem.type}", "title": "{problem.title}", {status_part}'
             '"detail": $context.error.messageString, "request_id": "$context.requestId"}'
         )
         entry: Json = {
@@ -494,7 +544,8 @@ def bucket(name: str) -> Json:
     }
 
 
-def cdn_policy(bucket_id: str, distribution: str) -> Json:
+def cdn_policy(bucket_id: str, distribution: str, readable: str = "/*") -> Json:
+    """CloudFront (that distribution only) may read ``readable`` of the bucket; TLS only."""
     bucket_arn = getatt(bucket_id, "Arn")
     return {
         "Type": "AWS::S3::BucketPolicy",
@@ -508,7 +559,7 @@ def cdn_policy(bucket_id: str, distribution: str) -> Json:
                         "Effect": "Allow",
                         "Principal": {"Service": "cloudfront.amazonaws.com"},
                         "Action": "s3:GetObject",
-                        "Resource": {"Fn::Join": ["", [bucket_arn, "/*"]]},
+                        "Resource": {"Fn::Join": ["", [bucket_arn, readable]]},
                         "Condition": {
                             "StringEquals": {
                                 "AWS:SourceArn": sub(
@@ -568,7 +619,28 @@ def cdn() -> Json:
             "Properties": bucket("chowline-${Stage}-web-${AWS::AccountId}"),
         },
         "WebBucketPolicy": cdn_policy("WebBucket", "Distribution"),
-        "AssetsBucketPolicy": cdn_policy("AssetsBucket", "AssetsDistribution"),
+        # Only checked copies under images/ are served; uploads in progress never are.
+        "AssetsBucketPolicy": cdn_policy("AssetsBucket", "AssetsDistribution", "/images/*"),
+        "AssetsHeadersPolicy": {
+            "Type": "AWS::CloudFront::ResponseHeadersPolicy",
+            "Properties": {
+                "ResponseHeadersPolicyConfig": {
+                    "Name": sub("chowline-${Stage}-assets"),
+                    "Comment": "Images are images: never sniffed, never a document that runs anything",
+                    "SecurityHeadersConfig": {
+                        "ContentTypeOptions": {"Override": True},
+                        "ContentSecurityPolicy": {"ContentSecurityPolicy": ASSETS_CSP, "Override": True},
+                        "FrameOptions": {"FrameOption": "DENY", "Override": True},
+                        "ReferrerPolicy": {"ReferrerPolicy": "no-referrer", "Override": True},
+                        "StrictTransportSecurity": {
+                            "AccessControlMaxAgeSec": 63072000,
+                            "IncludeSubdomains": True,
+                            "Override": True,
+                        },
+                    },
+                }
+            },
+        },
         "OriginAccessControl": {
             "Type": "AWS::CloudFront::OriginAccessControl",
             "Properties": {
@@ -663,6 +735,7 @@ def cdn() -> Json:
                         "TargetOriginId": "assets",
                         "CachePolicyId": CACHING_OPTIMIZED,
                         **https_only,
+                        "ResponseHeadersPolicyId": ref("AssetsHeadersPolicy"),
                     },
                 }
             },
@@ -672,6 +745,29 @@ def cdn() -> Json:
 
 def cognito() -> Json:
     return {
+        # Every way of signing up (the API, the hosted UI, Google, Apple) ends in the
+        # post-confirmation trigger: the user joins customers and gets a profile. Its e-mails
+        # go through SES once an identity is given (merged into template.json's pool).
+        "UserPool": {
+            "Properties": {
+                "LambdaConfig": {"PostConfirmation": getatt("PostConfirmation", "Arn")},
+                "EmailConfiguration": when(
+                    "HasSes",
+                    {"EmailSendingAccount": "DEVELOPER", "SourceArn": ref("SesIdentityArn"), "From": ref("EmailFrom")},
+                    {"EmailSendingAccount": "COGNITO_DEFAULT"},
+                ),
+            }
+        },
+        "PostConfirmationInvokePermission": {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": ref("PostConfirmation"),
+                "Principal": "cognito-idp.amazonaws.com",
+                "SourceArn": getatt("UserPool", "Arn"),
+                "SourceAccount": ref("AWS::AccountId"),
+            },
+        },
         "UserPoolDomain": {
             "Type": "AWS::Cognito::UserPoolDomain",
             "Properties": {
@@ -888,14 +984,15 @@ def events() -> Json:
 
 FUNCTION_SKIPS = {
     "CKV_AWS_116": (
-        "No asynchronous invocation to dead-letter: the API and payment are invoked synchronously, the queue "
+        "No asynchronous invocation to dead-letter: the API, payment and the Cognito trigger are invoked synchronously, the queue "
         "and stream mappings have their own DLQ / on-failure destination, the sweep an on-failure destination."
     ),
     "CKV_AWS_117": "Reaches only public AWS endpoints; a VPC would add NAT cost and cold-start time (DAX puts the API in one).",
     "CKV_AWS_173": "Environment holds resource names, encrypted at rest with the AWS managed key.",
     "CKV_AWS_115": (
         "Bounded elsewhere: the API by stage throttling and WAF, process_order by the mapping's maximum "
-        "concurrency, notify by the stream's shard count."
+        "concurrency, notify by the stream's shard count, the WebSocket handlers by the WebSocket "
+        "stage's throttling, post_confirmation by the confirmations of sign-ups."
     ),
 }
 LOG_GROUP_SKIP = ("CKV_AWS_158", "AWS-owned encryption at rest; the logs hold no secrets or bodies.")
@@ -912,8 +1009,9 @@ def stateful_overrides() -> Json:
             "RestaurantsTable",
             "ProductsTable",
             "OrdersTable",
-            "IdempotencyTable",
             "NotificationsTable",
+            "ConnectionsTable",
+            "DevicesTable",
         )
     }
     out["OrdersQueue"] = {"Metadata": skip(sse)}
@@ -999,17 +1097,37 @@ def function_overrides() -> Json:
                 }
             },
             "RestAPI": api_overrides(),
+            "WebsocketAPIStage": websocket_stage(),
         },
     )
 
 
-def deep_merge(base: Json, top: Json) -> Json:
-    merged = dict(base)
-    for key, value in top.items():
-        merged[key] = (
-            deep_merge(base[key], value) if isinstance(base.get(key), dict) and isinstance(value, dict) else value
-        )
-    return merged
+def websocket_stage() -> Json:
+    """Throttling and access logs of the WebSocket stage chalice generates."""
+    access_format = {
+        "requestId": "$context.requestId",
+        "connectionId": "$context.connectionId",
+        "routeKey": "$context.routeKey",
+        "eventType": "$context.eventType",
+        "status": "$context.status",
+        "integrationError": "$context.integrationErrorMessage",
+        "ip": "$context.identity.sourceIp",
+        "time": "$context.requestTime",
+    }
+    return {
+        "Properties": {
+            "DefaultRouteSettings": {
+                "ThrottlingRateLimit": WEBSOCKET_RATE_LIMIT,
+                "ThrottlingBurstLimit": WEBSOCKET_BURST_LIMIT,
+                "DetailedMetricsEnabled": True,
+                "DataTraceEnabled": False,
+            },
+            "AccessLogSettings": {
+                "DestinationArn": getatt("ApiAccessLogs", "Arn"),
+                "Format": json.dumps(access_format),
+            },
+        }
+    }
 
 
 def alarms() -> Json:
@@ -1110,6 +1228,22 @@ def alarms() -> Json:
             ComparisonOperator="GreaterThanThreshold",
         ),
     }
+    ws_dims = [{"Name": "ApiId", "Value": ref("WebsocketAPI")}, {"Name": "Stage", "Value": "api"}]
+    for metric, description in (
+        ("IntegrationError", "WebSocket: the connect, message or disconnect function failed"),
+        ("ExecutionError", "WebSocket: API Gateway could not run a route"),
+    ):
+        out[f"Websocket{metric}Alarm"] = alarm(
+            description,
+            Namespace="AWS/ApiGateway",
+            MetricName=metric,
+            Dimensions=ws_dims,
+            Statistic="Sum",
+            Period=300,
+            EvaluationPeriods=1,
+            Threshold=10,
+            ComparisonOperator="GreaterThanThreshold",
+        )
     for function, logical in FUNCTIONS.items():
         dims = [{"Name": "FunctionName", "Value": sub("chowline-${Stage}-" + function)}]
         out[f"{logical}ErrorsAlarm"] = alarm(
@@ -1231,7 +1365,33 @@ def outputs() -> Json:
         "MobileApiKeyId": {"Value": ref("MobileApiKey")},
         "OperatorsTopicArn": {"Value": ref("OperatorsTopic")},
         "WebAclArn": {"Value": getatt("WebAcl", "Arn")},
+        "WebSocketUrl": {"Value": sub("wss://${WebsocketAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api")},
         "DaxEndpoint": {"Condition": "DaxOn", "Value": getatt("DaxCluster", "ClusterDiscoveryEndpointURL")},
+    }
+
+
+def tracing() -> Json:
+    """1 % of requests traced, no reservoir: enough to see where time goes at 10M requests a
+    month while staying near X-Ray's free 100K traces (the default 1/s + 5 % records ~2.4M)."""
+    return {
+        "TraceSampling": {
+            "Type": "AWS::XRay::SamplingRule",
+            "Properties": {
+                "SamplingRule": {
+                    "RuleName": sub("chowline-${Stage}"),
+                    "Priority": 100,
+                    "FixedRate": TRACE_SAMPLING_RATE,
+                    "ReservoirSize": 0,
+                    "ServiceName": "*",
+                    "ServiceType": "*",
+                    "Host": "*",
+                    "HTTPMethod": "*",
+                    "URLPath": "*",
+                    "ResourceARN": "*",
+                    "Version": 1,
+                }
+            },
+        }
     }
 
 
@@ -1239,6 +1399,7 @@ def build() -> Json:
     resources: Json = {}
     for part in (
         waf(),
+        tracing(),
         api_resources(),
         cdn(),
         cognito(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -37,10 +38,10 @@ class LocalStack:
         """The private JWK the stack's emulator signs with this run (to mint bad-claim tokens)."""
         return json.loads(self.signing_key_file.read_text())
 
-    def start(self, timeout: float = 60.0) -> LocalStack:
+    def start(self, timeout: float = 60.0, wait: bool = True) -> LocalStack:
         self.log_path.parent.mkdir(exist_ok=True)
         log = self.log_path.open("w")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in ("PORT", "LOG_FORMAT")}
         env[SIGNING_KEY_FILE_VARIABLE] = str(self.signing_key_file)
         self._process = subprocess.Popen(
             [
@@ -57,7 +58,10 @@ class LocalStack:
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,  # its own process group, as in a terminal: see interrupt()
         )
+        if not wait:
+            return self
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -70,6 +74,28 @@ class LocalStack:
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"the stack did not serve /health within {timeout:.0f} s")
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def wait(self, timeout: float = 30.0) -> int:
+        assert self._process is not None
+        return self._process.wait(timeout=timeout)
+
+    def interrupt(self, timeout: float = 30.0) -> int:
+        """Ctrl-C as a terminal sends it: SIGINT to the whole process group."""
+        assert self._process is not None
+        os.killpg(self._process.pid, signal.SIGINT)
+        try:
+            return self._process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise
 
     def stop(self) -> int | None:
         if self._process is None:

@@ -149,3 +149,13 @@ def throttle(operation: str, service: str = "dynamodb", code: str = "Provisioned
 
     undo = hook(service, f"before-call.{service}.{operation}", fail)
     return undo, calls
+
+
+def new_customer(n: int = 0) -> Any:
+    """A customer with a profile, as sign-up leaves one (writes need an account that exists)."""
+    from chalicelib.bootstrap import container
+    from chalicelib.domain.principal import Principal
+
+    user_id = f"cust-{uuid.uuid4().hex[:8]}-{n}"
+    container().clients.get("dynamodb").put_item(TableName=table("users"), Item={"user_id": {"S": user_id}})
+    return Principal(user_id=user_id, roles=frozenset({"customers"}))

@@ -7,6 +7,7 @@ import json
 from chalice.local import RouteMatcher
 
 import app as app_module
+from chalicelib.domain.errors import PROBLEMS
 from devtools import api_keys
 from devtools.run import banner
 
@@ -25,7 +26,8 @@ def test_a_refusal_is_the_gateway_s_problem_document():
     refused = api_keys.forbidden()
     body = json.loads(refused["body"])
     assert refused["statusCode"] == body["status"] == 403
-    assert body["title"] == "Forbidden" and body["request_id"] == refused["headers"]["X-Request-Id"]
+    assert (body["type"], body["title"]) == (PROBLEMS[403].type, PROBLEMS[403].title)
+    assert body["request_id"] == refused["headers"]["X-Request-Id"]
     assert refused["headers"]["Content-Type"] == "application/problem+json"
 
 

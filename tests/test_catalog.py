@@ -499,7 +499,7 @@ def test_no_catalog_route_scans(api, owner, restaurant):
             ("GET", f"/restaurants/{rid}/products", None),
             ("GET", f"/products/{pid}", None),
             ("PATCH", f"/products/{pid}", {"stock": 3}),
-            ("POST", f"/products/{pid}/image", {}),
+            ("POST", f"/products/{pid}/image", {"content_type": "image/png"}),
             ("DELETE", f"/products/{pid}", None),
         ):
             assert api.call(method, path, owner[1], payload).status_code < 300, (method, path)

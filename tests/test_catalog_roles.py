@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -61,8 +62,14 @@ MATRIX: list[tuple[str, str, str, Any, tuple[int, ...]]] = [
     ("patch unknown product", "PATCH", "/products/unknown-id", {"price_cents": 999}, (401, 403, 404, 404, 404)),
     ("delete product", "DELETE", "/products/{fresh}", None, (401, 403, 204, 403, 204)),
     ("delete unknown product", "DELETE", "/products/unknown-id", None, (401, 403, 404, 404, 404)),
-    ("start product image", "POST", "/products/{p}/image", {}, (401, 403, 201, 403, 201)),
-    ("start unknown product image", "POST", "/products/unknown-id/image", {}, (401, 403, 404, 404, 404)),
+    ("start product image", "POST", "/products/{p}/image", {"content_type": "image/png"}, (401, 403, 201, 403, 201)),
+    (
+        "start unknown product image",
+        "POST",
+        "/products/unknown-id/image",
+        {"content_type": "image/png"},
+        (401, 403, 404, 404, 404),
+    ),
     (
         "confirm product image (nothing uploaded)",
         "PUT",
@@ -70,7 +77,13 @@ MATRIX: list[tuple[str, str, str, Any, tuple[int, ...]]] = [
         {"image_key": "products/{p}/" + NO_UPLOAD},
         (401, 403, 422, 403, 422),
     ),
-    ("start restaurant image", "POST", "/restaurants/{a}/image", {}, (401, 403, 201, 403, 201)),
+    (
+        "start restaurant image",
+        "POST",
+        "/restaurants/{a}/image",
+        {"content_type": "image/png"},
+        (401, 403, 201, 403, 201),
+    ),
     (
         "confirm restaurant image (nothing uploaded)",
         "PUT",
@@ -78,12 +91,59 @@ MATRIX: list[tuple[str, str, str, Any, tuple[int, ...]]] = [
         {"image_key": "restaurants/{a}/" + NO_UPLOAD},
         (401, 403, 422, 403, 422),
     ),
+    # Accounts: public routes answer everyone alike; signed-in ones take only the caller's
+    # own access token in the body (a token that is not theirs is 401).
+    ("forgot password", "POST", "/auth/forgot", {"email": "nobody@example.com"}, (202, 202, 202, 202, 202)),
+    (
+        "reset password with a wrong code",
+        "POST",
+        "/auth/reset",
+        {"email": "nobody@example.com", "code": "000000", "password": "An0ther-secret-pass"},
+        (400, 400, 400, 400, 400),
+    ),
+    (
+        "answer mfa without a session",
+        "POST",
+        "/auth/mfa",
+        {"email": "nobody@example.com", "session": "an-expired-session-of-login", "code": "123456"},
+        (401, 401, 401, 401, 401),
+    ),
+    ("logout with a foreign token", "POST", "/auth/logout", {"access_token": "a.b.c"}, (401, 401, 401, 401, 401)),
+    ("start mfa with a foreign token", "POST", "/users/me/mfa", {"access_token": "a.b.c"}, (401, 401, 401, 401, 401)),
+    (
+        "verify mfa with a foreign token",
+        "POST",
+        "/users/me/mfa/verify",
+        {"access_token": "a.b.c", "code": "123456"},
+        (401, 401, 401, 401, 401),
+    ),
+    ("turn mfa off", "DELETE", "/users/me/mfa", None, (401, 204, 204, 204, 204)),
+    ("delete account, anonymous", "DELETE", "/users/me", None, (401, None, None, None, None)),
+    # Live updates and devices: the caller's own devices only.
+    ("client config", "GET", "/client-config", None, (200, 200, 200, 200, 200)),
+    ("list my devices", "GET", "/users/me/devices", None, (401, 200, 200, 200, 200)),
+    (
+        "register a device",
+        "POST",
+        "/users/me/devices",
+        {"platform": "fcm", "token": "matrix-token-1"},
+        (401, 201, 201, 201, 201),
+    ),
+    (
+        "register a bad device",
+        "POST",
+        "/users/me/devices",
+        {"platform": "sms", "token": "x"},
+        (401, 400, 400, 400, 400),
+    ),
+    ("remove unknown device", "DELETE", "/users/me/devices/unknown", None, (401, 404, 404, 404, 404)),
 ]
 
 CELLS = [
     pytest.param(route, method, path, payload, who, expected, id=f"{route}-{who}")
     for route, method, path, payload, statuses in MATRIX
     for who, expected in zip(CALLERS, statuses, strict=True)
+    if expected is not None  # deleting the shared demo accounts: see test_account_deletion_by_each_role
 ]
 
 
@@ -149,3 +209,19 @@ def test_forged_token_is_401_on_every_protected_catalog_route(world):
             op.method, path, headers={"Authorization": forged, "Content-Type": "application/json"}, body=b"{}"
         )
         assert response.status_code == 401, (op.method, op.path)
+
+
+@pytest.mark.parametrize(
+    "groups", [("customers",), ("customers", "restaurant_owners"), ("customers", "couriers"), ("customers", "admins")]
+)
+def test_account_deletion_by_each_role(client, headers_for, new_user, groups):
+    """Every signed-in role may delete its own account (a fresh one: the demo accounts stay)."""
+    _, email = new_user(*groups)
+    response = client.http.delete("/users/me", headers=headers_for(email))
+    assert response.status_code == 204, response.body
+    again = client.http.post(
+        "/auth/login",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"email": email, "password": "Chowline-demo-1"}),
+    )
+    assert again.status_code == 401

@@ -6,9 +6,10 @@ import pytest
 
 from chalicelib.adapters.cache import TtlCache
 from chalicelib.domain import catalog as model
-from chalicelib.domain.errors import Forbidden, ValidationFailed
+from chalicelib.domain.errors import Forbidden, Unprocessable, ValidationFailed
 from chalicelib.domain.principal import Principal
 from chalicelib.entry.caching import cacheable_response, etag_of, matches
+from tests.image_files import jpeg, png, webp
 
 
 class Clock:
@@ -96,9 +97,18 @@ def test_image_keys_and_contents():
     for bad in (prefix + "A" * 32, prefix + "a" * 31, "products/p2/" + "a" * 32, prefix + "a" * 32 + "/x"):
         with pytest.raises(ValidationFailed):
             model.check_image_key(bad, prefix)
-    assert model.image_problem("image/png", 100, b"\x89PNG\r\n\x1a\n....") is None
-    assert model.image_problem("image/jpeg", 100, b"\xff\xd8\xff\xe0") is None
-    assert model.image_problem("image/webp", 100, b"RIFF\x00\x00\x00\x00WEBPVP8 ") is None
-    assert "allowed" in model.image_problem("image/gif", 100, b"GIF89a")
-    assert "limit" in model.image_problem("image/png", model.MAX_IMAGE_BYTES + 1, b"\x89PNG\r\n\x1a\n")
-    assert "not image/png" in model.image_problem("image/png", 100, b"<html>")
+    for content_type, data in (("image/png", png()), ("image/jpeg", jpeg()), ("image/webp", webp())):
+        image = model.accepted_image(content_type, len(data), data[:65536], data[-12:])
+        assert image.content_type == content_type and image.width > 0
+        assert model.published_image_key(prefix + "a" * 32, image).startswith("images/" + prefix)
+    refused = {
+        "allowed": ("image/gif", b"GIF89a" + b"0" * 20),
+        "limit": ("image/png", png() + b"0" * model.MAX_IMAGE_BYTES),
+        "not a PNG": ("image/png", b"<html>" + b"0" * 40),
+        "IHDR": ("image/png", b"\x89PNG\r\n\x1a\n<html><script>alert(1)</script>"),
+        "declared image/jpeg": ("image/jpeg", png()),
+    }
+    for reason, (content_type, data) in refused.items():
+        with pytest.raises(Unprocessable) as caught:
+            model.accepted_image(content_type, len(data), data[:65536], data[-12:])
+        assert reason in caught.value.errors[0].message, (reason, caught.value.errors)

@@ -62,7 +62,9 @@ def test_reads_go_to_the_cluster_and_writes_to_dynamodb(stack, aws):
     reads = DaxClients(ENDPOINT, "us-east-1", container.clients, factory=cluster)
     from chalicelib.adapters.catalog_repo import ProductsRepository
 
-    products = ProductsRepository(container.clients, container.cursors, container.settings.products_table, reads)
+    products = ProductsRepository(
+        container.clients, container.cursors, container.settings.products_table, container.settings.users_table, reads
+    )
     restaurant = seed_restaurant(aws, "owner-dax")
     product = seed_product(aws, restaurant)
     assert products.get(product)["product_id"] == product

@@ -23,10 +23,10 @@ import pytest
 from moto import mock_aws
 
 from devtools import deploy
+from devtools.functions import app_functions
 from devtools.provision import emulated_subset, load_template
 
 ROOT = Path(__file__).resolve().parent.parent
-POOL_ARN = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Deploy"
 
 
 @pytest.fixture
@@ -50,12 +50,18 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def stack_template() -> dict[str, Any]:
+def stack_template(session: Any) -> dict[str, Any]:
+    """moto's CloudFormation has no Cognito: the pool is made beside it, and the stack's
+    outputs name it (one pool per moto run, whatever the number of deploys)."""
+    idp = session.client("cognito-idp")
+    pools = idp.list_user_pools(MaxResults=10)["UserPools"]
+    pool_id = pools[0]["Id"] if pools else idp.create_user_pool(PoolName="chowline-prod-users")["UserPool"]["Id"]
+    pool_arn = idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["Arn"]
     template = emulated_subset(load_template())
     template["Outputs"].update(
         {
-            "UserPoolArn": {"Value": POOL_ARN},
-            "UserPoolId": {"Value": "us-east-1_Deploy"},
+            "UserPoolArn": {"Value": pool_arn},
+            "UserPoolId": {"Value": pool_id},
             "UserPoolClientId": {"Value": "client-deploy"},
         }
     )
@@ -87,7 +93,7 @@ class ChaliceDeployStandIn:
         with zipfile.ZipFile(code, "w") as archive:
             archive.writestr("app.py", "def handler(event, context):\n    return {}\n")
         lam = self.session.client("lambda")
-        for function in deploy.FUNCTIONS:
+        for function in app_functions():
             lam.create_function(
                 FunctionName=f"chowline-{stage}-{function}",
                 Runtime="python3.11",
@@ -124,7 +130,7 @@ class ChaliceDeployStandIn:
 
 def test_deploy_creates_the_stack_feeds_the_config_and_fixes_the_mappings(aws: Any, project: Path) -> None:
     chalice = ChaliceDeployStandIn(aws)
-    summary = deploy.deploy("prod", aws, project, template=stack_template(), chalice_deploy=chalice, delay=1)
+    summary = deploy.deploy("prod", aws, project, template=stack_template(aws), chalice_deploy=chalice, delay=1)
 
     stack = aws.client("cloudformation").describe_stacks(StackName="chowline-prod-data")["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
@@ -136,10 +142,11 @@ def test_deploy_creates_the_stack_feeds_the_config_and_fixes_the_mappings(aws: A
     assert env["ORDERS_TABLE"] == "chowline-prod-orders" == outputs["OrdersTableName"]
     assert env["ORDERS_QUEUE_URL"] == outputs["OrdersQueueUrl"]
     assert env["ORDER_EVENTS_TOPIC_ARN"] == outputs["OrderEventsTopicArn"]
-    assert env["USER_POOL_ARN"] == POOL_ARN and env["CHOWLINE_STAGE"] == "prod"
+    assert env["USER_POOL_ARN"] == outputs["UserPoolArn"] and env["CHOWLINE_STAGE"] == "prod"
     # ...but neither the secret nor the rendered policies stay in it.
     assert "CURSOR_KEY" not in env
-    assert config["stages"]["prod"]["lambda_functions"]["payment"]["iam_policy_file"] == "policy-payment.json"
+    assert config["lambda_functions"]["payment"]["iam_policy_file"] == "policy-payment.json"
+    assert "lambda_functions" not in config["stages"]["prod"]
     assert config["stages"]["local"]["environment_variables"]["VERIFY_TOKENS"] == "true"
 
     # chalice deploy saw the key and concrete, stage-scoped ARNs.
@@ -150,7 +157,8 @@ def test_deploy_creates_the_stack_feeds_the_config_and_fixes_the_mappings(aws: A
     process_order = json.dumps(chalice.seen["policies"]["process_order"])
     assert outputs["OrdersQueueArn"] in process_order
     assert "arn:aws:dynamodb:us-east-1:123456789012:table/chowline-prod-orders" in process_order
-    assert POOL_ARN in json.dumps(chalice.seen["policies"]["api_handler"])
+    assert outputs["UserPoolArn"] in json.dumps(chalice.seen["policies"]["api_handler"])
+    assert outputs["UserPoolArn"] in json.dumps(chalice.seen["policies"]["post_confirmation"])
 
     # The mappings chalice created report batch item failures; the stream one bisects.
     lam = aws.client("lambda")
@@ -161,18 +169,25 @@ def test_deploy_creates_the_stack_feeds_the_config_and_fixes_the_mappings(aws: A
     assert stream_mapping["BisectBatchOnFunctionError"] is True
     assert sorted(summary["mappings_updated"]) == sorted([sqs_mapping["UUID"], stream_mapping["UUID"]])
 
+    # The user pool's post-confirmation trigger is the deployed function, invokable by Cognito only.
+    pool = aws.client("cognito-idp").describe_user_pool(UserPoolId=outputs["UserPoolId"])["UserPool"]
+    trigger = lam.get_function(FunctionName="chowline-prod-post_confirmation")["Configuration"]["FunctionArn"]
+    assert pool["LambdaConfig"]["PostConfirmation"] == trigger and summary["post_confirmation_wired"] is True
+    grant = json.loads(lam.get_policy(FunctionName="chowline-prod-post_confirmation")["Policy"])["Statement"]
+    assert [g["Principal"] for g in grant] == [{"Service": "cognito-idp.amazonaws.com"}]
+
 
 def test_second_deploy_updates_in_place_and_changes_nothing_twice(aws: Any, project: Path) -> None:
     chalice = ChaliceDeployStandIn(aws)
-    deploy.deploy("prod", aws, project, template=stack_template(), chalice_deploy=chalice, delay=1)
+    deploy.deploy("prod", aws, project, template=stack_template(aws), chalice_deploy=chalice, delay=1)
     key = aws.client("secretsmanager").get_secret_value(SecretId="chowline-prod-cursor-key")["SecretString"]
     config_after_first = (project / ".chalice" / "config.json").read_text()
 
-    again = deploy.deploy("prod", aws, project, template=stack_template(), chalice_deploy=lambda *_: None, delay=1)
+    again = deploy.deploy("prod", aws, project, template=stack_template(aws), chalice_deploy=lambda *_: None, delay=1)
 
     stacks = aws.client("cloudformation").describe_stacks(StackName="chowline-prod-data")["Stacks"]
     assert len(stacks) == 1 and stacks[0]["StackStatus"] in {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
-    assert again["mappings_updated"] == []
+    assert again["mappings_updated"] == [] and again["post_confirmation_wired"] is False
     assert aws.client("secretsmanager").get_secret_value(SecretId="chowline-prod-cursor-key")["SecretString"] == key
     assert (project / ".chalice" / "config.json").read_text() == config_after_first
 
@@ -182,10 +197,11 @@ def test_a_failed_chalice_deploy_leaves_the_config_as_it_was(aws: Any, project: 
         raise RuntimeError("chalice deploy failed")
 
     with pytest.raises(RuntimeError):
-        deploy.deploy("prod", aws, project, template=stack_template(), chalice_deploy=failing, delay=1)
+        deploy.deploy("prod", aws, project, template=stack_template(aws), chalice_deploy=failing, delay=1)
     config = json.loads((project / ".chalice" / "config.json").read_text())
     assert "CURSOR_KEY" not in config["stages"]["prod"]["environment_variables"]
-    assert config["stages"]["prod"]["lambda_functions"]["notify"]["iam_policy_file"] == "policy-notify.json"
+    assert config["lambda_functions"]["notify"]["iam_policy_file"] == "policy-notify.json"
+    assert "lambda_functions" not in config["stages"]["prod"]
 
 
 def test_a_policy_placeholder_without_a_value_stops_the_deploy() -> None:
@@ -213,3 +229,87 @@ def test_deploy_attaches_a_usage_plan_and_key_per_client_application(aws: Any, p
     second = deploy.attach_usage_plans(apigw, project, "prod")
     assert second == first["api_keys"]
     assert len(apigw.get_usage_plans()["items"]) == 3 and len(apigw.get_api_keys()["items"]) == 3
+
+
+def test_deploy_uploads_the_web_app_versioned_with_an_uncached_index(aws: Any, project: Path) -> None:
+    shutil.copytree(ROOT / "web", project / "web")
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="chowline-prod-web-123456789012")
+    summary = deploy.deploy(
+        "prod",
+        aws,
+        project,
+        template=stack_template(),
+        chalice_deploy=ChaliceDeployStandIn(aws),
+        delay=1,
+        web_bucket="chowline-prod-web-123456789012",
+    )
+
+    version = summary["web"]["version"]
+    bucket = "chowline-prod-web-123456789012"
+    index = s3.get_object(Bucket=bucket, Key="index.html")
+    assert index["CacheControl"] == "no-cache" and index["ContentType"].startswith("text/html")
+    html = index["Body"].read().decode()
+    assert f'src="v/{version}/js/app.js"' in html and f'href="v/{version}/css/app.css"' in html
+    assert 'href="#/"' in html  # in-app links are left alone
+    # Every other file is there under the version, with a long cache and its own type.
+    sources = [p.relative_to(ROOT / "web").as_posix() for p in (ROOT / "web").rglob("*") if p.is_file()]
+    for name in sources:
+        if name == "index.html":
+            continue
+        obj = s3.get_object(Bucket=bucket, Key=f"v/{version}/{name}")
+        assert obj["CacheControl"] == "public, max-age=31536000, immutable"
+        assert obj["Body"].read() == (ROOT / "web" / name).read_bytes()
+        if name.endswith(".js"):
+            assert obj["ContentType"].startswith("text/javascript")
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert len(keys) == len(sources) == summary["web"]["files"]
+
+    # A changed file is a new version; the old one stays for pages still open.
+    (project / "web" / "css" / "app.css").write_text("body { margin: 0 }\n")
+    again = deploy.upload_web(s3, bucket, project / "web")
+    assert again["version"] != version
+    assert s3.head_object(Bucket=bucket, Key=f"v/{version}/css/app.css")
+    assert f"v/{again['version']}/css/app.css" in s3.get_object(Bucket=bucket, Key="index.html")["Body"].read().decode()
+
+
+def test_deploy_creates_push_applications_from_secrets_and_wires_the_websocket(aws: Any, project: Path) -> None:
+    credentials = {"PlatformCredential": "fcm-server-key", "PlatformPrincipal": ""}
+    secrets = aws.client("secretsmanager")
+    secrets.create_secret(Name="chowline-prod-push-fcm", SecretString=json.dumps(credentials))
+    chalice = ChaliceDeployStandIn(aws)
+
+    def chalice_with_websocket(project_dir: Path, stage: str) -> None:
+        chalice(project_dir, stage)
+        deployed = project_dir / ".chalice" / "deployed"
+        deployed.mkdir(parents=True, exist_ok=True)
+        resource = {"resource_type": "websocket_api", "name": "websocket_api", "websocket_api_id": "ws123"}
+        record = json.loads((deployed / f"{stage}.json").read_text())
+        record["resources"].append(resource)
+        (deployed / f"{stage}.json").write_text(json.dumps(record))
+
+    deploy.deploy("prod", aws, project, template=stack_template(), chalice_deploy=chalice_with_websocket, delay=1)
+
+    apps = aws.client("sns").list_platform_applications()["PlatformApplications"]
+    assert [a["PlatformApplicationArn"].rsplit("/", 1)[-1] for a in apps] == ["chowline-prod-fcm"]
+    env = json.loads((project / ".chalice" / "config.json").read_text())["stages"]["prod"]["environment_variables"]
+    assert env["PUSH_FCM_ARN"] == apps[0]["PlatformApplicationArn"]
+    assert "PUSH_APNS_ARN" not in env  # no credentials, no APNs push
+    assert env["WS_URL"] == "wss://ws123.execute-api.us-east-1.amazonaws.com/api"
+    notify = aws.client("lambda").get_function_configuration(FunctionName="chowline-prod-notify")
+    assert (
+        notify["Environment"]["Variables"]["WEBSOCKET_ENDPOINT"]
+        == "https://ws123.execute-api.us-east-1.amazonaws.com/api"
+    )
+    # Before the API existed the grant named no API id; the next deploy names it.
+    assert ":*/*/POST/@connections/*" in json.dumps(chalice.seen["policies"]["notify"])
+    seen: dict[str, str] = {}
+
+    def record_policy(project_dir: Path, stage: str) -> None:
+        config = json.loads((project_dir / ".chalice" / "config.json").read_text())
+        policy_file = config["stages"][stage]["lambda_functions"]["notify"]["iam_policy_file"]
+        seen["notify"] = (project_dir / ".chalice" / policy_file).read_text()
+
+    deploy.deploy("prod", aws, project, template=stack_template(), chalice_deploy=record_policy, delay=1)
+    assert ":ws123/*/POST/@connections/*" in seen["notify"]
+    assert len(aws.client("sns").list_platform_applications()["PlatformApplications"]) == 1

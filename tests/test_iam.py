@@ -32,11 +32,20 @@ from typing import Any
 
 import pytest
 
+from devtools.functions import app_functions, sizes
+
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = ("api_handler", "process_order", "payment", "notify", "sweep_pending_orders")
+FUNCTIONS = app_functions()
 SERVICES = {"dynamodb", "sqs", "sns", "s3", "cognito-idp", "lambda", "secretsmanager", "ssm", "dax", "events", "kms"}
+SERVICES |= {"apigatewaymanagementapi"}
 API_DECORATORS = {"route", "middleware"}
 EVENT_DECORATORS = {"on_sqs_message", "on_dynamodb_record", "schedule", "lambda_function"}
+# Chalice names each WebSocket route's function after the route.
+WEBSOCKET_DECORATORS = {
+    "on_ws_connect": "websocket_connect",
+    "on_ws_message": "websocket_message",
+    "on_ws_disconnect": "websocket_disconnect",
+}
 PUBLIC_COGNITO = {
     "sign_up",
     "confirm_sign_up",
@@ -55,11 +64,17 @@ PUBLIC_COGNITO = {
 SPECIAL = {
     ("s3", "generate_presigned_post"): {"s3:PutObject"},
     ("s3", "head_object"): {"s3:GetObject"},
+    # The image confirmation reads and copies the very version it checked.
+    ("s3", "copy_object"): {"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"},
     ("lambda", "invoke"): {"lambda:InvokeFunction"},
     ("dynamodb", "transact_get_items"): {"dynamodb:GetItem"},
     ("sqs", "send_message_batch"): {"sqs:SendMessage"},
     ("sqs", "delete_message_batch"): {"sqs:DeleteMessage"},
     ("sns", "publish_batch"): {"sns:Publish"},
+    ("cognito-idp", "admin_set_user_mfa_preference"): {"cognito-idp:AdminSetUserMFAPreference"},
+    ("apigatewaymanagementapi", "post_to_connection"): {"execute-api:ManageConnections"},
+    ("apigatewaymanagementapi", "delete_connection"): {"execute-api:ManageConnections"},
+    ("apigatewaymanagementapi", "get_connection"): {"execute-api:ManageConnections"},
 }
 TRANSACTION_KEYS = {
     "Put": "PutItem",
@@ -73,6 +88,30 @@ REACHED_NOT_CALLED = {
     ("api_handler", "sns:Publish"): "GET /users/me/notifications only reads the inbox; notify publishes",
     ("api_handler", "chalicelib.adapters.notifications_repo"): "the API only queries the inbox",
     ("notify", "chalicelib.adapters.dynamo"): "notify never pages the inbox (query_page)",
+    ("api_handler", "cognito-idp:AdminGetUser"): (
+        "only the local stack reads a user's attributes, to run the post-confirmation step the emulator does not fire"
+    ),
+    **{
+        ("post_confirmation", action): "the trigger only adds to a group and fills the profile (services/signup.py)"
+        for action in (
+            "cognito-idp:AdminDeleteUser",
+            "cognito-idp:AdminGetUser",
+            "cognito-idp:AdminSetUserMFAPreference",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:DeleteItem",
+        )
+    },
+    ("notify", "sns:CreatePlatformEndpoint"): "devices are registered through the API; notify only pushes",
+    ("api_handler", "chalicelib.adapters.sockets"): "the API posts to no socket; notify and the ping reply do",
+    ("websocket_connect", "chalicelib.adapters.sockets"): "connect records the connection and posts nothing",
+    ("websocket_connect", "dynamodb:Query"): "connect looks no connection up",
+    ("websocket_connect", "dynamodb:DeleteItem"): "connect removes nothing",
+    ("websocket_message", "dynamodb:PutItem"): "a message records nothing",
+    ("websocket_message", "dynamodb:Query"): "the pong goes to the sender's connection, known from the event",
+    ("websocket_disconnect", "chalicelib.adapters.sockets"): "disconnect posts nothing",
+    ("websocket_disconnect", "dynamodb:PutItem"): "disconnect only removes the row",
+    ("websocket_disconnect", "dynamodb:Query"): "disconnect only removes the row",
 }
 POWERTOOLS_DYNAMO = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 
@@ -200,6 +239,8 @@ def entry_points(app_source: str) -> dict[str, set[str]]:
             name = call.func.attr if call and isinstance(call.func, ast.Attribute) else None
             if name in API_DECORATORS:
                 out.setdefault("api_handler", set()).update(attrs(fn, {fn.name}))
+            elif name in WEBSOCKET_DECORATORS:
+                out.setdefault(WEBSOCKET_DECORATORS[name], set()).update(attrs(fn, {fn.name}))
             elif name in EVENT_DECORATORS:
                 lambda_name = next((k.value.value for k in call.keywords if k.arg == "name"), fn.name)  # type: ignore[union-attr, attr-defined]
                 out.setdefault(lambda_name, set()).update(attrs(fn, {fn.name}))
@@ -272,6 +313,17 @@ def policy_of(function: str, root: Path = ROOT) -> dict[str, Any]:
 # --- the policies as written -------------------------------------------------------------
 
 
+def test_every_function_of_the_app_is_sized_and_has_a_policy_once() -> None:
+    """One entry per function in .chalice/config.json's top-level lambda_functions, for every
+    stage; no stage sizes a function again, and no entry names a function the app lacks."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    assert sorted(sizes()) == sorted(FUNCTIONS)
+    assert all("lambda_functions" not in stage for stage in config["stages"].values())
+    assert sorted(p.name for p in (ROOT / ".chalice").glob("policy-*.json")) == sorted(
+        f"policy-{function}.json" for function in FUNCTIONS
+    )
+
+
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_policy_allows_every_call_of_the_function(function: str) -> None:
     needed = required_actions(ROOT).get(function, {})
@@ -290,9 +342,8 @@ def test_policy_allows_every_call_of_the_function(function: str) -> None:
 def test_policy_is_narrow(function: str) -> None:
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     for stage in ("dev", "prod"):
-        settings = config["stages"][stage]
-        assert settings["autogen_policy"] is False
-        assert settings["lambda_functions"][function]["iam_policy_file"] == f"policy-{function}.json"
+        assert config["stages"][stage]["autogen_policy"] is False
+    assert sizes()[function]["iam_policy_file"] == f"policy-{function}.json"
     for statement in policy_of(function)["Statement"]:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
@@ -302,8 +353,27 @@ def test_policy_is_narrow(function: str) -> None:
             assert all(a.startswith("xray:") for a in actions), "only X-Ray has no resource-level permissions"
             continue
         for resource in resources:
-            # By stage-scoped name, or a stack resource (${OrdersQueue.Arn}, ${UserPool.Arn}, ...).
-            assert "chowline-${Stage}-" in resource or resource.startswith("${"), resource
+            # By stage-scoped name, or a stack resource (${OrdersQueue.Arn}, ${UserPool.Arn}, the
+            # WebSocket API's connections: execute-api names an API by its id, not a name).
+            named = "chowline-${Stage}-" in resource or resource.startswith("${")
+            assert named or ":${WebsocketAPI}/*/POST/@connections/" in resource, resource
+
+
+def test_exactly_the_functions_that_post_may_manage_connections() -> None:
+    posting = {
+        function
+        for function, modules in required_actions(ROOT).items()
+        if "chalicelib.adapters.sockets" in modules
+        and (function, "chalicelib.adapters.sockets") not in REACHED_NOT_CALLED
+    }
+    granted = {f for f in FUNCTIONS if allowed(policy_of(f), "execute-api:ManageConnections")}
+    assert posting == granted == {"notify", "websocket_message"}
+
+
+def test_every_function_the_app_declares_has_a_checked_policy() -> None:
+    from devtools.package import declared
+
+    assert set(declared(ROOT)["functions"]) == set(FUNCTIONS)
 
 
 def test_api_handler_needs_what_the_accounts_code_calls() -> None:

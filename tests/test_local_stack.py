@@ -3,12 +3,23 @@ local server) in a subprocess, as ``make run`` starts it."""
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
 
-from tests.localstack import LocalStack
+from chalicelib.domain.errors import PROBLEMS
+from devtools import stackenv
+from devtools.emulator import free_port
+from tests.localstack import ROOT, LocalStack
 from tests.tokens import expired, forged, minted_with_moto_key, resign, signing_key
 
 
@@ -16,7 +27,11 @@ from tests.tokens import expired, forged, minted_with_moto_key, resign, signing_
 def local_stack():
     stack = LocalStack().start()
     yield stack
-    assert stack.stop() == 0, "Ctrl-C/TERM must stop the stack cleanly"
+    assert stack.interrupt() == 0, "Ctrl-C must stop the stack cleanly"
+    log = stack.log()
+    assert "Traceback" not in log, log[-3000:]
+    assert log.rstrip().endswith("Chowline stopped.")
+    assert not stackenv.path_for(stack.port).exists(), "a stopped stack leaves no environment file"
 
 
 def test_serves_health_within_60_seconds(local_stack):
@@ -110,7 +125,7 @@ def test_api_keys_are_enforced_as_the_gateway_does(local_stack):
         refused = requests.get(f"{url}/restaurants", headers=headers, timeout=10)
         assert refused.status_code == 403, refused.text
         assert refused.headers["Content-Type"] == "application/problem+json"
-        assert refused.json()["title"] == "Forbidden" and refused.json()["status"] == 403
+        assert refused.json()["title"] == PROBLEMS[403].title and refused.json()["status"] == 403
         # The key is checked before the token, and before the body is looked at.
         assert requests.get(f"{url}/users/me", headers=headers, timeout=10).status_code == 403
         assert requests.post(f"{url}/auth/login", data=b"{", headers=headers, timeout=10).status_code == 403
@@ -121,3 +136,120 @@ def test_api_keys_are_enforced_as_the_gateway_does(local_stack):
     assert requests.get(f"{url}/health", timeout=10).status_code == 200
     assert requests.get(f"{url}/openapi.json", timeout=10).status_code == 200
     assert requests.get(f"{url}/no-such-path", timeout=10).status_code == 404
+    # The web app's files are not API routes; /client-config hands the web app its key.
+    for path in ("/", "/index.html", "/js/api.js", "/css/app.css"):
+        assert requests.get(f"{url}{path}", timeout=10).status_code == 200, path
+    config = requests.get(f"{url}/client-config", timeout=10)
+    assert config.status_code == 200 and config.json()["web_api_key"] == DEMO_API_KEYS["web"]
+
+
+def test_make_run_says_what_it_does_in_compact_lines(local_stack):
+    requests.get(f"{local_stack.url}/health", headers={"X-Request-Id": "talk-1"}, timeout=10)
+    requests.head(f"{local_stack.url}/health", timeout=10)
+    head_line = re.compile(r"^\d\d:\d\d:\d\d gateway +HEAD /health 404 \d+ ms$", re.MULTILINE)
+    deadline = time.monotonic() + 10  # the line is written just after the response is sent
+    while not head_line.search(log := local_stack.log()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for step in ("Starting the AWS emulator", "Provisioning", "demo accounts", "event pipeline", "Serving the API"):
+        assert f"· {step}" in log or step in log, step
+    assert re.search(r"^\d\d:\d\d:\d\d api_handler +GET /health 200 \d+ ms$", log, re.MULTILINE), log[-2000:]
+    assert head_line.search(log)
+    assert '"message"' not in log, "no JSON log records locally"
+    assert '"GET /health HTTP/1.1"' not in log, "no second access line from http.server"
+    assert "\x1b" not in log, "nothing probes the terminal with escape sequences"
+
+
+def test_the_api_answers_under_api_and_ready_checks_the_stores(local_stack):
+    assert requests.get(f"{local_stack.url}/api/health", timeout=10).json()["status"] == "ok"
+    ready = local_stack.http.get(f"{local_stack.url}/api/ready", timeout=10)
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+
+
+def test_each_stack_writes_its_own_environment_file(local_stack):
+    env = stackenv.read(stackenv.path_for(local_stack.port))
+    assert env["AWS_ENDPOINT_URL"] == local_stack.emulator_url
+    assert env[stackenv.PORT] == str(local_stack.port)
+    assert env[stackenv.PID] == str(local_stack.pid)
+
+
+def _redrive(*args: str, port: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ORDERS_"))}
+    env.pop("PORT", None)
+    if port:
+        env["PORT"] = port
+    return subprocess.run(
+        [sys.executable, "-m", "devtools.redrive", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_redrive_picks_the_stack_by_port_and_refuses_to_guess(local_stack):
+    other = LocalStack().start()
+    try:
+        _dead_letter(local_stack)
+        out = _redrive(port=str(other.port))
+        assert out.returncode == 0, out.stderr
+        assert "redrove 0 message(s)" in out.stdout and other.emulator_url in out.stdout
+        out = _redrive("--port", str(local_stack.port))
+        assert out.returncode == 0, out.stderr
+        assert "redrove 1 message(s)" in out.stdout and local_stack.emulator_url in out.stdout
+        ambiguous = _redrive()
+        assert ambiguous.returncode != 0
+        assert "PORT=" in ambiguous.stderr and str(local_stack.port) in ambiguous.stderr
+        assert str(other.port) in ambiguous.stderr
+
+        # The other stack's emulator dies: that stack says so and exits, instead of serving 503s.
+        emulator_pid = _child_listening_on(other.pid, other.emulator_port)
+        os.kill(emulator_pid, signal.SIGKILL)
+        assert other.wait(timeout=30) == 1
+        assert "emulator" in other.log() and "has exited" in other.log()
+        assert "Traceback" not in other.log()
+    finally:
+        other.stop()
+    # One stack left: redrive finds it without being told.
+    alone = _redrive()
+    assert alone.returncode == 0, alone.stderr
+    assert f"{local_stack.emulator_port}" in alone.stdout
+
+
+def _dead_letter(stack: LocalStack) -> None:
+    """One message in that stack's orders DLQ (it names no order: it is only moved)."""
+    import boto3
+
+    env = stackenv.read(stackenv.path_for(stack.port))
+    sqs = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    ).client("sqs", endpoint_url=env["AWS_ENDPOINT_URL"])
+    body = '{"order_id": "redrive-probe"}'
+    sqs.send_message(
+        QueueUrl=env["ORDERS_DLQ_URL"],
+        MessageBody=body,
+        MessageGroupId="probe",
+        MessageDeduplicationId=uuid.uuid4().hex,
+    )
+
+
+def _child_listening_on(parent: int, port: int) -> int:
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    for child in children:
+        if f"-p {port}" in Path(f"/proc/{child}/cmdline").read_text().replace("\0", " "):
+            return int(child)
+    raise AssertionError(f"no child of {parent} serves port {port}")
+
+
+@pytest.mark.parametrize(("flag", "variable"), [("--port", "PORT"), ("--emulator-port", "EMULATOR_PORT")])
+def test_a_taken_port_is_named_with_the_variable_to_change(flag, variable):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        other = "--emulator-port" if flag == "--port" else "--port"
+        out = subprocess.run(
+            [sys.executable, "-m", "devtools.run", flag, str(port), other, str(free_port())],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert out.returncode == 1
+    assert f"port {port}" in out.stderr and f"{variable}=" in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout

@@ -68,7 +68,7 @@ def test_each_status_change_notifies_once(stack, aws, client, headers_for, pipel
     )
 
     import app
-    from devtools.pipeline import LambdaContext
+    from devtools.lambda_context import LambdaContext
 
     assert [r["eventName"] for r in event["Records"]] == ["INSERT", "MODIFY"]
     for _ in range(3):
@@ -99,7 +99,7 @@ def test_failed_records_are_reported_by_sequence_number_and_retried(
     email, _, order_id, event = confirmed_order(stack, aws, client, headers_for, pipeline, topic_inbox, new_user)
 
     import app
-    from devtools.pipeline import LambdaContext
+    from devtools.lambda_context import LambdaContext
 
     undo, calls = throttle("Publish", service="sns", code="ThrottlingException")
     try:

@@ -191,6 +191,22 @@ def test_served_document_is_the_generated_one_and_is_cached(client):
     assert client.http.get("/openapi.json", headers={"If-None-Match": '"other"'}).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("if_none_match", "status"),
+    [
+        ("W/{etag}", 304),  # a weak validator matches: If-None-Match uses the weak comparison
+        ('"other", W/{etag}', 304),
+        ("*", 304),
+        ('W/"other"', 200),
+        ("", 200),
+    ],
+)
+def test_document_revalidation_follows_rfc_9110(client, if_none_match, status):
+    etag = client.http.get("/openapi.json").headers["ETag"]
+    headers = {"If-None-Match": if_none_match.format(etag=etag)} if if_none_match else {}
+    assert client.http.get("/openapi.json", headers=headers).status_code == status
+
+
 def test_docs_page_is_self_contained_html(client):
     response = client.http.get("/docs")
     assert response.status_code == 200
@@ -278,3 +294,29 @@ def test_every_operation_but_the_keyless_ones_takes_an_api_key(document):
             assert any("apiKey" in s for s in security) is entry.api_key_required, (method, path)
     assert document["paths"]["/health"]["get"]["security"] == []
     assert document["paths"]["/restaurants"]["get"]["security"] == [{"apiKey": []}]
+
+
+ACCOUNT_LIFECYCLE = {
+    ("/auth/forgot", "post"): ("202", "ForgotPassword"),
+    ("/auth/reset", "post"): ("204", "ResetPassword"),
+    ("/auth/mfa", "post"): ("200", "MfaAnswer"),
+    ("/auth/logout", "post"): ("204", "AccessTokenBody"),
+    ("/users/me/mfa", "post"): ("201", "AccessTokenBody"),
+    ("/users/me/mfa/verify", "post"): ("204", "MfaVerify"),
+    ("/users/me/mfa", "delete"): ("204", None),
+    ("/users/me", "delete"): ("204", None),
+}
+
+
+@pytest.mark.parametrize(("path", "method"), sorted(ACCOUNT_LIFECYCLE))
+def test_account_lifecycle_routes_are_documented(document, path, method):
+    status, body = ACCOUNT_LIFECYCLE[(path, method)]
+    operation = document["paths"][path][method]
+    assert status in operation["responses"]
+    if body:
+        schema = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert schema["$ref"].endswith(f"/{body}")
+    else:
+        assert "requestBody" not in operation
+    assert "409" in document["paths"]["/users/me"]["delete"]["responses"]
+    assert "401" in document["paths"]["/auth/mfa"]["post"]["responses"]

@@ -12,8 +12,17 @@ import pytest
 
 from chalicelib.domain import orders as domain
 from chalicelib.domain.clock import now
-from chalicelib.domain.principal import Principal
-from tests.ordering import ADDRESS, ledger, order_item, provider, seed_product, seed_restaurant, stock_of, throttle
+from tests.ordering import (
+    ADDRESS,
+    ledger,
+    new_customer,
+    order_item,
+    provider,
+    seed_product,
+    seed_restaurant,
+    stock_of,
+    throttle,
+)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +45,7 @@ def place(restaurant_id, dish, token="tok_visa", quantity=1):
             "payment_token": token,
         }
     )
-    who = Principal(user_id=f"cust-{uuid.uuid4().hex[:8]}", roles=frozenset({"customers"}))
+    who = new_customer()
     return container().orders.place(who, f"key-{uuid.uuid4().hex}", cmd).order.order_id
 
 

@@ -19,6 +19,7 @@ from chalicelib.domain.principal import Principal
 from tests.ordering import (
     ADDRESS,
     ledger,
+    new_customer,
     order_item,
     seed_product,
     seed_restaurant,
@@ -51,7 +52,7 @@ def processor():
 
 
 def customer(n: int = 0) -> Principal:
-    return Principal(user_id=f"cust-{uuid.uuid4().hex[:8]}-{n}", roles=frozenset({"customers"}))
+    return new_customer(n)
 
 
 def place(who: Principal, restaurant_id: str, lines, token="tok_visa"):
@@ -89,7 +90,7 @@ def delete(stack, aws, messages):
 
 def call_process_order(pipeline, messages) -> dict:
     import app
-    from devtools.pipeline import LambdaContext
+    from devtools.lambda_context import LambdaContext
 
     event = {"Records": [pipeline._sqs_record(m) for m in messages]}
     return app.process_order(event, LambdaContext("process_order"))
@@ -172,7 +173,7 @@ def test_partial_batch_reports_only_the_poisoned_record_and_its_group(stack, aws
 
     # A later record of the poisoned record's group is held back with it; other groups go on.
     import app
-    from devtools.pipeline import LambdaContext
+    from devtools.lambda_context import LambdaContext
 
     records = [pipeline._sqs_record(m) for m in ordered[:3]]
     twin = dict(records[1], messageId="twin-of-1")
@@ -190,8 +191,10 @@ def test_processor_concurrency_matches_the_payment_functions_reserved_concurrenc
     [source] = [s for s in app.app.event_sources if getattr(s, "name", "") == "process_order"]
     assert source.batch_size == 10
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    reserved = config["stages"]["prod"]["lambda_functions"]["payment"]["reserved_concurrency"]
+    reserved = config["lambda_functions"]["payment"]["reserved_concurrency"]
     assert source.maximum_concurrency == reserved == PAYMENT_CONCURRENCY == 5
+    # Sized once for every stage: no stage overrides the payment function's concurrency.
+    assert all("lambda_functions" not in stage for stage in config["stages"].values())
 
 
 def test_processing_reports_business_metrics(stack, aws, pipeline, capsys, monkeypatch):

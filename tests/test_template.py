@@ -30,6 +30,9 @@ GATES_BIN = ROOT / ".venv-gates" / "bin"
 sys.path.insert(0, str(ROOT / "infra"))
 import edge  # noqa: E402  (infra/edge.py, the generator of infra/edge.json)
 
+from devtools.functions import sizes  # noqa: E402
+from devtools.package import POOL_TRIGGERS  # noqa: E402
+
 FUNCTIONS = edge.FUNCTIONS
 EVENT_DECORATORS = {"on_sqs_message", "lambda_function", "on_dynamodb_record", "schedule"}
 STAND_INS = {
@@ -215,7 +218,8 @@ def test_waf_limits_1000_requests_per_60s_per_ip_and_runs_bot_control(packaged: 
     sam = packaged["sam"]
     acl = props(sam, "WebAcl")
     assert acl["Scope"] == "REGIONAL"
-    rate = [r["Statement"]["RateBasedStatement"] for r in acl["Rules"] if "RateBasedStatement" in r["Statement"]]
+    every_rate = [r["Statement"]["RateBasedStatement"] for r in acl["Rules"] if "RateBasedStatement" in r["Statement"]]
+    rate = [r for r in every_rate if "ScopeDownStatement" not in r]
     assert rate and all(r["Limit"] == 1000 and r["EvaluationWindowSec"] == 60 for r in rate)
     assert {r["AggregateKeyType"] for r in rate} == {"FORWARDED_IP", "IP"}
     groups = {
@@ -227,6 +231,37 @@ def test_waf_limits_1000_requests_per_60s_per_ip_and_runs_bot_control(packaged: 
     association = props(sam, "WebAclAssociation")["ResourceArn"]["Fn::Sub"]
     assert "/restapis/${RestAPI}/stages/${RestAPIapiStage}" in association
     assert "REST API stage" in sam["Metadata"]["WafAssociation"]
+
+
+def test_waf_limits_auth_routes_tighter_than_the_rest(packaged: dict[str, Any]) -> None:
+    acl = props(packaged["sam"], "WebAcl")
+    scoped = [
+        r["Statement"]["RateBasedStatement"]
+        for r in acl["Rules"]
+        if "ScopeDownStatement" in r["Statement"].get("RateBasedStatement", {})
+    ]
+    assert {r["AggregateKeyType"] for r in scoped} == {"FORWARDED_IP", "IP"}
+    for rule in scoped:
+        match = rule["ScopeDownStatement"]["ByteMatchStatement"]
+        assert match["SearchString"] == "/auth/" and match["PositionalConstraint"] == "STARTS_WITH"
+        assert rule["Limit"] / rule["EvaluationWindowSec"] < 1000 / 60
+
+
+def test_post_confirmation_trigger_is_wired_into_the_user_pool(packaged: dict[str, Any]) -> None:
+    sam, cfn = packaged["sam"], packaged["cfn"]
+    assert sam["Resources"]["PostConfirmation"]["Type"] == "AWS::Serverless::Function"
+    pool = props(cfn, "UserPool")
+    assert pool["LambdaConfig"]["PostConfirmation"] == {"Fn::GetAtt": ["PostConfirmation", "Arn"]}
+    permission = props(cfn, "PostConfirmationInvokePermission")
+    assert permission["Principal"] == "cognito-idp.amazonaws.com"
+    assert permission["SourceArn"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
+    assert permission["FunctionName"] == {"Ref": "PostConfirmation"}
+    # No cycle: the function names neither the pool nor what is built on it.
+    function = json.dumps(cfn["Resources"]["PostConfirmation"])
+    assert "UserPool" not in function and "RestAPI" not in function and "AssetsDistribution" not in function
+    policy = props(cfn, "PostConfirmationRolePolicy")
+    assert policy["Roles"] == [{"Ref": "PostConfirmationRole"}]
+    assert "UserPool" not in json.dumps(cfn["Resources"]["PostConfirmationRole"])
 
 
 def test_stage_throttles_traces_logs_and_has_a_partner_usage_plan(packaged: dict[str, Any]) -> None:
@@ -305,7 +340,8 @@ def test_gateway_responses_are_problem_documents_without_cors(packaged: dict[str
         assert headers["Content-Type"] == "'application/problem+json'"
         assert not [name for name in headers if name.lower().startswith("access-control-")]
         body = response["ResponseTemplates"]["application/json"]
-        assert '"type": "about:blank"' in body and '"title"' in body and "$context.error.messageString" in body
+        assert '"type": "https://chowline.dev/problems/' in body and '"title"' in body
+        assert "$context.error.messageString" in body
     assert responses["UNAUTHORIZED"]["StatusCode"] == "401"
     assert responses["THROTTLED"]["StatusCode"] == "429"
     assert responses["INTEGRATION_TIMEOUT"]["StatusCode"] == "504"
@@ -361,15 +397,18 @@ def test_dax_is_off_by_default_and_only_then_sets_dax_endpoint(packaged: dict[st
 
 def test_function_sizes_timeouts_and_reserved_concurrency(packaged: dict[str, Any]) -> None:
     sam = packaged["sam"]
+    for function, logical in FUNCTIONS.items():
+        size, templated = sizes()[function], props(sam, logical)
+        assert templated["MemorySize"] == size["lambda_memory_size"], function
+        assert templated["Timeout"] == size["lambda_timeout"], function
+        assert templated.get("ReservedConcurrentExecutions") == size.get("reserved_concurrency"), function
+        assert templated["Tracing"] == "Active"
+        assert templated["Architectures"] == ["arm64"]
     api, processor, payment = (props(sam, x) for x in ("APIHandler", "ProcessOrder", "Payment"))
-    assert api["MemorySize"] == 512 and 10 <= api["Timeout"] <= 20 < 29
-    assert processor["MemorySize"] == 512 and processor["Timeout"] == 30
-    assert payment["MemorySize"] == 256 and payment["ReservedConcurrentExecutions"] == 5
+    assert api["Timeout"] < 29  # API Gateway's integration timeout
     assert payment["Timeout"] < processor["Timeout"]
-    for logical in FUNCTIONS.values():
-        function = props(sam, logical)
-        assert function["Tracing"] == "Active"
-        assert function["Architectures"] == ["arm64"]
+    mapping = resources(packaged["cfn"], "AWS::Lambda::EventSourceMapping")["ProcessOrderProcessOrderSqsEventSource"]
+    assert mapping["Properties"]["ScalingConfig"]["MaximumConcurrency"] == payment["ReservedConcurrentExecutions"]
     queue = props(sam, "OrdersQueue")
     assert queue["VisibilityTimeout"] >= 6 * processor["Timeout"]
     for group in resources(sam, "AWS::Logs::LogGroup").values():
@@ -382,7 +421,10 @@ def test_event_sources_report_batch_item_failures(packaged: dict[str, Any]) -> N
     stream = mappings["NotifyNotifyDynamodbEventSource"]["Properties"]
     assert sqs["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert sqs["EventSourceArn"] == {"Fn::Sub": "${OrdersQueue.Arn}"}
-    assert sqs["BatchSize"] == 10 and sqs["ScalingConfig"]["MaximumConcurrency"] == 5
+    assert (
+        sqs["BatchSize"] == 10
+        and sqs["ScalingConfig"]["MaximumConcurrency"] == sizes()["payment"]["reserved_concurrency"]
+    )
     assert stream["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert stream["BisectBatchOnFunctionError"] is True
     assert stream["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["EventFailuresQueue", "Arn"]}
@@ -404,6 +446,9 @@ def test_functions_get_the_stack_outputs_not_copied_arns(packaged: dict[str, Any
         function_props = props(sam, logical)
         assert function_props["FunctionName"] == {"Fn::Sub": f"chowline-${{Stage}}-{function}"}
         variables = function_props["Environment"]["Variables"]
+        if function in POOL_TRIGGERS:
+            assert variables["USERS_TABLE"] == {"Ref": "UsersTable"} and "USER_POOL_ID" not in variables
+            continue
         assert variables["ORDERS_TABLE"] == {"Ref": "OrdersTable"}
         assert variables["ORDERS_QUEUE_URL"] == {"Ref": "OrdersQueue"}
         assert variables["USER_POOL_ID"] == {"Ref": "UserPool"}
@@ -420,6 +465,9 @@ def test_each_function_has_its_own_least_privilege_role(packaged: dict[str, Any]
     for function, logical in FUNCTIONS.items():
         role = props(sam, logical)["Role"]["Fn::GetAtt"][0]
         policies = [p for p in roles[role]["Properties"]["Policies"] if "PolicyDocument" in p]
+        if function in POOL_TRIGGERS:  # its policy names the pool: a resource of its own, no cycle
+            assert policies == [], function
+            policies = [props(sam, f"{role}Policy")]
         assert len(policies) == 1, function
         for statement in policies[0]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
@@ -480,3 +528,69 @@ def test_api_keys_are_required_by_the_route_table_and_refused_as_problems(packag
     # The function hands out the same web key the gateway accepts.
     env = props(packaged["sam"], "APIHandler")["Environment"]["Variables"]
     assert env["WEB_API_KEY"] == props(packaged["sam"], "WebApiKey")["Value"]
+
+
+# --- the cost model and the docs read this template ---------------------------------------
+
+
+def test_the_cost_model_prices_what_the_template_provisions(packaged: dict[str, Any]) -> None:
+    from bench import cost
+
+    sam = packaged["sam"]
+    deployed = cost.deployed_from(sam)
+    assert deployed.memory_mb == {f: size["lambda_memory_size"] for f, size in sizes().items()}
+    assert deployed.waf_rules == tuple(rule["Name"] for rule in props(sam, "WebAcl")["Rules"])
+    assert deployed.bot_control_level == "COMMON"
+    assert deployed.stage_cache_gb == props(sam, "RestAPI")["CacheClusterSize"]
+    assert deployed.cognito_tier == props(sam, "UserPool")["UserPoolTier"] == "LITE"
+    assert deployed.trace_rate == props(sam, "TraceSampling")["SamplingRule"]["FixedRate"] == 0.01
+    assert deployed.alarms == len(resources(sam, "AWS::CloudWatch::Alarm"))
+    lines = cost.model(cost.Inputs(deployed=deployed))
+    [rules] = [line for line in lines if line.price == "waf_rule"]
+    assert rules.quantity == len(deployed.waf_rules)
+    assert [line for line in lines if line.price.startswith("apigw_cache_")], "the stage cache is priced"
+    [pool] = [line for line in lines if line.service == "Cognito"]
+    assert pool.price == "cognito_lite"
+
+
+def test_the_figures_the_docs_quote_are_the_templates(packaged: dict[str, Any]) -> None:
+    from bench import cost
+
+    assert cost.stale_docs(packaged["sam"]) == [], "run `make cost-docs` (python -m bench.cost --write-docs)"
+    for doc in cost.DOCS:
+        names = {m.group("name") for m in cost.BLOCK.finditer(doc.read_text())}
+        assert names, f"{doc.name} quotes no generated figures"
+
+
+# --- the WebSocket API ------------------------------------------------------------------
+
+
+def test_websocket_api_routes_stage_throttling_alarms_and_url(packaged: dict[str, Any]) -> None:
+    sam = packaged["sam"]
+    api = props(sam, "WebsocketAPI")
+    assert api["ProtocolType"] == "WEBSOCKET"
+    routes = {r["Properties"]["RouteKey"] for r in resources(sam, "AWS::ApiGatewayV2::Route").values()}
+    assert routes == {"$connect", "$default", "$disconnect"}
+    stage = props(sam, "WebsocketAPIStage")
+    assert stage["StageName"] == "api"
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] >= stage["DefaultRouteSettings"]["ThrottlingRateLimit"]
+    assert "DestinationArn" in stage["AccessLogSettings"]
+    assert "WebsocketAPI" in json.dumps(sam["Outputs"]["WebSocketUrl"]["Value"])
+    alarms = resources(sam, "AWS::CloudWatch::Alarm")
+    assert {"WebsocketIntegrationErrorAlarm", "WebsocketExecutionErrorAlarm"} <= set(alarms)
+    notify = props(sam, "Notify")["Environment"]["Variables"]
+    assert "${WebsocketAPI}" in notify["WEBSOCKET_ENDPOINT"]["Fn::Sub"]
+    assert notify["CONNECTIONS_TABLE"] == {"Ref": "ConnectionsTable"}
+    assert notify["PUSH_FCM_ARN"] == {"Ref": "PushFcmApplicationArn"}
+
+
+def test_only_the_posting_functions_may_manage_connections(packaged: dict[str, Any]) -> None:
+    sam = packaged["sam"]
+    roles = resources(sam, "AWS::IAM::Role")
+    granted = set()
+    for function, logical in FUNCTIONS.items():
+        role = roles[props(sam, logical)["Role"]["Fn::GetAtt"][0]]
+        if "execute-api:ManageConnections" in json.dumps(role["Properties"]["Policies"]):
+            granted.add(function)
+    assert granted == {"notify", "websocket_message"}

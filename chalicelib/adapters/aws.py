@@ -7,8 +7,9 @@ clients it really uses, once per container.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.errors import ServiceUnavailable
@@ -27,14 +28,54 @@ TRANSIENT_ERROR_CODES = frozenset(
 )
 
 
-class AwsClients:
-    """Creates each boto3 client once, on first use, with bounded retries and timeouts."""
+@dataclass(frozen=True)
+class CallLimits:
+    """How long one AWS call may take: botocore's timeouts and attempts (retries included)."""
 
-    def __init__(self, region: str, max_attempts: int = 3) -> None:
+    connect_timeout: float
+    read_timeout: float
+    max_attempts: int
+
+    def worst_case_seconds(self) -> float:
+        """Every attempt timing out, with botocore's standard-mode backoff at its longest
+        (1 s, 2 s, 4 s ... before the 2nd, 3rd, 4th attempt; throttling's scale)."""
+        backoff = sum(min(2 ** (n - 1), 20) for n in range(1, self.max_attempts))
+        return self.max_attempts * (self.connect_timeout + self.read_timeout) + backoff
+
+
+# On AWS: a request's first call that hangs ends in a 503 well within the API function's
+# 15 s timeout (API Gateway's own limit is 29 s); DynamoDB, SQS and Cognito answer in tens
+# of milliseconds, so 2 s is a hundredfold margin, and one retry rides out a lost packet.
+AWS_LIMITS = CallLimits(connect_timeout=1, read_timeout=2, max_attempts=2)
+# The emulator answers a transaction in about half a second, more as its tables grow.
+EMULATOR_LIMITS = CallLimits(connect_timeout=1, read_timeout=5, max_attempts=2)
+# The payment function runs up to its 10 s timeout (.chalice/config.json): wait that long
+# once; the order processor's queue retries, and a retried invoke could outlast the API.
+SERVICE_LIMITS: Mapping[str, CallLimits] = {"lambda": CallLimits(connect_timeout=1, read_timeout=11, max_attempts=1)}
+
+
+class AwsClients:
+    """Creates each boto3 client once, on first use, with bounded retries and timeouts:
+    ``limits`` for every service when given, else the defaults of AWS or the emulator."""
+
+    def __init__(
+        self,
+        region: str,
+        *,
+        emulator: bool = False,
+        limits: CallLimits | None = None,
+        endpoints: Mapping[str, str] | None = None,
+    ) -> None:
         self._region = region
-        self._max_attempts = max_attempts
+        self._default = limits or (EMULATOR_LIMITS if emulator else AWS_LIMITS)
+        self._per_service = {} if limits else dict(SERVICE_LIMITS)
+        # Services reached at an endpoint of their own (the WebSocket management API's).
+        self._endpoints = {k: v for k, v in (endpoints or {}).items() if v}
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+
+    def limits(self, service: str) -> CallLimits:
+        return self._per_service.get(service, self._default)
 
     def get(self, service: str) -> Any:
         client = self._clients.get(service)
@@ -50,13 +91,17 @@ class AwsClients:
         import boto3
         from botocore.config import Config
 
+        limits = self.limits(service)
         config = Config(
             region_name=self._region,
-            retries={"mode": "standard", "max_attempts": self._max_attempts},
-            connect_timeout=2,
-            read_timeout=5,
+            retries={"mode": "standard", "total_max_attempts": limits.max_attempts},
+            connect_timeout=limits.connect_timeout,
+            read_timeout=limits.read_timeout,
             max_pool_connections=20,
         )
+        endpoint = self._endpoints.get(service)
+        if endpoint:
+            return boto3.session.Session().client(service, config=config, endpoint_url=endpoint)
         return boto3.session.Session().client(service, config=config)
 
 

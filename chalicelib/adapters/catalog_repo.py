@@ -12,7 +12,9 @@ from typing import Any
 from chalicelib.adapters.aws import AwsClients, aws_errors, error_code
 from chalicelib.adapters.dax import DaxClients
 from chalicelib.adapters.dynamo import CursorCodec, from_item, query_page, to_item, to_value
+from chalicelib.adapters.users_repo import profile_probe
 from chalicelib.domain.catalog import LISTING
+from chalicelib.domain.errors import ServiceUnavailable
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 Clients = AwsClients | DaxClients
@@ -22,12 +24,19 @@ class CatalogTable:
     what = "The catalog store"
 
     def __init__(
-        self, clients: AwsClients, cursors: CursorCodec, table: str, key: str, reads: Clients | None = None
+        self,
+        clients: AwsClients,
+        cursors: CursorCodec,
+        table: str,
+        key: str,
+        users_table: str,
+        reads: Clients | None = None,
     ) -> None:
         self._clients = clients
         self._cursors = cursors
         self._table = table
         self._key = key
+        self._users = users_table
         self.reads: Clients = reads or clients
 
     @property
@@ -39,6 +48,27 @@ class CatalogTable:
             out = self.reads.get("dynamodb").get_item(TableName=self._table, Key={self._key: {"S": item_id}})
         item = out.get("Item")
         return from_item(item) if item else None
+
+    def get_for(self, item_id: str, user_id: str) -> tuple[dict[str, Any] | None, bool]:
+        """The item and whether ``user_id`` still has a profile: ONE BatchGetItem, the cost
+        of the GetItem a write makes anyway."""
+        requests = {
+            self._table: {"Keys": [{self._key: {"S": item_id}}]},
+            self._users: profile_probe(user_id),
+        }
+        found: dict[str, list[Any]] = {}
+        with aws_errors(self.what):
+            for _ in range(4):  # unprocessed keys (throttling): ask again for those only
+                out = self._db.batch_get_item(RequestItems=requests)
+                for table, items in out.get("Responses", {}).items():
+                    found.setdefault(table, []).extend(items)
+                requests = out.get("UnprocessedKeys") or {}
+                if not requests:
+                    break
+            else:
+                raise ServiceUnavailable(f"{self.what} is busy; retry shortly")
+        items = found.get(self._table, [])
+        return (from_item(items[0]) if items else None), bool(found.get(self._users))
 
     def create(self, item: Mapping[str, Any]) -> bool:
         """Puts a new item; ``False`` if one with this key exists already."""
@@ -126,8 +156,10 @@ class CatalogTable:
 
 
 class RestaurantsRepository(CatalogTable):
-    def __init__(self, clients: AwsClients, cursors: CursorCodec, table: str, reads: Clients | None = None) -> None:
-        super().__init__(clients, cursors, table, "restaurant_id", reads)
+    def __init__(
+        self, clients: AwsClients, cursors: CursorCodec, table: str, users_table: str, reads: Clients | None = None
+    ) -> None:
+        super().__init__(clients, cursors, table, "restaurant_id", users_table, reads)
 
     def page(
         self, *, city: str | None, cuisine: str | None, limit: int, cursor: str | None
@@ -159,12 +191,15 @@ class RestaurantsRepository(CatalogTable):
             limit=limit,
             cursor=cursor,
             scope=f"restaurants|{index}|{city or ''}|{cuisine or ''}",
+            key_attributes=("restaurant_id", key, "name_sort"),
         )
 
 
 class ProductsRepository(CatalogTable):
-    def __init__(self, clients: AwsClients, cursors: CursorCodec, table: str, reads: Clients | None = None) -> None:
-        super().__init__(clients, cursors, table, "product_id", reads)
+    def __init__(
+        self, clients: AwsClients, cursors: CursorCodec, table: str, users_table: str, reads: Clients | None = None
+    ) -> None:
+        super().__init__(clients, cursors, table, "product_id", users_table, reads)
 
     def menu_page(
         self, restaurant_id: str, *, limit: int, cursor: str | None
@@ -180,4 +215,5 @@ class ProductsRepository(CatalogTable):
             limit=limit,
             cursor=cursor,
             scope=f"menu|{restaurant_id}",
+            key_attributes=("product_id", "restaurant_id", "menu_sort"),
         )

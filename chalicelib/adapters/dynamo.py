@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -64,7 +64,9 @@ class CursorCodec:
     """Opaque, tamper-evident pagination cursors: the LastEvaluatedKey, signed with HMAC.
 
     A cursor is bound to the list it came from (``scope``), so one list's cursor cannot be
-    replayed against another partition.
+    replayed against another partition, and its key must have exactly the attributes of the
+    list's key schema (the table's key plus the index's; all strings here), so even a
+    validly signed cursor of another shape is refused here, not by DynamoDB.
     """
 
     def __init__(self, key: str) -> None:
@@ -77,7 +79,7 @@ class CursorCodec:
         token = base64.urlsafe_b64encode(payload).rstrip(b"=")
         return f"{token.decode()}.{self._sign(token)}"
 
-    def decode(self, cursor: str | None, scope: str) -> dict[str, Any] | None:
+    def decode(self, cursor: str | None, scope: str, key_attributes: Collection[str]) -> dict[str, Any] | None:
         if not cursor:
             return None
         invalid = ValidationFailed(
@@ -90,13 +92,23 @@ class CursorCodec:
             data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         except ValueError as exc:
             raise invalid from exc
-        if not isinstance(data, dict) or data.get("s") != scope or not isinstance(data.get("k"), dict):
+        if not isinstance(data, dict) or data.get("s") != scope or not _is_key(data.get("k"), key_attributes):
             raise invalid
         return data["k"]
 
     def _sign(self, token: bytes) -> str:
         digest = hmac.new(self._key, token, hashlib.sha256).digest()[:18]
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def _is_key(key: Any, attributes: Collection[str]) -> bool:
+    """``{"order_id": {"S": "..."}, ...}`` with exactly ``attributes``, each a non-empty string."""
+    if not isinstance(key, dict) or set(key) != set(attributes):
+        return False
+    return all(
+        isinstance(value, dict) and list(value) == ["S"] and isinstance(value["S"], str) and value["S"]
+        for value in key.values()
+    )
 
 
 def query_page(
@@ -109,6 +121,7 @@ def query_page(
     limit: int,
     cursor: str | None,
     scope: str,
+    key_attributes: Collection[str],
     index: str | None = None,
     names: Mapping[str, str] | None = None,
     newest_first: bool = False,
@@ -117,7 +130,8 @@ def query_page(
     """One Query for one page: returns the items and the signed cursor of the next page.
 
     ``scope`` binds the cursor to this list (index + partition + filters), so a cursor from
-    one list is rejected by another.
+    one list is rejected by another; ``key_attributes`` are the attributes of its
+    LastEvaluatedKey (the table's key and the index's), which a cursor must carry exactly.
     """
     from chalicelib.adapters.aws import aws_errors
 
@@ -134,7 +148,7 @@ def query_page(
         params["ExpressionAttributeNames"] = dict(names)
     if filter_expression:
         params["FilterExpression"] = filter_expression
-    start = cursors.decode(cursor, scope)
+    start = cursors.decode(cursor, scope, key_attributes)
     if start:
         params["ExclusiveStartKey"] = start
     with aws_errors("The data store"):

@@ -79,5 +79,6 @@ class NotificationsRepository:
             limit=limit,
             cursor=cursor,
             scope=f"inbox:{user_id}",
+            key_attributes=("user_id", "sent_at"),
             newest_first=True,
         )

@@ -15,6 +15,7 @@ from typing import Any
 
 from chalicelib.adapters.aws import AwsClients, aws_errors, error_code
 from chalicelib.adapters.dynamo import CursorCodec, from_item, query_page, to_item, to_value
+from chalicelib.adapters.users_repo import profile_probe
 from chalicelib.domain import orders as domain
 
 _STORE = "The order store"
@@ -29,6 +30,8 @@ class Snapshot:
     order: domain.Order | None
     restaurant: dict[str, Any] | None
     products: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Asked for with ``user_id``: whether that user still has a profile (an account).
+    user_exists: bool = False
 
 
 class StaleStatus(Exception):
@@ -58,6 +61,7 @@ class OrdersRepository:
         orders_table: str,
         products_table: str,
         restaurants_table: str,
+        users_table: str,
         serialize_writes: bool = False,
     ) -> None:
         self._clients = clients
@@ -65,6 +69,7 @@ class OrdersRepository:
         self._orders = orders_table
         self._products = products_table
         self._restaurants = restaurants_table
+        self._users = users_table
         # The emulator rolls a cancelled transaction back by restoring a copy of every table
         # it touched, erasing writes made meanwhile; locally, writes take turns instead.
         self._write_lock: threading.Lock | None = threading.Lock() if serialize_writes else None
@@ -96,13 +101,34 @@ class OrdersRepository:
             return None
         return str(from_item(item).get("owner_id") or "") or None
 
+    def with_user(self, order_id: str, user_id: str) -> tuple[domain.Order | None, bool]:
+        """The order (read consistently) and whether ``user_id`` still has a profile: ONE
+        BatchGetItem, the cost of the GetItem it replaces."""
+        found = self._batch_get(
+            {
+                self._orders: {"Keys": [_order_key(order_id)], "ConsistentRead": True},
+                self._users: profile_probe(user_id),
+            }
+        )
+        orders = found.get(self._orders, [])
+        return (domain.Order.from_item(orders[0]) if orders else None), bool(found.get(self._users))
+
     def snapshot(
-        self, *, order_id: str | None, restaurant_id: str, product_ids: list[str], consistent: bool
+        self,
+        *,
+        order_id: str | None,
+        restaurant_id: str,
+        product_ids: list[str],
+        consistent: bool,
+        user_id: str | None = None,
     ) -> Snapshot:
-        """ONE BatchGetItem over Orders (optional), Restaurants and Products."""
+        """ONE BatchGetItem over Orders (optional), Restaurants, Products and the caller's
+        profile (optional)."""
         requests: dict[str, Any] = {
             self._restaurants: {"Keys": [{"restaurant_id": {"S": restaurant_id}}], "ConsistentRead": consistent},
         }
+        if user_id:
+            requests[self._users] = profile_probe(user_id)
         if product_ids:
             requests[self._products] = {
                 "Keys": [{"product_id": {"S": pid}} for pid in product_ids],
@@ -110,6 +136,17 @@ class OrdersRepository:
             }
         if order_id:
             requests[self._orders] = {"Keys": [_order_key(order_id)], "ConsistentRead": True}
+        found = self._batch_get(requests)
+        orders = found.get(self._orders, [])
+        restaurants = found.get(self._restaurants, [])
+        return Snapshot(
+            order=domain.Order.from_item(orders[0]) if orders else None,
+            restaurant=restaurants[0] if restaurants else None,
+            products={str(p["product_id"]): p for p in found.get(self._products, [])},
+            user_exists=bool(found.get(self._users)),
+        )
+
+    def _batch_get(self, requests: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         found: dict[str, list[dict[str, Any]]] = {}
         with aws_errors(_STORE):
             # Unprocessed keys are rare (throttling); ask again for those only.
@@ -122,13 +159,7 @@ class OrdersRepository:
                     break
             else:
                 raise _throttled("BatchGetItem kept returning unprocessed keys")
-        orders = found.get(self._orders, [])
-        restaurants = found.get(self._restaurants, [])
-        return Snapshot(
-            order=domain.Order.from_item(orders[0]) if orders else None,
-            restaurant=restaurants[0] if restaurants else None,
-            products={str(p["product_id"]): p for p in found.get(self._products, [])},
-        )
+        return found
 
     def query(
         self,
@@ -159,10 +190,61 @@ class OrdersRepository:
             limit=limit,
             cursor=cursor,
             scope=f"orders:{index}:{value}:{status or ''}",
+            key_attributes=("order_id", key, "created_at"),
             newest_first=newest_first,
             filter_expression=filter_expression,
         )
         return [domain.Order.from_item(item) for item in items], next_cursor
+
+    def customer_orders(self, customer_id: str) -> list[domain.Order]:
+        """Every order of a customer (the by_customer index projects ALL, page after page),
+        what account deletion needs. A Query per page of 1 MB, never a Scan."""
+        found: list[domain.Order] = []
+        start: dict[str, Any] | None = None
+        while True:
+            page_args = {"ExclusiveStartKey": start} if start else {}
+            with aws_errors(_STORE):
+                out = self._db.query(
+                    TableName=self._orders,
+                    IndexName="by_customer",
+                    KeyConditionExpression="customer_id = :c",
+                    ExpressionAttributeValues={":c": {"S": customer_id}},
+                    **page_args,
+                )
+            found.extend(domain.Order.from_item(from_item(item)) for item in out.get("Items", []))
+            start = out.get("LastEvaluatedKey")
+            if not start:
+                return found
+
+    def redact(self, order: domain.Order, customer_id: str) -> bool:
+        """Overwrites the personal fields of a finished order of ``customer_id`` with their
+        redacted values; False when the order is not (or no longer) one (an order in flight
+        is never touched)."""
+        changes = order.redacted().personal_fields()
+        names = {"#c": "customer_id", "#s": "status"}
+        values: dict[str, Any] = {":c": {"S": customer_id}}
+        sets = []
+        for index, (key, value) in enumerate(changes.items()):
+            names[f"#f{index}"] = key
+            values[f":v{index}"] = to_value(value)
+            sets.append(f"#f{index} = :v{index}")
+        finals = [f":final{i}" for i in range(len(domain.FINAL_STATUSES))]
+        values.update({name: {"S": status} for name, status in zip(finals, sorted(domain.FINAL_STATUSES), strict=True)})
+        try:
+            with aws_errors(_STORE), self._writing():
+                self._db.update_item(
+                    TableName=self._orders,
+                    Key=_order_key(order.order_id),
+                    UpdateExpression="SET " + ", ".join(sets),
+                    ConditionExpression=f"#c = :c AND #s IN ({', '.join(finals)})",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                )
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def pending_between(self, oldest: str, newest: str, limit: int) -> list[domain.Order]:
         items, _ = query_page(
@@ -176,6 +258,7 @@ class OrdersRepository:
             limit=limit,
             cursor=None,
             scope="sweep",
+            key_attributes=("order_id", "status", "created_at"),
         )
         return [domain.Order.from_item(item) for item in items]
 

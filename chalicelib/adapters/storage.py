@@ -11,8 +11,15 @@ from chalicelib.adapters.aws import aws_errors, error_code
 
 @dataclass(frozen=True)
 class StoredObject:
+    """An uploaded object, as read once: its type, size, first and last bytes, and which
+    version of it that was (so the copy made of it is of those very bytes)."""
+
     content_type: str
     size: int
+    head: bytes
+    tail: bytes
+    etag: str
+    version_id: str | None
 
 
 class AssetStorage:
@@ -42,38 +49,86 @@ class AssetStorage:
                     self._client = boto3.session.Session().client("s3", config=config)
         return self._client
 
-    def presigned_post(
-        self, key: str, *, content_type: str | None, type_prefix: str, max_bytes: int, expires_in: int
-    ) -> dict[str, Any]:
-        """A form the client posts the file with: this key only, this size range, and the
-        given content type (or at least one under ``type_prefix``)."""
-        fields: dict[str, str] = {}
-        conditions: list[Any] = [["content-length-range", 1, max_bytes]]
-        if content_type:
-            fields["Content-Type"] = content_type
-            conditions.append({"Content-Type": content_type})
-        else:
-            conditions.append(["starts-with", "$Content-Type", type_prefix])
+    def presigned_post(self, key: str, *, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
+        """A form the client posts the file with: this key only, this size range, exactly
+        this content type."""
+        conditions: list[Any] = [["content-length-range", 1, max_bytes], {"Content-Type": content_type}]
         # Signing is local: no request is made.
         return self._s3.generate_presigned_post(
-            Bucket=self._bucket, Key=key, Fields=fields, Conditions=conditions, ExpiresIn=expires_in
+            Bucket=self._bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=conditions,
+            ExpiresIn=expires_in,
         )
 
-    def head(self, key: str) -> StoredObject | None:
+    def inspect(self, key: str, head_bytes: int, tail_bytes: int) -> StoredObject | None:
+        """One ranged GET of the first bytes (it also says the size, type and version), and
+        one of the last bytes when the first did not reach them; ``None`` if no object."""
+        first = self._get(key, f"bytes=0-{head_bytes - 1}")
+        if first is None:
+            return None
+        head = bytes(first["Body"].read())
+        size = int(str(first.get("ContentRange", "")).rpartition("/")[2] or first.get("ContentLength", 0))
+        version_id = first.get("VersionId")
+        tail = head[-tail_bytes:]
+        if size > len(head):
+            last = self._get(key, f"bytes={size - tail_bytes}-{size - 1}", version_id)
+            tail = bytes(last["Body"].read()) if last is not None else b""
+        return StoredObject(
+            content_type=str(first.get("ContentType", "")),
+            size=size,
+            head=head,
+            tail=tail,
+            etag=str(first.get("ETag", "")),
+            version_id=version_id if version_id and version_id != "null" else None,
+        )
+
+    def _get(self, key: str, byte_range: str, version_id: str | None = None) -> Any:
+        params: dict[str, Any] = {"Bucket": self._bucket, "Key": key, "Range": byte_range}
+        if version_id and version_id != "null":
+            params["VersionId"] = version_id
         try:
             with aws_errors("The asset store"):
-                out = self._s3.head_object(Bucket=self._bucket, Key=key)
+                return self._s3.get_object(**params)
         except Exception as exc:
-            if error_code(exc) in {"404", "NoSuchKey", "NotFound"}:
+            code = error_code(exc)
+            if code in {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}:
                 return None
+            if code == "InvalidRange":  # an empty object
+                return {"Body": _Empty(), "ContentLength": 0, "ContentType": ""}
             raise
-        return StoredObject(content_type=str(out.get("ContentType", "")), size=int(out.get("ContentLength", 0)))
 
-    def first_bytes(self, key: str, count: int = 16) -> bytes:
-        with aws_errors("The asset store"):
-            out = self._s3.get_object(Bucket=self._bucket, Key=key, Range=f"bytes=0-{count - 1}")
-        return bytes(out["Body"].read())
+    def publish(self, source: str, stored: StoredObject, target: str, content_type: str) -> bool:
+        """Copies the inspected version of ``source`` to ``target`` with a type the server
+        sets; ``False`` (nothing copied) if ``source`` changed since it was inspected."""
+        copy_source: dict[str, str] = {"Bucket": self._bucket, "Key": source}
+        if stored.version_id:
+            copy_source["VersionId"] = stored.version_id
+        try:
+            with aws_errors("The asset store"):
+                self._s3.copy_object(
+                    Bucket=self._bucket,
+                    Key=target,
+                    CopySource=copy_source,
+                    CopySourceIfMatch=stored.etag,
+                    MetadataDirective="REPLACE",
+                    ContentType=content_type,
+                    ContentDisposition="inline",
+                    CacheControl="public, max-age=31536000, immutable",
+                )
+        except Exception as exc:
+            if error_code(exc) == "PreconditionFailed":
+                return False
+            raise
+        return True
 
     def delete(self, key: str) -> None:
         with aws_errors("The asset store"):
             self._s3.delete_object(Bucket=self._bucket, Key=key)
+
+
+class _Empty:
+    @staticmethod
+    def read() -> bytes:
+        return b""

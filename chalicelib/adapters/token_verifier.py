@@ -2,24 +2,40 @@
 
 Used where no Cognito authorizer stands in front of the app (the local stack and tests);
 PyJWT is imported on first use so the deployed API never pays for it.
+
+The key set comes from PyJWT's ``PyJWKClient``: cached for ``cache_seconds``, and refetched
+for an unknown key id at most once per ``refresh_cooldown_seconds``, so a flood of forged
+``kid`` values cannot turn into a flood of fetches. A key set that cannot be loaded is a 503
+(retry later), not a 401: the token may well be valid, and a 401 makes clients drop it.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import Any
 
-from chalicelib.domain.errors import Unauthorized
+from chalicelib.domain.errors import ServiceUnavailable, Unauthorized
 
 
 class CognitoTokenVerifier:
-    def __init__(self, jwks_url: str, issuer: str, audience: str, leeway_seconds: int = 5) -> None:
+    def __init__(
+        self,
+        jwks_url: str,
+        issuer: str,
+        audience: str,
+        leeway_seconds: int = 5,
+        cache_seconds: float = 300,
+        refresh_cooldown_seconds: float = 30,
+        fetch_timeout_seconds: float = 5,
+    ) -> None:
         self._jwks_url = jwks_url
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway_seconds
-        self._keys: dict[str, Any] = {}
+        self._cache_seconds = cache_seconds
+        self._cooldown = refresh_cooldown_seconds
+        self._timeout = fetch_timeout_seconds
+        self._client: Any = None
         self._lock = threading.Lock()
 
     def verify(self, token: str) -> dict[str, Any]:
@@ -51,23 +67,31 @@ class CognitoTokenVerifier:
         return claims
 
     def _key(self, kid: str) -> Any:
-        key = self._keys.get(kid)
-        if key is None:
-            with self._lock:
-                self._keys = self._fetch_keys()
-            key = self._keys.get(kid)
-        if key is None:
-            raise Unauthorized("The token was signed by an unknown key")
-        return key
+        from jwt import PyJWKClientConnectionError, PyJWKClientError, PyJWKSetError
 
-    def _fetch_keys(self) -> dict[str, Any]:
-        import urllib.request
-
-        from jwt.algorithms import RSAAlgorithm
-
+        keys = self._keys()
+        unavailable = ServiceUnavailable("The token signing keys could not be loaded; retry shortly")
         try:
-            with urllib.request.urlopen(self._jwks_url, timeout=5) as response:  # noqa: S310 - configured URL
-                document = json.load(response)
-        except (OSError, ValueError) as exc:
-            raise Unauthorized("The token signing keys could not be loaded") from exc
-        return {jwk["kid"]: RSAAlgorithm.from_jwk(json.dumps(jwk)) for jwk in document.get("keys", [])}
+            return keys.get_signing_key(kid).key
+        except (PyJWKClientConnectionError, PyJWKSetError, ValueError) as exc:
+            # Unreachable, or an answer that is no key set: nothing to judge the token by.
+            raise unavailable from exc
+        except PyJWKClientError as exc:
+            if keys.jwk_set_cache.get() is None:
+                raise unavailable from exc  # no key set in hand (an empty or odd answer)
+            raise Unauthorized("The token was signed by an unknown key") from exc
+
+    def _keys(self) -> Any:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    from jwt import PyJWKClient
+
+                    self._client = PyJWKClient(
+                        self._jwks_url,
+                        cache_jwk_set=True,
+                        lifespan=self._cache_seconds,
+                        cooldown_duration=self._cooldown,
+                        timeout=self._timeout,
+                    )
+        return self._client

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.adapters.aws import AwsClients, aws_errors
+from chalicelib.adapters.aws import AwsClients, aws_errors, error_code
 from chalicelib.adapters.dynamo import from_item, to_item, to_value
+from chalicelib.domain.principal import require_account
+
+
+def profile_probe(user_id: str) -> dict[str, Any]:
+    """A BatchGetItem request for whether ``user_id`` has a profile, to ride along with the
+    read a write makes anyway: the key only, eventually consistent (half a read unit; a
+    profile deleted a second ago may still be seen)."""
+    return {"Keys": [{"user_id": {"S": user_id}}], "ProjectionExpression": "user_id"}
 
 
 class UsersRepository:
@@ -24,7 +32,8 @@ class UsersRepository:
             self._clients.get("dynamodb").put_item(TableName=self._table, Item=to_item(profile))
 
     def update(self, user_id: str, changes: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-        """Sets ``changes``, fills ``defaults`` where absent; returns the whole new item."""
+        """Sets ``changes``, fills ``defaults`` where absent; returns the whole new item. The
+        profile must exist: a deleted account's token (valid until it expires) is a 401."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         parts: list[str] = []
@@ -35,13 +44,24 @@ class UsersRepository:
                 parts.append(f"#f{index} = :v{index}")
             else:
                 parts.append(f"#f{index} = if_not_exists(#f{index}, :v{index})")
-        with aws_errors("The user store"):
-            out = self._clients.get("dynamodb").update_item(
-                TableName=self._table,
-                Key={"user_id": {"S": user_id}},
-                UpdateExpression="SET " + ", ".join(parts),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-            )
+        names["#id"] = "user_id"
+        try:
+            with aws_errors("The user store"):
+                out = self._clients.get("dynamodb").update_item(
+                    TableName=self._table,
+                    Key={"user_id": {"S": user_id}},
+                    UpdateExpression="SET " + ", ".join(parts),
+                    ConditionExpression="attribute_exists(#id)",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                )
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                require_account(False)
+            raise
         return from_item(out["Attributes"])
+
+    def delete(self, user_id: str) -> None:
+        with aws_errors("The user store"):
+            self._clients.get("dynamodb").delete_item(TableName=self._table, Key={"user_id": {"S": user_id}})

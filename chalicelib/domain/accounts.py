@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
-from chalicelib.domain.base import RequestModel, ResponseModel
+from chalicelib.domain.base import RequestModel, ResponseModel, text
 
 CUSTOMERS = "customers"
 RESTAURANT_OWNERS = "restaurant_owners"
@@ -18,13 +18,13 @@ Email = Annotated[
     str,
     StringConstraints(
         min_length=6,
-        max_length=254,
+        max_length=128,  # Cognito's longest username
         # A subset of what Cognito accepts, so a valid request is never refused downstream.
         pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$",
         to_lower=True,
     ),
 ]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Name = Annotated[str, text(100, 1)]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
 
 
@@ -54,7 +54,7 @@ class SignUp(RequestModel):
 
 class Confirm(RequestModel):
     email: Email
-    code: Annotated[str, StringConstraints(min_length=1, max_length=16)]
+    code: Annotated[str, text(16, 1)]
 
 
 class Login(RequestModel):
@@ -66,16 +66,50 @@ class Refresh(RequestModel):
     refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=8192)]
 
 
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^\S+$")]
+AccessToken = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=8192, pattern=r"^[A-Za-z0-9_=.-]+$"),
+    Field(description="The caller's Cognito access token (from /auth/login)."),
+]
+TotpCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$"), Field(description="The 6-digit TOTP code.")]
+
+
+class ForgotPassword(RequestModel):
+    email: Email
+
+
+class ResetPassword(RequestModel):
+    email: Email
+    code: Code
+    password: Password
+
+
+class MfaAnswer(RequestModel):
+    email: Email
+    session: Annotated[str, StringConstraints(min_length=20, max_length=4096)]
+    code: TotpCode
+
+
+class AccessTokenBody(RequestModel):
+    access_token: AccessToken
+
+
+class MfaVerify(RequestModel):
+    access_token: AccessToken
+    code: TotpCode
+
+
 def _coordinate(value: float) -> float:
     # 7 decimals is about 1 cm; it also keeps values inside DynamoDB's number range.
     return round(value, 7)
 
 
 class Address(RequestModel):
-    label: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    line1: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    postcode: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+    label: Annotated[str, text(40, 1)]
+    line1: Annotated[str, text(200, 1)]
+    city: Annotated[str, text(100, 1)]
+    postcode: Annotated[str, text(20, 1)]
     lat: Annotated[float, Field(ge=-90, le=90), AfterValidator(_coordinate)] | None = None
     lng: Annotated[float, Field(ge=-180, le=180), AfterValidator(_coordinate)] | None = None
 
@@ -103,6 +137,15 @@ class TokensOut(ResponseModel):
     expires_in: int
 
 
+class Accepted(ResponseModel):
+    """The same empty body whatever happened (POST /auth/forgot: no account enumeration)."""
+
+
+class MfaEnrolment(ResponseModel):
+    secret: str
+    otpauth_uri: str
+
+
 class ChallengeOut(ResponseModel):
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
@@ -121,3 +164,43 @@ class Profile(ResponseModel):
     phone: str | None = None
     roles: list[str] = []
     addresses: list[dict[str, object]] = []
+
+
+# --- the post-confirmation step -------------------------------------------------------------
+
+ISSUER = "Chowline"
+
+
+def otpauth_uri(secret: str, email: str) -> str:
+    """The key URI authenticator apps scan (the Google Authenticator key-URI format)."""
+    from urllib.parse import quote, urlencode
+
+    label = quote(f"{ISSUER}:{email}")
+    return f"otpauth://totp/{label}?" + urlencode({"secret": secret, "issuer": ISSUER})
+
+
+def new_profile(user_id: str, attributes: dict[str, str], now: str) -> dict[str, str]:
+    """The profile every confirmed account starts with, from its Cognito attributes."""
+    profile = {"user_id": user_id, "email": attributes.get("email", ""), "created_at": now}
+    for field, attribute in (("name", "name"), ("phone", "phone_number")):
+        if attributes.get(attribute):
+            profile[field] = attributes[attribute]
+    return profile
+
+
+def token_subject(token: str) -> str | None:
+    """The ``sub`` claim of a JWT, unverified: only to match an access token sent in a body
+    with the verified caller (Cognito itself verifies the token when it is used)."""
+    import base64
+    import binascii
+    import json
+
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (binascii.Error, ValueError):
+        return None
+    sub = claims.get("sub") if isinstance(claims, dict) else None
+    return sub if isinstance(sub, str) else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
 
@@ -21,6 +21,37 @@ as integers (placed before ``Field`` it hides the bounds from the JSON Schema)."
 Omitted = SkipJsonSchema[None]
 """``field: T | Omitted = None``: the field may be left out but not sent as ``null``
 (the model refuses an explicit null; the schema does not offer it)."""
+
+
+# Control characters (Unicode Cc: C0, DEL, C1) in stored text end up in HTML, logs, emails
+# and headers; text fields refuse them. Multi-line fields (descriptions, notes, reasons) keep
+# tab and line feed; a carriage return is refused there too (send "\n").
+_CONTROLS = r"\x00-\x1f\x7f-\x9f"
+_CONTROLS_BUT_TAB_AND_LF = r"\x00-\x08\x0b-\x1f\x7f-\x9f"
+
+
+_TEXT_MESSAGES: dict[str, str] = {}
+
+
+def text(max_length: int, min_length: int = 0, *, multiline: bool = False, also_refuse: str = "") -> StringConstraints:
+    """The constraint every free-text field uses: ``Annotated[str, text(120, 1)]``. A pattern
+    (not a validator), so the published JSON Schema says it too; ``also_refuse`` adds
+    characters of the field's own (e.g. a key separator; ones a character class takes
+    unescaped). A required field also needs a character that is not white space: the value
+    is stripped before it is checked, so "  " is empty, and the schema says so."""
+    refused = (_CONTROLS_BUT_TAB_AND_LF if multiline else _CONTROLS) + also_refuse
+    if min_length:
+        pattern = rf"^[^{refused}]*[^\s{refused}][^{refused}]*$"
+    else:
+        pattern = f"^[^{refused}]*$"
+    message = "control characters other than tab and line feed" if multiline else "control characters"
+    _TEXT_MESSAGES[pattern] = f"{message} are not allowed" + (f", nor any of {also_refuse!r}" if also_refuse else "")
+    return StringConstraints(min_length=min_length, max_length=max_length, pattern=pattern)
+
+
+def text_message(pattern: str) -> str | None:
+    """The message for a value a ``text`` pattern refused (``None``: not a text pattern)."""
+    return _TEXT_MESSAGES.get(pattern)
 
 
 def request_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:

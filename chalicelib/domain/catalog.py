@@ -10,8 +10,9 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, StringConstraints, model_validator
 
 from chalicelib.domain.accounts import RESTAURANT_OWNERS
-from chalicelib.domain.base import Omitted, RequestModel, ResponseModel, WholeNumber
-from chalicelib.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from chalicelib.domain.base import Omitted, RequestModel, ResponseModel, WholeNumber, text
+from chalicelib.domain.errors import FieldError, Forbidden, NotFound, Unprocessable, ValidationFailed
+from chalicelib.domain.images import ImageInfo, NotAnImage, identify
 from chalicelib.domain.paging import ListQuery
 from chalicelib.domain.principal import Principal
 
@@ -24,16 +25,17 @@ LISTING = "restaurants"  # the one partition of the by_name index
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
+PUBLISHED_IMAGES = "images/"  # the only prefix of the assets bucket the CDN serves
 
 # Ids are generated here (UUIDs); anything else in a path cannot name an item.
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=120)]
-City = Annotated[str, StringConstraints(min_length=1, max_length=80)]
-Cuisine = Annotated[str, StringConstraints(min_length=1, max_length=40)]
-Address = Annotated[str, StringConstraints(min_length=1, max_length=300)]
-Description = Annotated[str, StringConstraints(max_length=2000)]
-Category = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=r"^[^#]+$")]
+Name = Annotated[str, text(120, 1)]
+City = Annotated[str, text(80, 1)]
+Cuisine = Annotated[str, text(40, 1)]
+Address = Annotated[str, text(300, 1)]
+Description = Annotated[str, text(2000, multiline=True)]
+Category = Annotated[str, text(60, 1, also_refuse="#")]  # "#" separates the parts of menu_sort
 PriceCents = Annotated[int, Field(gt=0, le=MAX_PRICE_CENTS), WholeNumber]
 Stock = Annotated[int, Field(ge=0, le=MAX_STOCK), WholeNumber]
 UserId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -127,13 +129,14 @@ ImageType = Literal["image/jpeg", "image/png", "image/webp"]
 
 
 class ImageUploadRequest(RequestModel):
-    """Optional: naming the type up front pins it in the upload policy."""
+    """The type is pinned in the upload policy: an S3 POST policy cannot allow a set of
+    exact types, and a prefix such as ``image/`` would admit SVG."""
 
-    content_type: ImageType | None = None
+    content_type: ImageType
 
 
 class ImageConfirm(RequestModel):
-    image_key: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    image_key: Annotated[str, text(300, 1)]
 
 
 # --- responses --------------------------------------------------------------------------
@@ -297,11 +300,6 @@ def product_not_found(product_id: str) -> NotFound:
 
 # --- images ------------------------------------------------------------------------------
 
-_MAGIC = {
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "image/jpeg": (b"\xff\xd8\xff",),
-}
-
 
 def image_prefix(kind: Literal["products", "restaurants"], owner_id: str) -> str:
     return f"{kind}/{owner_id}/"
@@ -316,15 +314,23 @@ def check_image_key(key: str, prefix: str) -> None:
         )
 
 
-def image_problem(content_type: str, size: int, head: bytes) -> str | None:
-    """Why an uploaded object is not an acceptable image (``None`` when it is). The bytes
-    are checked too: the declared type is only what the uploader claimed."""
-    if content_type not in IMAGE_TYPES:
-        return f"the upload is {content_type or 'untyped'}; allowed: {', '.join(IMAGE_TYPES)}"
-    if not 0 < size <= MAX_IMAGE_BYTES:
-        return f"the upload is {size} bytes; the limit is {MAX_IMAGE_BYTES}"
-    if content_type == "image/webp":
-        matches = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
-    else:
-        matches = head.startswith(_MAGIC[content_type])
-    return None if matches else f"the upload's bytes are not {content_type}"
+def accepted_image(declared: str, size: int, head: bytes, tail: bytes) -> ImageInfo:
+    """The image an upload holds (its type read from the bytes, and agreeing with the type
+    it was uploaded as), or a 422 that says why not."""
+    try:
+        if declared not in IMAGE_TYPES:
+            raise NotAnImage(f"the upload is {declared or 'untyped'}; allowed: {', '.join(IMAGE_TYPES)}")
+        if not 0 < size <= MAX_IMAGE_BYTES:
+            raise NotAnImage(f"the upload is {size} bytes; the limit is {MAX_IMAGE_BYTES}")
+        info = identify(head, tail, size)
+        if info.content_type != declared:
+            raise NotAnImage(f"the upload was declared {declared} but its bytes are {info.content_type}")
+    except NotAnImage as exc:
+        raise Unprocessable("The upload is not an acceptable image", [FieldError("image_key", str(exc))]) from exc
+    return info
+
+
+def published_image_key(upload_key: str, image: ImageInfo) -> str:
+    """Where a checked upload is copied to be served: a key of its own, which no upload form
+    can write (the CDN serves ``images/`` only)."""
+    return f"{PUBLISHED_IMAGES}{upload_key}.{image.extension}"

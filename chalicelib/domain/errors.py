@@ -1,8 +1,15 @@
-"""Errors the service layer raises; the entry layer turns each into an RFC 9457 problem."""
+"""Errors the service layer raises; the entry layer turns each into an RFC 9457 problem.
+
+``PROBLEMS`` is the API's problem vocabulary: one ``type`` and one ``title`` per status,
+whoever answers: the app, Chalice's own errors (``entry/middleware.py``), the local server,
+and API Gateway's gateway responses and the WAF (``infra/edge.py`` writes them from it).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+PROBLEM_TYPE_BASE = "https://chowline.dev/problems/"
 
 
 @dataclass(frozen=True)
@@ -11,12 +18,70 @@ class FieldError:
     message: str
 
 
+@dataclass(frozen=True)
+class ProblemKind:
+    slug: str  # the end of the problem type URI
+    title: str
+    meaning: str  # what the status means in this API (the OpenAPI response description)
+
+    @property
+    def type(self) -> str:
+        return PROBLEM_TYPE_BASE + self.slug
+
+
+PROBLEMS: dict[int, ProblemKind] = {
+    400: ProblemKind(
+        "validation-error", "Your request is not valid", "Invalid request: field-level errors in `errors`"
+    ),
+    401: ProblemKind(
+        "unauthorized",
+        "Authentication required",
+        "Not authenticated: missing, malformed, forged or expired token (or wrong credentials at login)",
+    ),
+    403: ProblemKind(
+        "forbidden",
+        "Not allowed",
+        "Not allowed: no valid API key, or the caller lacks a role allowed here (or the account is not confirmed)",
+    ),
+    404: ProblemKind("not-found", "Not found", "No such resource (or not yours)"),
+    405: ProblemKind("method-not-allowed", "Method not allowed", "Method not allowed"),
+    408: ProblemKind("request-timeout", "Request timeout", "The request took too long to arrive"),
+    409: ProblemKind("conflict", "Conflict with the current state", "Conflict with the resource's current state"),
+    413: ProblemKind("payload-too-large", "Request body too large", "Request body over 64 KiB"),
+    415: ProblemKind("unsupported-media-type", "Unsupported media type", "Unsupported media type"),
+    422: ProblemKind("unprocessable", "Request cannot be processed", "Well-formed but cannot be processed"),
+    429: ProblemKind(
+        "too-many-requests",
+        "Too many requests",
+        "Too many requests: throttled by the gateway or the identity provider; retry after `Retry-After`",
+    ),
+    500: ProblemKind("internal-error", "Internal server error", "An unexpected fault; it has been logged"),
+    503: ProblemKind(
+        "service-unavailable",
+        "Service temporarily unavailable",
+        "A dependency is temporarily unavailable; retry after `Retry-After`",
+    ),
+    504: ProblemKind("gateway-timeout", "Gateway timeout", "The API did not answer in time; retry"),
+}
+
+
+# A status outside PROBLEMS (only the gateway's default responses can produce one).
+CLIENT_ERROR = ProblemKind("client-error", "Request rejected", "The request was rejected")
+SERVER_ERROR = ProblemKind("server-error", "Server error", "The server failed to answer")
+
+
+def problem_kind(status: int) -> ProblemKind:
+    """The vocabulary entry of ``status``."""
+    return PROBLEMS.get(status) or (CLIENT_ERROR if status < 500 else SERVER_ERROR)
+
+
 class ChowlineError(Exception):
-    """Base of every expected failure: carries an HTTP status and a stable problem type."""
+    """Base of every expected failure: carries an HTTP status; its problem ``type`` (a slug
+    of ``PROBLEM_TYPE_BASE``) and ``title`` default to the vocabulary's for that status."""
 
     status = 500
-    type = "about:blank"
-    title = "Internal Server Error"
+    type: str | None = None
+    title: str | None = None
 
     def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
         super().__init__(detail)
@@ -26,53 +91,35 @@ class ChowlineError(Exception):
 
 class ValidationFailed(ChowlineError):
     status = 400
-    type = "validation-error"
-    title = "Your request is not valid"
 
 
 class PayloadTooLarge(ChowlineError):
     status = 413
-    type = "payload-too-large"
-    title = "Request body too large"
 
 
 class Unauthorized(ChowlineError):
     status = 401
-    type = "unauthorized"
-    title = "Authentication required"
 
 
 class Forbidden(ChowlineError):
     status = 403
-    type = "forbidden"
-    title = "Not allowed"
 
 
 class NotFound(ChowlineError):
     status = 404
-    type = "not-found"
-    title = "Not found"
 
 
 class Conflict(ChowlineError):
     status = 409
-    type = "conflict"
-    title = "Conflict with the current state"
 
 
 class Unprocessable(ChowlineError):
     status = 422
-    type = "unprocessable"
-    title = "Request cannot be processed"
 
 
 class TooManyRequests(ChowlineError):
     status = 429
-    type = "too-many-requests"
-    title = "Too many requests"
 
 
 class ServiceUnavailable(ChowlineError):
     status = 503
-    type = "service-unavailable"
-    title = "Service temporarily unavailable"

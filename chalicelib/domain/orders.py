@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib.domain.accounts import ADMINS, COURIERS, RESTAURANT_OWNERS, Address
-from chalicelib.domain.base import RequestModel, ResponseModel, WholeNumber
+from chalicelib.domain.base import RequestModel, ResponseModel, WholeNumber, text
 from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, ValidationFailed
 from chalicelib.domain.paging import ListQuery, Page
 from chalicelib.domain.principal import Principal
@@ -36,6 +36,11 @@ class OrderStatus(StrEnum):
     PICKED_UP = "PICKED_UP"
     DELIVERED = "DELIVERED"
     CANCELLED = "CANCELLED"
+
+    @property
+    def is_final(self) -> bool:
+        """Nothing moves an order on from here: an account with only such orders may be deleted."""
+        return not TRANSITIONS[self]
 
 
 PENDING = OrderStatus.PENDING
@@ -75,6 +80,9 @@ COURIER_TARGETS = frozenset({PICKED_UP, DELIVERED})
 # Money was taken: these statuses keep it (the processor makes sure it is captured).
 PAID_STATUSES = frozenset({CONFIRMED, ACCEPTED, PREPARING, READY, PICKED_UP, DELIVERED})
 RELEASED_STATUSES = frozenset({REJECTED, CANCELLED})
+FINAL_STATUSES = frozenset(status for status in OrderStatus if status.is_final)
+REDACTED = "[redacted]"
+PERSONAL_FIELDS = ("delivery_address", "notes")
 
 
 def check_transition(current: str, target: str) -> None:
@@ -154,6 +162,21 @@ class Order(BaseModel):
             if entry.status == self.status:
                 return entry.at
         return self.updated_at or self.created_at
+
+    @property
+    def is_final(self) -> bool:
+        return self.status.is_final
+
+    def redacted(self) -> Order:
+        """What an order keeps once its customer's account is deleted: the restaurant's record
+        (items, money, history, city) without the person (address lines, position, notes)."""
+        kept = {"city": self.delivery_address["city"]} if "city" in self.delivery_address else {}
+        address = {**kept, "label": REDACTED, "line1": REDACTED, "postcode": REDACTED}
+        return self.model_copy(update={"delivery_address": address, "notes": None})
+
+    def personal_fields(self) -> dict[str, Any]:
+        """The attributes ``redacted`` overwrites, as stored."""
+        return {name: getattr(self, name) for name in PERSONAL_FIELDS}
 
     def move(
         self,
@@ -250,12 +273,12 @@ class PlaceOrder(RequestModel):
     items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_LINES)]
     delivery_address: Address
     payment_token: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
-    notes: Annotated[str, StringConstraints(max_length=500)] | None = None
+    notes: Annotated[str, text(500, multiline=True)] | None = None
 
 
 class StatusChange(RequestModel):
     status: Status
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    reason: Annotated[str, text(500, 1, multiline=True)] | None = None
 
 
 class OrdersQuery(ListQuery):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chalicelib.domain.accounts import ADMINS
+from chalicelib.domain.errors import Unauthorized
 
 
 @dataclass(frozen=True)
@@ -12,6 +13,13 @@ class Principal:
     user_id: str
     email: str = ""
     roles: frozenset[str] = field(default_factory=frozenset)
+    # Cognito's username (``cognito:username``): the sub for email sign-ups, ``Google_...``
+    # for federated ones; what the pool's admin calls take.
+    username: str = ""
+
+    @property
+    def pool_username(self) -> str:
+        return self.username or self.user_id
 
     def has_any(self, roles: frozenset[str] | set[str]) -> bool:
         return bool(self.roles & roles)
@@ -19,3 +27,10 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return ADMINS in self.roles
+
+
+def require_account(exists: bool) -> None:
+    """A token outlives its account (it stays valid until it expires): writes on behalf of
+    a user whose profile is gone are refused as unauthenticated."""
+    if not exists:
+        raise Unauthorized("This account no longer exists")

@@ -36,7 +36,12 @@ def principal_of(request: Request) -> Principal:
     user_id = claims.get("sub")
     if not user_id:
         raise Unauthorized("The request carries no verified identity")
-    return Principal(user_id=str(user_id), email=str(claims.get("email", "")), roles=parse_groups(claims))
+    return Principal(
+        user_id=str(user_id),
+        email=str(claims.get("email", "")),
+        roles=parse_groups(claims),
+        username=str(claims.get("cognito:username", "")),
+    )
 
 
 def parse_groups(claims: dict[str, Any]) -> frozenset[str]:

@@ -15,7 +15,8 @@ from chalicelib.domain.errors import ChowlineError
 from chalicelib.entry.auth import Verifier, authenticate
 from chalicelib.entry.problems import PROBLEM_CONTENT_TYPE, from_error, problem
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# What a caller may send as X-Request-Id (echoed in logs and responses): short, no spaces.
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _ID_KEY = "chowline_request_id"
 
 # Chalice's built-in view errors, by class name, as problem statuses.
@@ -42,7 +43,7 @@ def request_id_of(request: Request) -> str:
     if known:
         return str(known)
     given = (request.headers or {}).get("x-request-id", "")
-    request_id = given if given and _REQUEST_ID.match(given) else str(context.get("requestId") or uuid.uuid4())
+    request_id = given if given and REQUEST_ID.match(given) else str(context.get("requestId") or uuid.uuid4())
     if isinstance(request.context, dict):
         request.context[_ID_KEY] = request_id
     return request_id

@@ -3,9 +3,12 @@
 - Logs: Powertools JSON lines (pretty-printed when ``POWERTOOLS_DEV=true``) carrying the
   invocation's ``request_id``, the API's ``x_request_id``, ``function_name``,
   ``cold_start`` and the caller's ``principal_id``; one access line per HTTP request and
-  one line per event invocation. Secrets never reach a log line: values under
-  password/token/secret-like keys, JWTs and pydantic ``input_value`` echoes are masked
-  by the formatter, whoever logs them.
+  one line per event invocation. Those keys belong to the invocation, not the process
+  (Powertools' thread-safe keys): the local stack runs several functions and requests at
+  once in one process, and each line names the function that wrote it. ``LOG_FORMAT=compact``
+  (set by ``make run``) prints one short text line per request and per batch instead of
+  JSON. Secrets never reach a log line: values under password/token/secret-like keys, JWTs
+  and pydantic ``input_value`` echoes are masked by the formatter, whoever logs them.
 - Metrics: whatever the services recorded through ``adapters.metrics`` is flushed as EMF
   when the invocation ends.
 - Traces: on Lambda (and unless ``POWERTOOLS_TRACE_DISABLED``), botocore is patched so
@@ -16,6 +19,7 @@ Everything is imported on the first invocation, not when ``app`` is imported.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import os
@@ -83,11 +87,14 @@ class _State:
     access_all = False
     tracer: Any = None
     tracer_ready = False
-    cold_start = True
-    request: Request | None = None
+    # Functions that have been invoked in this process: each one's first invocation is its
+    # cold start (on Lambda a process runs one function; the local stack runs them all).
+    warm: set[str] = set()
 
 
 _state = _State()
+# The request being served by this thread (several are served at once locally).
+_request: contextvars.ContextVar[Request | None] = contextvars.ContextVar("chowline_request", default=None)
 
 
 def logger() -> Any:
@@ -103,16 +110,12 @@ def configure(stream: IO[str] | None = None, app: Chalice | None = None) -> Any:
     base = logging.getLogger(service)
     if _state.logger is None:
         from aws_lambda_powertools import Logger
-        from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
-
-        class RedactingFormatter(LambdaPowertoolsFormatter):
-            def serialize(self, log: dict[str, Any]) -> str:
-                return super().serialize(redact(log))
 
         # Chalice gave the app's logger a plain-text handler: JSON lines only.
         for handler in list(base.handlers):
             base.removeHandler(handler)
-        log = Logger(service=service, stream=stream, logger_formatter=RedactingFormatter(use_rfc3339=True))
+        compact = os.environ.get("LOG_FORMAT", "json").lower() == "compact"
+        log = Logger(service=service, stream=stream, logger_formatter=_formatter(compact))
         log.addFilter(_PrincipalFilter())
         _state.logger = log
         dev = os.environ.get("POWERTOOLS_DEV", "").lower() in {"1", "true", "yes"}
@@ -131,12 +134,54 @@ def configure(stream: IO[str] | None = None, app: Chalice | None = None) -> Any:
     return _state.logger
 
 
+def _formatter(compact: bool) -> Any:
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+    class RedactingFormatter(LambdaPowertoolsFormatter):
+        def serialize(self, log: dict[str, Any]) -> str:
+            log = redact(log)
+            return compact_line(log) if compact else super().serialize(log)
+
+    return RedactingFormatter(use_rfc3339=True)
+
+
+# Keys every line has: the compact format shows them in fixed places, or not at all.
+_PLACED = frozenset(
+    {"level", "location", "message", "timestamp", "service", "cold_start", "function_name", "request_id"}
+    | {"x_request_id", "principal_id", "xray_trace_id", "exception", "exception_name", "stack_trace"}
+)
+
+
+def compact_line(log: dict[str, Any]) -> str:
+    """A log record as one short line of text: time, function, then what happened."""
+    at = str(log.get("timestamp") or "")[11:19]
+    who = str(log.get("function_name") or log.get("service") or "-")
+    message = log.get("message")
+    if message == "request" and "route" in log:
+        text = f"{log.get('method')} {log.get('route')} {log.get('status')} {log.get('duration_ms', 0):.0f} ms"
+    elif message == "invocation" and "event" in log:
+        text = (
+            f"{log.get('event')} {log.get('records')} records {log.get('outcome')} {log.get('duration_ms', 0):.0f} ms"
+        )
+    else:
+        extras = " ".join(f"{k}={v}" for k, v in log.items() if k not in _PLACED and v is not None)
+        text = f"{log.get('level')} {message}" + (f" ({extras})" if extras else "")
+    if log.get("principal_id"):
+        text += f" user={log['principal_id']}"
+    if log.get("level") in {"WARNING", "ERROR", "CRITICAL"} and log.get("x_request_id"):
+        text += f" x_request_id={log['x_request_id']}"
+    line = f"{at} {who:<20} {text}"
+    if log.get("exception"):
+        line += "\n" + str(log["exception"]).rstrip()
+    return line
+
+
 class _PrincipalFilter(logging.Filter):
     """Adds the caller's id to every line logged while a request is being served (the
     token may be verified after the access log's keys were set, by the inner middleware)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        request = _state.request
+        request = _request.get()
         if request is not None and not hasattr(record, "principal_id"):
             record.principal_id = principal_id(request)
         return True
@@ -185,30 +230,33 @@ def handle(
 ) -> Any:
     """The ``@app.middleware("all")`` body: dispatches on the kind of event."""
     log = _state.logger if _state.logger is not None else configure(app=app)
-    cold, _state.cold_start = _state.cold_start, False
     context = event.lambda_context if isinstance(event, Request) else getattr(event, "context", None)
-    keys = {
-        "request_id": getattr(context, "aws_request_id", None),
-        "function_name": getattr(context, "function_name", None) or os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
-        "cold_start": cold,
-    }
+    function = getattr(context, "function_name", None) or os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+    cold = str(function) not in _state.warm
+    _state.warm.add(str(function))
+    # This invocation's keys, in this thread only (a ContextVar): never another function's.
+    log.thread_safe_clear_keys()
+    log.thread_safe_append_keys(
+        request_id=getattr(context, "aws_request_id", None), function_name=function, cold_start=cold
+    )
     try:
         if isinstance(event, Request):
-            return _http(log, event, get_response, keys)
-        return _event(log, event, get_response, keys)
+            return _http(log, event, get_response)
+        return _event(log, event, get_response)
     finally:
         if metrics is not None:
             try:
                 metrics().flush()
             except Exception:  # metrics must never fail the invocation
                 log.exception("metrics flush failed")
+        log.thread_safe_clear_keys()
 
 
-def _http(log: Any, request: Request, get_response: Callable[[Any], Any], keys: dict[str, Any]) -> Any:
+def _http(log: Any, request: Request, get_response: Callable[[Any], Any]) -> Any:
     x_request_id = request_id_of(request)
     route = (request.context or {}).get("resourcePath", "")
-    log.append_keys(**keys, x_request_id=x_request_id)
-    _state.request = request
+    log.thread_safe_append_keys(x_request_id=x_request_id)
+    token = _request.set(request)
     started = time.perf_counter()
     status = 500
     try:
@@ -225,15 +273,13 @@ def _http(log: Any, request: Request, get_response: Callable[[Any], Any], keys: 
             log.info("request", extra=fields)
         else:
             log.debug("request", extra=fields)
-        _state.request = None
-        log.remove_keys(["x_request_id"])
+        _request.reset(token)
 
 
-def _event(log: Any, event: Any, get_response: Callable[[Any], Any], keys: dict[str, Any]) -> Any:
+def _event(log: Any, event: Any, get_response: Callable[[Any], Any]) -> Any:
     kind = type(event).__name__
     raw = event.to_dict()
     records = len(raw.get("Records", []) or []) if isinstance(raw, dict) else 0
-    log.append_keys(**keys)
     started = time.perf_counter()
     outcome = "error"
     try:

@@ -19,11 +19,16 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
+from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chalice import Response
 
+from chalicelib.domain.errors import problem_kind
+from chalicelib.entry.caching import etag_of, matches
+from chalicelib.entry.examples import request_example
+from chalicelib.entry.middleware import REQUEST_ID
 from chalicelib.entry.problems import PROBLEM_CONTENT_TYPE
 
 if TYPE_CHECKING:
@@ -37,24 +42,16 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 _PATH_PARAM = re.compile(r"{([^}]+)}")
 
-_REASONS = {
-    200: "OK",
-    201: "Created",
-    202: "Accepted",
-    204: "No content",
-    304: "Not modified: the cached copy named by If-None-Match is current",
-    400: "Invalid request: field-level errors in `errors`",
-    401: "Not authenticated: missing, malformed, forged or expired token (or wrong credentials at login)",
-    403: "Not allowed: no valid API key, or the caller lacks a role allowed here (or the account is not confirmed)",
-    404: "No such resource (or not yours)",
-    405: "Method not allowed",
-    409: "Conflict with the resource's current state",
-    413: "Request body over 64 KiB",
-    415: "Unsupported media type",
-    422: "Well-formed but cannot be processed",
-    429: "Too many requests: throttled by the gateway or the identity provider; retry after `Retry-After`",
-    503: "A dependency is temporarily unavailable; retry after `Retry-After`",
-}
+
+def _description(status: int) -> str:
+    """A response's description: the problem vocabulary's meaning for errors, the HTTP
+    reason phrase for successes."""
+    if status >= 400:
+        return problem_kind(status).meaning
+    if status == 304:
+        return "Not modified: the cached copy named by If-None-Match is current"
+    return HTTPStatus(status).phrase
+
 
 # Statuses the platform can answer on any operation: gateway or Cognito throttling, and
 # an AWS dependency still failing after retries.
@@ -91,8 +88,8 @@ SERVERS: list[dict[str, str]] = [
 ]
 
 REQUEST_ID_HEADER: dict[str, Any] = {
-    "description": "Echoes the request's X-Request-Id when given (1-128 of A-Z a-z 0-9 . _ : -), else a new id",
-    "schema": {"type": "string"},
+    "description": "Echoes the request's X-Request-Id when it matches this pattern, else a new id",
+    "schema": {"type": "string", "pattern": REQUEST_ID.pattern},
 }
 
 
@@ -200,7 +197,7 @@ def _problem_response(status: int) -> dict[str, Any]:
     if status == 405:
         headers["Allow"] = {"description": "The methods this path supports", "schema": {"type": "string"}}
     return {
-        "description": _REASONS.get(status, "Error"),
+        "description": _description(status),
         "headers": headers,
         "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": REF.format(model="Problem")}}},
     }
@@ -248,7 +245,11 @@ def _operation(op: Operation, schemas: dict[tuple[str, str], dict[str, Any]], de
         # An empty body reads as {}: it is only invalid when some field is required, or
         # when the model needs at least one field (a PATCH).
         required = any(f.is_required() for f in fields.values()) or bool(getattr(op.request_model, "min_properties", 0))
-        doc["requestBody"] = {"required": required, "content": {"application/json": {"schema": schema}}}
+        media: dict[str, Any] = {"schema": schema}
+        example = request_example(op.request_model)
+        if example is not None:
+            media["example"] = example
+        doc["requestBody"] = {"required": required, "content": {"application/json": media}}
     doc["responses"] = {str(status): _response(op, status, schemas) for status in operation_statuses(op)}
     return doc
 
@@ -293,7 +294,7 @@ def _response(op: Operation, status: int, schemas: dict[tuple[str, str], dict[st
     headers: dict[str, Any] = {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}}
     for name, text in op.extra.get("response_headers", {}).get(status, {}).items():
         headers[name] = {"description": text, "schema": {"type": "string"}}
-    response: dict[str, Any] = {"description": _REASONS.get(status, "Success"), "headers": headers}
+    response: dict[str, Any] = {"description": _description(status), "headers": headers}
     if status in (204, 304):
         return response
     model = op.extra.get("responses", {}).get(status, op.response_model)
@@ -390,14 +391,14 @@ def document_text(api: Api) -> tuple[str, str]:
     served = _for(api)
     if served.document is None:
         text = json.dumps(generate(api), separators=(",", ":"), sort_keys=False)
-        served.document = (text, _etag(text))
+        served.document = (text, etag_of(text))
     return served.document
 
 
 def document_response(api: Api, if_none_match: str | None) -> Response:
     text, etag = document_text(api)
     headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
-    if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
+    if matches(if_none_match, etag):
         return Response(body="", status_code=304, headers=headers)
     return Response(body=text, status_code=200, headers={"Content-Type": "application/json", **headers})
 
@@ -437,7 +438,3 @@ def _sha256(text: str) -> str:
     import base64
 
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
-
-
-def _etag(text: str) -> str:
-    return '"' + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32] + '"'

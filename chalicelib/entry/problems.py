@@ -7,25 +7,15 @@ from typing import Any
 
 from chalice import Response
 
-from chalicelib.domain.errors import ChowlineError, FieldError
+from chalicelib.domain.errors import PROBLEM_TYPE_BASE, ChowlineError, FieldError, problem_kind
 
-PROBLEM_TYPE_BASE = "https://chowline.dev/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
-_TITLES = {
-    400: "Bad Request",
-    401: "Authentication required",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict with the current state",
-    413: "Request body too large",
-    415: "Unsupported media type",
-    422: "Request cannot be processed",
-    429: "Too many requests",
-    500: "Internal Server Error",
-    503: "Service temporarily unavailable",
-}
+
+def problem_document(status: int, detail: str) -> dict[str, Any]:
+    """The problem document of ``status`` in the API's vocabulary (``PROBLEMS``)."""
+    kind = problem_kind(status)
+    return {"type": kind.type, "title": kind.title, "status": status, "detail": detail}
 
 
 def problem(
@@ -37,12 +27,12 @@ def problem(
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_BASE + (type_ or str(status)),
-        "title": title or _TITLES.get(status, "Error"),
-        "status": status,
-        "detail": detail,
-    }
+    """``type_`` (a slug) and ``title`` narrow the vocabulary's entry for ``status``."""
+    body = problem_document(status, detail)
+    if type_:
+        body["type"] = PROBLEM_TYPE_BASE + type_
+    if title:
+        body["title"] = title
     if errors:
         body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
     return Response(

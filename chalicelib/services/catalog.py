@@ -19,7 +19,7 @@ from chalicelib.domain.accounts import RESTAURANT_OWNERS
 from chalicelib.domain.clock import utc_now_text
 from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound
 from chalicelib.domain.paging import ListQuery
-from chalicelib.domain.principal import Principal
+from chalicelib.domain.principal import Principal, require_account
 
 RESTAURANT_LISTS = "restaurants"
 WRITE_ATTEMPTS = 3
@@ -82,7 +82,7 @@ class CatalogService:
     def update_restaurant(
         self, principal: Principal, restaurant_id: str, cmd: model.RestaurantUpdate
     ) -> model.ManagedRestaurant:
-        current = self.managed_restaurant(principal, restaurant_id, fresh=True)
+        current = self.managed_restaurant(principal, restaurant_id)
         updated = self._conditional_update(
             self._restaurants,
             restaurant_id,
@@ -94,9 +94,17 @@ class CatalogService:
         self._restaurant_changed(restaurant_id)
         return model.ManagedRestaurant.model_validate(updated)
 
-    def managed_restaurant(self, principal: Principal, restaurant_id: str, fresh: bool = False) -> dict[str, Any]:
-        """The restaurant item, if ``principal`` may change it (404, then 403)."""
-        restaurant = self._load_restaurant(restaurant_id) if fresh else self._restaurant(restaurant_id)
+    def managed_restaurant(self, principal: Principal, restaurant_id: str) -> dict[str, Any]:
+        """The restaurant item (read fresh, in the same call as the check that the caller's
+        account still exists: 401), if ``principal`` may change it (404, then 403)."""
+        restaurant, exists = (
+            self._restaurants.get_for(restaurant_id, principal.user_id)
+            if model.valid_id(restaurant_id)
+            else (None, True)
+        )
+        require_account(exists)
+        if restaurant is None:
+            raise model.restaurant_not_found(restaurant_id)
         model.ensure_manages(principal, restaurant)
         return restaurant
 
@@ -163,8 +171,12 @@ class CatalogService:
         self._product_changed(current)
 
     def managed_product(self, principal: Principal, product_id: str) -> dict[str, Any]:
-        """The product item (read fresh), if ``principal`` may change it (404, then 403)."""
-        product = self._products.get(product_id) if model.valid_id(product_id) else None
+        """The product item (read fresh, with the account check of ``managed_restaurant``), if
+        ``principal`` may change it (404, then 403)."""
+        product, exists = (
+            self._products.get_for(product_id, principal.user_id) if model.valid_id(product_id) else (None, True)
+        )
+        require_account(exists)
         if product is None:
             raise model.product_not_found(product_id)
         # A product never moves and an owner never changes: the cached restaurant will do.
@@ -188,12 +200,6 @@ class CatalogService:
             lambda: self._restaurants.get(restaurant_id),
             (_restaurant_tag(restaurant_id),),
         )
-        if item is None:
-            raise model.restaurant_not_found(restaurant_id)
-        return item
-
-    def _load_restaurant(self, restaurant_id: str) -> dict[str, Any]:
-        item = self._restaurants.get(restaurant_id) if model.valid_id(restaurant_id) else None
         if item is None:
             raise model.restaurant_not_found(restaurant_id)
         return item

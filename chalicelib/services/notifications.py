@@ -1,12 +1,19 @@
-"""Order notifications: every status change of an order, once, to the order-events topic
-and to its customer's inbox.
+"""Order notifications: every status change of an order, once per recipient, over every
+channel: the order-events topic (once, with the customer's), each WebSocket connection and
+each push device of the recipient, and the recipient's inbox.
 
-Exactly-once per (order, status) without an extra store: the inbox record has a key
-derived from the order and the status, and is written first with a condition, as a claim
-(a lease). Only the claimant publishes, then marks the record sent. A redelivered stream
-record finds it sent and does nothing; a crashed attempt leaves a claim that expires after
-the lease, and the retry publishes then. The one window for a duplicate is a crash between
-publishing and marking sent: at-least-once there, never lost.
+Recipients (chalicelib/domain/live.py): the customer, the restaurant's owner, connected
+couriers (READY: delivery.available; PICKED_UP: delivery.taken to the others) and the
+carrying courier from pickup on.
+
+Exactly-once per (order, status, recipient) without an extra store: the recipient's inbox
+record has a key derived from the order, the status and the kind, and is written first
+with a condition, as a claim (a lease). Only the claimant sends, then marks the record
+sent. A redelivered stream record finds it sent and does nothing; a crashed attempt leaves
+a claim that expires after the lease, and the retry sends then. One recipient's failure
+fails the record (it is retried) after every other recipient has been served, and the retry
+skips those. The one window for a duplicate is a crash between sending and marking sent:
+at-least-once there, never lost, and each frame carries a stable ``event_id``.
 """
 
 from __future__ import annotations
@@ -14,33 +21,29 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.dynamo import from_item
 from chalicelib.adapters.notifications_repo import SENT, NotificationsRepository
 from chalicelib.adapters.topic import OrderEventsTopic
+from chalicelib.domain import live
 from chalicelib.domain import orders as domain
 from chalicelib.domain.paging import ListQuery, page_of
 from chalicelib.domain.principal import Principal
+
+if TYPE_CHECKING:  # the live channel is optional: the service works without it
+    from chalicelib.services.devices import PushService
+    from chalicelib.services.live import LiveService
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 60
 INBOX_DAYS = 90
-
-_TEXT = {
-    domain.PENDING: "We received your order.",
-    domain.CONFIRMED: "Your order is paid and confirmed.",
-    domain.FAILED: "Your order could not be placed.",
-    domain.ACCEPTED: "The restaurant accepted your order.",
-    domain.REJECTED: "The restaurant could not take your order; you have been refunded.",
-    domain.PREPARING: "Your order is being prepared.",
-    domain.READY: "Your order is ready for pickup by a courier.",
-    domain.PICKED_UP: "A courier picked up your order.",
-    domain.DELIVERED: "Your order was delivered. Enjoy!",
-    domain.CANCELLED: "Your order was cancelled.",
-}
+# Recipients served at once: a READY order reaches every connected courier.
+FAN_OUT = 32
 
 
 class NotificationInProgress(Exception):
@@ -53,10 +56,17 @@ class NotificationsService:
         repo: NotificationsRepository,
         topic: OrderEventsTopic,
         clock: Callable[[], float] = time.time,
+        *,
+        live_channel: LiveService | None = None,
+        push: PushService | None = None,
+        owner_of: Callable[[str], str | None] | None = None,
     ) -> None:
         self._repo = repo
         self._topic = topic
         self._clock = clock
+        self._live = live_channel
+        self._push = push
+        self._owner_of = owner_of or (lambda _restaurant_id: None)
 
     def handle_batch(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """Failed records come back as ``batchItemFailures`` (their SequenceNumber)."""
@@ -74,7 +84,8 @@ class NotificationsService:
             raise
 
     def notify(self, record: Mapping[str, Any]) -> bool:
-        """Returns whether this call published (False: no status change, or done before)."""
+        """Returns whether this call sent anything (False: no status change, or done before).
+        Raises the first failure once every recipient has had its turn."""
         if record.get("eventName") == "REMOVE":
             return False
         images = record["dynamodb"]
@@ -83,45 +94,100 @@ class NotificationsService:
         status = new.get("status")
         if not status or old.get("status") == status:
             return False
-        at = domain.Order.from_item(new).last_change_at
+        order = domain.Order.from_item(new)
+        change = live.StatusChange.of(order)
+        couriers = self._live.couriers_online() if self._live and live.needs_couriers(change.status) else {}
+        targets = live.recipients(change, self._owner_of(change.restaurant_id), couriers)
+        details = {"total_cents": order.total_cents, "currency": order.currency}
+
+        # Frames first, for everyone (the live channel is the one a person is watching),
+        # then pushes and the sent marks.
+        claimed = _each(targets, lambda r: self._claim_and_post(change, r, couriers.get(r.user_id), details))
+        pending = [c for c in claimed if isinstance(c, _Claimed)]
+        finished = _each(pending, self._push_and_mark)
+        for outcome in [*claimed, *finished]:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return bool(pending)
+
+    def _claim_and_post(
+        self,
+        change: live.StatusChange,
+        recipient: live.Recipient,
+        known_connections: list[str] | None,
+        details: Mapping[str, Any],
+    ) -> _Claimed | None:
+        """Claims (order, status, kind) for the recipient and posts its frames; None when
+        it was sent before."""
+        kind = recipient.kind
+        text = live.text(change, recipient)
         entry = {
-            "user_id": str(new["customer_id"]),
-            "sent_at": f"{at}#{new['order_id']}#{status}",
-            "at": at,
-            "event": f"order.{str(status).lower()}",
-            "order_id": str(new["order_id"]),
-            "restaurant_id": str(new["restaurant_id"]),
-            "status": status,
-            "failure_reason": new.get("failure_reason"),
-            "message": _TEXT.get(str(status), f"Your order is {status}."),
+            "user_id": recipient.user_id,
+            "sent_at": live.inbox_key(change, kind),
+            "at": change.at,
+            "event": live.inbox_event(change, kind),
+            "kind": kind,
+            "event_id": live.event_id(change, kind),
+            "order_id": change.order_id,
+            "restaurant_id": change.restaurant_id,
+            "status": change.status,
+            "failure_reason": change.failure_reason,
+            "message": text,
             "expires_at": int(self._clock()) + INBOX_DAYS * 86400,
         }
         existing = self._repo.claim(entry, int(self._clock()), LEASE_SECONDS, uuid.uuid4().hex)
         if existing is not None:
             if existing.get("state") == SENT:
-                return False
-            raise NotificationInProgress(f"{entry['sent_at']} is being sent by another attempt")
-        message = {
-            "event": entry["event"],
-            "order_id": entry["order_id"],
-            "status": status,
-            "customer_id": entry["user_id"],
-            "restaurant_id": entry["restaurant_id"],
-            "total_cents": new.get("total_cents"),
-            "currency": new.get("currency"),
-            "failure_reason": new.get("failure_reason"),
-            "courier_id": new.get("courier_id"),
-            "at": at,
-        }
-        attributes = {"event": entry["event"], "customer_id": entry["user_id"], "restaurant_id": entry["restaurant_id"]}
-        try:
-            message_id = self._topic.publish(message, attributes)
-        except Exception:
-            # Nothing went out: give the claim up so that the retry need not wait the lease.
-            self._repo.release(entry["user_id"], entry["sent_at"])
-            raise
-        self._repo.mark_sent(entry["user_id"], entry["sent_at"], message_id)
+                return None
+            raise NotificationInProgress(f"{recipient.user_id} {entry['sent_at']} is being sent by another attempt")
+        claimed = _Claimed(change, recipient, entry, text)
+        with self._releasing(claimed):
+            claimed.message_id = self._publish(change, details) if recipient.role == "customer" else ""
+            if self._live is not None:
+                # Couriers' connections are known from the courier lookup; the carrying
+                # courier's order.status frames go to all of their connections.
+                known = known_connections if kind != live.ORDER_STATUS else None
+                self._live.post(recipient.user_id, live.socket_message(change, kind), known)
+        return claimed
+
+    def _push_and_mark(self, claimed: _Claimed) -> bool:
+        with self._releasing(claimed):
+            if self._push is not None:
+                change = claimed.change
+                data = {
+                    "event_id": str(claimed.entry["event_id"]),
+                    "order_id": change.order_id,
+                    "status": change.status,
+                }
+                self._push.send(claimed.recipient.user_id, live.push_payloads("Chowline", claimed.text, data))
+        self._repo.mark_sent(claimed.recipient.user_id, str(claimed.entry["sent_at"]), claimed.message_id)
         return True
+
+    @contextmanager
+    def _releasing(self, claimed: _Claimed) -> Iterator[None]:
+        """On failure, gives the claim up so that the retry need not wait the lease."""
+        try:
+            yield
+        except Exception:
+            self._repo.release(claimed.recipient.user_id, str(claimed.entry["sent_at"]))
+            raise
+
+    def _publish(self, change: live.StatusChange, details: Mapping[str, Any]) -> str:
+        event = live.inbox_event(change, live.ORDER_STATUS)
+        message = {
+            "event": event,
+            "order_id": change.order_id,
+            "status": change.status,
+            "customer_id": change.customer_id,
+            "restaurant_id": change.restaurant_id,
+            "total_cents": details.get("total_cents"),
+            "currency": details.get("currency"),
+            "failure_reason": change.failure_reason,
+            "courier_id": change.courier_id,
+            "at": change.at,
+        }
+        attributes = {"event": event, "customer_id": change.customer_id, "restaurant_id": change.restaurant_id}
+        return self._topic.publish(message, attributes)
 
     def inbox(self, principal: Principal, query: ListQuery) -> dict[str, Any]:
         items, cursor = self._repo.inbox(principal.user_id, query.limit, query.cursor)
@@ -132,6 +198,8 @@ def _out(item: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "notification_id": item["sent_at"],
         "event": item.get("event"),
+        "kind": item.get("kind", live.ORDER_STATUS),
+        "event_id": item.get("event_id"),
         "order_id": item.get("order_id"),
         "restaurant_id": item.get("restaurant_id"),
         "status": item.get("status"),
@@ -139,3 +207,33 @@ def _out(item: Mapping[str, Any]) -> dict[str, Any]:
         "message": item.get("message"),
         "sent_at": item.get("at"),
     }
+
+
+@dataclass
+class _Claimed:
+    """A recipient's claim, taken and its frames posted: push and the sent mark follow."""
+
+    change: live.StatusChange
+    recipient: live.Recipient
+    entry: dict[str, Any]
+    text: str
+    message_id: str = ""
+
+
+def _each(items: list[Any], call: Callable[[Any], Any]) -> list[Any]:
+    """``call`` on every item, FAN_OUT at a time; an item's failure is returned, not raised,
+    so that every other item still gets its turn."""
+
+    def guarded(item: Any) -> Any:
+        try:
+            return call(item)
+        except Exception as exc:  # noqa: BLE001 - raised by the caller once every item has had its turn
+            log.warning("notifying %s failed", getattr(item, "user_id", item), exc_info=True)
+            return exc
+
+    if len(items) <= 1:
+        return [guarded(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor  # on first fan-out: keeps the import of app small
+
+    with ThreadPoolExecutor(max_workers=min(FAN_OUT, len(items))) as pool:
+        return list(pool.map(guarded, items))

@@ -20,7 +20,7 @@ from chalicelib.domain.clock import now as clock_now
 from chalicelib.domain.clock import rfc3339, utc_now_text
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ServiceUnavailable, Unprocessable
 from chalicelib.domain.paging import page_of
-from chalicelib.domain.principal import Principal
+from chalicelib.domain.principal import Principal, require_account
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class OrdersService:
 
     def place(self, principal: Principal, key: str | None, cmd: domain.PlaceOrder) -> Placement:
         """At most three calls on a first request: BatchGetItem (catalog + an earlier order
-        with this key), a conditional PutItem, SendMessage."""
+        with this key + the caller's profile), a conditional PutItem, SendMessage."""
         key = domain.idempotency_key(key)
         domain.check_lines(cmd)
         order_id = domain.order_id_for(principal.user_id, key)
@@ -66,7 +66,9 @@ class OrdersService:
             restaurant_id=cmd.restaurant_id,
             product_ids=[line.product_id for line in cmd.items],
             consistent=False,
+            user_id=principal.user_id,
         )
+        require_account(snap.user_exists)
         if snap.order is not None:
             return self._replay(snap.order, digest)
         priced = domain.price(cmd, snap.restaurant, snap.products)
@@ -136,8 +138,13 @@ class OrdersService:
         return page_of(domain.orders_out(items), cursor)
 
     def _visible(self, principal: Principal, order_id: str, target: str | None = None) -> tuple[domain.Order, bool]:
-        """The order if the caller may see it (else 404), and whether they own its restaurant."""
-        order = self._repo.get(order_id)
+        """The order if the caller may see it (else 404), and whether they own its restaurant.
+        With a ``target`` (a write) the same read checks the caller still has an account."""
+        if target is None:
+            order = self._repo.get(order_id)
+        else:
+            order, exists = self._repo.with_user(order_id, principal.user_id)
+            require_account(exists)
         if order is None:
             raise NotFound("No such order")
         party = domain.is_party(order, principal)
@@ -156,22 +163,36 @@ class OrdersService:
 
     def change_status(self, principal: Principal, order_id: str, cmd: domain.StatusChange) -> domain.OrderOut:
         order, owns = self._visible(principal, order_id, cmd.status)
-        moved = order.move(cmd.status, principal, at=self._clock(), owns_restaurant=owns, reason=cmd.reason)
-        return domain.order_out(self._store(order, moved))
+
+        def decide(current: domain.Order) -> domain.Order:
+            return current.move(cmd.status, principal, at=self._clock(), owns_restaurant=owns, reason=cmd.reason)
+
+        return domain.order_out(self._move(order, decide))
 
     def cancel(self, principal: Principal, order_id: str) -> domain.OrderOut:
-        order = self._repo.get(order_id)
+        order, exists = self._repo.with_user(order_id, principal.user_id)
+        require_account(exists)
         if order is None:
             raise NotFound("No such order")
-        return domain.order_out(self._store(order, order.cancel(principal, at=self._clock())))
+        return domain.order_out(self._move(order, lambda current: current.cancel(principal, at=self._clock())))
 
-    def _store(self, order: domain.Order, moved: domain.Order) -> domain.Order:
-        if domain.returns_money_and_stock(order.status, moved.status):
-            return self._release(order, moved)
+    def _move(
+        self, order: domain.Order, decide: Callable[[domain.Order], domain.Order], retry: bool = True
+    ) -> domain.Order:
+        """``decide`` turns the order as read into the moved order (or refuses, 409/404/403);
+        this stores it conditioned on the status read. When the status changed between the
+        read and the write (the processor confirmed the order meanwhile, say), the move is
+        judged again on the order as it is now and, still allowed, tried once more."""
+        moved = decide(order)
         try:
+            if domain.returns_money_and_stock(order.status, moved.status):
+                return self._release(order, moved)
             return self._repo.move(order, moved)
         except StaleStatus as exc:
-            raise Conflict("The order changed status meanwhile; reload it and try again") from exc
+            current = exc.current or self._repo.get(order.order_id)
+            if not retry or current is None:
+                raise Conflict("The order changed status meanwhile; reload it and try again") from exc
+            return self._move(current, decide, retry=False)  # decide: 409 (or 404) if no longer allowed
 
     def _release(self, order: domain.Order, moved: domain.Order) -> domain.Order:
         """Stock back + status change in ONE transaction, then the refund (idempotent)."""
@@ -183,7 +204,7 @@ class OrdersService:
                 break
             except Cancelled as exc:
                 if exc.order:
-                    raise Conflict("The order changed status meanwhile; reload it and try again") from exc
+                    raise StaleStatus() from exc
                 # A product was deleted or stopped counting stock: restock the others only.
                 fresh = self._repo.snapshot(
                     order_id=None,

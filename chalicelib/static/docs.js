@@ -94,15 +94,63 @@
     }
   }
 
+  // The first restaurant and product of the catalog: "Try it" fills them in wherever a path
+  // parameter or a body field of that name asks for one, so the examples work as they are.
+  let liveIds = null;
+  function catalogIds() {
+    if (!liveIds) {
+      const get = (url) => fetch(new URL(url, new URL(".", window.location.href))).then((r) => (r.ok ? r.json() : { items: [] }));
+      liveIds = get("restaurants?limit=1")
+        .then((page) => {
+          const restaurant = (page.items || [])[0];
+          if (!restaurant) return {};
+          return get("restaurants/" + encodeURIComponent(restaurant.restaurant_id) + "/products?limit=1").then((menu) => {
+            const product = (menu.items || [])[0];
+            return { restaurant_id: restaurant.restaurant_id, product_id: product ? product.product_id : undefined };
+          });
+        })
+        .catch(() => ({}));
+    }
+    return liveIds;
+  }
+
+  function withIds(value, ids) {
+    if (Array.isArray(value)) return value.map((v) => withIds(v, ids));
+    if (value && typeof value === "object") {
+      const out = {};
+      for (const [key, child] of Object.entries(value)) out[key] = ids[key] !== undefined ? ids[key] : withIds(child, ids);
+      return out;
+    }
+    return value;
+  }
+
+  function initialValue(p) {
+    if (p.name.toLowerCase() === "idempotency-key") return crypto.randomUUID();  // a new order per page load
+    const schema = resolve(p.schema || {});
+    if (p.example !== undefined) return String(p.example);
+    if (schema.examples && schema.examples.length) return String(schema.examples[0]);
+    return "";
+  }
+
   function tryIt(path, method, op) {
     const params = op.parameters || [];
     const inputs = {};
     const rows = params.map((p) => {
       inputs[p.in + ":" + p.name] = el("input", { name: p.name, placeholder: typeOf(p.schema) });
+      inputs[p.in + ":" + p.name].value = initialValue(p);
       return el("tr", {}, [el("td", {}, el("code", { text: p.name })), el("td", { text: p.in }), el("td", {}, inputs[p.in + ":" + p.name])]);
     });
-    const body = op.requestBody ? el("textarea", {}) : null;
-    if (body) body.value = JSON.stringify(example(op.requestBody.content["application/json"].schema, 0), null, 2);
+    const media = op.requestBody ? op.requestBody.content["application/json"] : null;
+    const body = media ? el("textarea", {}) : null;
+    const bodyExample = media ? (media.example !== undefined ? media.example : example(media.schema, 0)) : null;
+    if (body) body.value = JSON.stringify(bodyExample, null, 2);
+    catalogIds().then((ids) => {
+      for (const p of params) {
+        const input = inputs[p.in + ":" + p.name];
+        if (p.in === "path" && ids[p.name] && !input.value) input.value = ids[p.name];
+      }
+      if (body && body.value === JSON.stringify(bodyExample, null, 2)) body.value = JSON.stringify(withIds(bodyExample, ids), null, 2);
+    });
     const output = el("pre", { text: "" });
     const button = el("button", { type: "button", text: "Send" });
     button.addEventListener("click", async () => {
@@ -126,7 +174,12 @@
         const response = await fetch(target, { method: method.toUpperCase(), headers, body: body ? body.value : undefined });
         const text = await response.text();
         let shown = text;
-        try { shown = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* not JSON */ }
+        try {
+          const parsed = JSON.parse(text);
+          shown = JSON.stringify(parsed, null, 2);
+          // Signing in hands its ID token to every other form.
+          if (parsed && parsed.id_token) tokenInput.value = parsed.id_token;
+        } catch (e) { /* not JSON */ }
         output.textContent = response.status + " " + (response.headers.get("Content-Type") || "") + "\n\n" + shown;
       } catch (error) {
         output.textContent = String(error);

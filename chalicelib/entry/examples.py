@@ -1,0 +1,47 @@
+"""Request bodies that work as they are on the local stack (``make run``), for the OpenAPI
+document's examples and the "Try it" forms of ``/docs``: the demo accounts and the test
+payment token of every non-production stage. Keyed by request model; the ids of a real
+restaurant and product are filled in by ``/docs`` from the catalog it reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# The demo accounts of the local stack (API.md; devtools/seed.py creates them with these).
+DEMO_CUSTOMER = "customer@demo.chowline.dev"
+DEMO_PASSWORD = "Chowline-demo-1"  # noqa: S105  (public: it exists only on local stacks)
+# Stand-ins that /docs replaces with the first restaurant and product the catalog lists.
+RESTAURANT_ID = "restaurant-id"
+PRODUCT_ID = "product-id"
+ADDRESS = {"label": "Home", "line1": "1201 E 6th St", "city": "Austin", "postcode": "78702"}
+
+REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
+    "SignUp": {"email": "new-customer@example.com", "password": "Chowline-new-1", "name": "New Customer"},
+    "Confirm": {"email": "new-customer@example.com", "code": "123456"},
+    "Login": {"email": DEMO_CUSTOMER, "password": DEMO_PASSWORD},
+    "Refresh": {"refresh_token": "<the refresh_token of /auth/login>"},
+    "ProfileUpdate": {"name": "Casey Customer", "addresses": [ADDRESS]},
+    "PlaceOrder": {
+        "restaurant_id": RESTAURANT_ID,
+        "items": [{"product_id": PRODUCT_ID, "quantity": 1}],
+        "delivery_address": ADDRESS,
+        "payment_token": "tok_visa",
+        "notes": "Ring the bell",
+    },
+    "StatusChange": {"status": "ACCEPTED"},
+    "RestaurantCreate": {
+        "name": "Taqueria del Sol",
+        "city": "Austin",
+        "cuisine": "mexican",
+        "address": "500 Congress Ave, Austin, TX 78701",
+        # a user's id: `make find-user EMAIL=...` prints it
+        "owner_id": "00000000-0000-4000-8000-000000000000",
+    },
+    "RestaurantUpdate": {"is_open": False},
+    "ProductCreate": {"name": "Fish taco", "description": "Beer-battered cod", "price_cents": 450, "stock": 50},
+    "ProductUpdate": {"price_cents": 475},
+}
+
+
+def request_example(model: Any) -> dict[str, Any] | None:
+    return REQUEST_EXAMPLES.get(getattr(model, "__name__", ""))

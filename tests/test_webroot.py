@@ -1,0 +1,47 @@
+"""The local server's edge: the web app at /, the API under /api/, nothing else of the
+project readable through it."""
+
+from __future__ import annotations
+
+import pytest
+
+from devtools import webroot
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/api/restaurants?city=Austin", "/restaurants?city=Austin"),
+        ("/api/orders/ord_1/status", "/orders/ord_1/status"),
+        ("/api", "/"),
+        ("/api?x=1", "/?x=1"),
+        ("/restaurants", "/restaurants"),
+        ("/apiary", "/apiary"),
+    ],
+)
+def test_the_api_answers_under_api_and_at_the_bare_paths(path: str, expected: str) -> None:
+    assert webroot.api_path(path) == expected
+
+
+def test_the_site_root_is_the_web_app() -> None:
+    index = webroot.respond("GET", "/?utm=x")
+    assert index is not None and index["statusCode"] == 200
+    assert index["headers"]["Content-Type"].startswith("text/html")
+    assert b'<script type="module" src="js/app.js">' in index["body"]
+    module = webroot.respond("GET", "/js/pages/order.js")
+    assert module is not None and module["headers"]["Content-Type"].startswith("text/javascript")
+    head = webroot.respond("HEAD", "/css/app.css")
+    assert head is not None and head["statusCode"] == 200 and head["body"] == b""
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/js/../../app.py", "/%2e%2e/app.py", "/..%2fapp.py", "/js/%2e%2e/%2e%2e/.chalice/config.json", "/js"],
+)
+def test_nothing_outside_web_is_served(path: str) -> None:
+    assert webroot.respond("GET", path) is None
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/"), ("GET", "/restaurants"), ("GET", "/health")])
+def test_api_requests_pass_through(method: str, path: str) -> None:
+    assert webroot.respond(method, path) is None

@@ -1,0 +1,110 @@
+// The cart and checkout: address, payment and one Idempotency-Key per checkout attempt, so
+// a double click or a retry after a lost response places one order.
+import { ApiError, clientConfig, newKey, post, session } from "../api.js";
+import * as cart from "../cart.js";
+import { busy, field, form, h, money, showProblem } from "../ui.js";
+
+const ATTEMPT_KEY = "chowline.checkout";
+const TEST_TOKENS = [
+  ["tok_visa", "Test card: approved (tok_visa)"],
+  ["tok_declined", "Test card: declined (tok_declined)"],
+  ["tok_error", "Test card: provider error (tok_error)"],
+];
+
+export default async function render({ go, page }) {
+  const c = cart.load();
+  if (!c.lines.length) {
+    page("Cart", h("p", {}, "Your cart is empty. ", h("a", { href: "#/restaurants" }, "Browse restaurants")));
+    return;
+  }
+  const lines = h("ul", { class: "lines" });
+  const total = h("p", { class: "total" });
+  const draw = () => {
+    const now = cart.load();
+    if (!now.lines.length) return render({ go, page });
+    lines.replaceChildren(
+      ...now.lines.map((l) =>
+        h(
+          "li",
+          {},
+          h("span", { class: "grow" }, `${l.quantity} × ${l.name}`),
+          h("span", {}, money(l.quantity * l.price_cents)),
+          h("button", { type: "button", class: "small", "aria-label": `Fewer ${l.name}`, onclick: () => (cart.setQuantity(l.product_id, l.quantity - 1), draw()) }, "−"),
+          h("button", { type: "button", class: "small", "aria-label": `More ${l.name}`, onclick: () => (cart.setQuantity(l.product_id, Math.min(l.quantity + 1, 50)), draw()) }, "+"),
+        ),
+      ),
+    );
+    total.textContent = `Subtotal ${money(cart.subtotal(now))}`;
+  };
+  draw();
+  const heading = [h("p", { class: "muted" }, `From ${c.restaurant_name}`), lines, total];
+  if (!session.get()) {
+    page("Cart", ...heading, h("p", {}, h("a", { class: "button primary", href: "#/sign-in?next=%2Fcart" }, "Sign in to order")));
+    return;
+  }
+  const { stage } = await clientConfig();
+  const saved = session.get().addresses?.[0] || {};
+  const payment =
+    stage === "prod"
+      ? field("Payment", "payment_token", { required: true, autocomplete: "off" })
+      : field("Payment", "payment_token", {}, TEST_TOKENS);
+  const el = form(
+    (data) => placeOrder(el, data, go),
+    h(
+      "fieldset",
+      {},
+      h("legend", {}, "Delivery address"),
+      field("Street address", "delivery_address.line1", { autocomplete: "street-address", value: saved.line1 || "", required: true }),
+      field("City", "delivery_address.city", { autocomplete: "address-level2", value: saved.city || "", required: true }),
+      field("Postcode", "delivery_address.postcode", { autocomplete: "postal-code", value: saved.postcode || "", required: true }),
+    ),
+    payment,
+    field("Notes for the restaurant (optional)", "notes", { rows: 2, maxlength: 500 }),
+    h("button", { type: "submit", class: "primary" }, "Place order"),
+  );
+  page("Cart", ...heading, el);
+}
+
+async function placeOrder(el, data, go) {
+  const c = cart.load();
+  const body = {
+    restaurant_id: c.restaurant_id,
+    items: c.lines.map((l) => ({ product_id: l.product_id, quantity: l.quantity })),
+    delivery_address: {
+      label: "Delivery",
+      line1: data.get("delivery_address.line1").trim(),
+      city: data.get("delivery_address.city").trim(),
+      postcode: data.get("delivery_address.postcode").trim(),
+    },
+    payment_token: data.get("payment_token").trim(),
+  };
+  if (data.get("notes").trim()) body.notes = data.get("notes").trim();
+  const button = el.querySelector("button[type=submit]");
+  try {
+    await busy(button, async () => {
+      const order = await post("/orders", body, { headers: { "Idempotency-Key": attemptKey(body) } });
+      sessionStorage.removeItem(ATTEMPT_KEY);
+      cart.clear();
+      go(`/orders/${order.order_id}`);
+    });
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    // A 4xx answer ends this attempt; a lost answer (0) or a 5xx keeps the key for the retry.
+    if (error.status >= 400 && error.status < 500) sessionStorage.removeItem(ATTEMPT_KEY);
+    showProblem(el, error);
+  }
+}
+
+// The same body keeps its key until the attempt succeeds or is refused.
+function attemptKey(body) {
+  const text = JSON.stringify(body);
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(ATTEMPT_KEY));
+    if (saved?.body === text) return saved.key;
+  } catch {
+    // a new attempt
+  }
+  const key = newKey();
+  sessionStorage.setItem(ATTEMPT_KEY, JSON.stringify({ key, body: text }));
+  return key;
+}

@@ -1,0 +1,72 @@
+// One order: its status (role="status"), a timeline that moves by itself, cancel.
+import { ApiError, get, post, session } from "../api.js";
+import { watch } from "../live.js";
+import { busy, h, money, onChange, statusName, when } from "../ui.js";
+
+const FLOW = ["PENDING", "CONFIRMED", "ACCEPTED", "PREPARING", "READY", "PICKED_UP", "DELIVERED"];
+const CANCELLABLE = new Set(["PENDING", "CONFIRMED"]);
+const REASONS = {
+  payment_declined: "The payment was declined.",
+  out_of_stock: "Something in the order sold out.",
+  restaurant_closed: "The restaurant was closed.",
+};
+
+export default async function render({ params: [orderId], page }) {
+  const status = h("p", { class: "status", role: "status" });
+  const timeline = h("ol", { class: "timeline", "aria-label": "Timeline" });
+  const details = h("div");
+  const actions = h("div", { class: "actions" });
+  const error = h("p", { class: "form-error", role: "alert", hidden: true });
+  page("Your order", status, timeline, actions, error, details);
+
+  const draw = onChange((order) => {
+    status.textContent = statusName(order.status);
+    status.dataset.status = order.status;
+    const reached = new Map(order.status_history.map((e) => [e.status, e.at]));
+    const steps = FLOW.includes(order.status) ? FLOW : [...order.status_history.map((e) => e.status)];
+    timeline.replaceChildren(
+      ...steps.map((s) =>
+        h("li", { class: reached.has(s) ? "done" : "todo", "aria-current": s === order.status ? "step" : false }, h("span", {}, statusName(s)), reached.has(s) ? h("time", { datetime: reached.get(s) }, when(reached.get(s))) : null),
+      ),
+    );
+    const reason = order.failure_reason ? REASONS[order.failure_reason] || order.failure_reason : order.reason;
+    details.replaceChildren(
+      reason ? h("p", { class: "notice" }, reason) : "",
+      h("h2", {}, "Items"),
+      h("ul", { class: "lines" }, order.items.map((i) => h("li", {}, h("span", { class: "grow" }, `${i.quantity} × ${i.name || i.product_id}`), h("span", {}, money(i.line_total_cents ?? i.price_cents * i.quantity, order.currency))))),
+      h("p", { class: "total" }, `Total ${money(order.total_cents, order.currency)}`),
+      h("p", { class: "muted" }, `Deliver to ${[order.delivery_address.line1, order.delivery_address.city, order.delivery_address.postcode].filter(Boolean).join(", ")}`),
+    );
+    const mine = order.customer_id === session.get()?.user_id;
+    actions.replaceChildren(
+      mine && CANCELLABLE.has(order.status)
+        ? h("button", { type: "button", onclick: (e) => cancel(e.currentTarget) }, "Cancel order")
+        : "",
+    );
+  });
+
+  const load = async () => {
+    try {
+      draw(await get(`/orders/${orderId}`));
+      error.hidden = true;
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      if (e.status === 404) status.textContent = "Not found";
+      error.textContent = e.message;
+      error.hidden = false;
+    }
+  };
+
+  const cancel = (button) =>
+    busy(button, async () => {
+      try {
+        draw(await post(`/orders/${orderId}/cancel`));
+      } catch (e) {
+        error.textContent = e.message;
+        error.hidden = false;
+      }
+    });
+
+  await load();
+  return watch(load, (frame) => frame.order_id === orderId);
+}
