@@ -36,8 +36,11 @@ lint: $(READY)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# Two pytest-xdist workers, each with its own session emulator; a test file is one unit of
+# work unless it is marked `spread` (tests/conftest.py). TEST_PARALLEL= runs in one process.
+TEST_PARALLEL ?= -n 2 --dist loadgroup --no-loadscope-reorder
 test: $(READY) $(GATES_READY) lint browser ## every test and gate
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider $(TEST_PARALLEL)
 
 # The browser tests drive Debian's Chromium: installed through apt when root (as on CI),
 # else Playwright's own download where it is reachable; SKIP_BROWSER=1 opts out.

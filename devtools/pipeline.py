@@ -32,6 +32,12 @@ log = logging.getLogger("chowline.pipeline")
 # With the backoff below, 20 attempts span over a minute: longer than a notification claim.
 MAX_STREAM_ATTEMPTS = 20
 MAX_STREAM_BACKOFF = 5.0
+# An idle stream poller reads again after 50 ms, doubling up to 1 s (each read is three calls
+# to the emulator); a DynamoDB write made in this process wakes it at once.
+STREAM_IDLE_WAITS = (0.05, 1.0)
+DYNAMODB_WRITES = frozenset(
+    {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "ExecuteStatement"}
+)
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -58,6 +64,7 @@ class Pipeline:
         self._wait = wait_seconds
         self._sweep_every = sweep_every
         self._stop = threading.Event()
+        self._stream_wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -86,6 +93,7 @@ class Pipeline:
 
     def stop(self) -> None:
         self._stop.set()
+        self._stream_wake.set()
         for thread in self._threads:
             thread.join(timeout=self._wait + 5)
         self._threads = []
@@ -102,6 +110,9 @@ class Pipeline:
             bootstrap.reset()
         app = bootstrap.container()
         _ = (app.order_processor, app.orders, app.notifications, app.payment_provider)
+        app.clients.get("dynamodb").meta.events.register(
+            "after-call.dynamodb", self._wake_stream, unique_id=f"wake-stream-{id(self)}"
+        )
         attributes = self._client("sqs").get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["All"])
         policy = json.loads(attributes["Attributes"].get("RedrivePolicy", "{}") or "{}")
         self.max_receives = int(policy.get("maxReceiveCount", self.max_receives))
@@ -263,12 +274,22 @@ class Pipeline:
 
     # --- Orders stream -> notify ---------------------------------------------------------
 
+    def _wake_stream(self, model: Any, **_: Any) -> None:
+        if model.name in DYNAMODB_WRITES:
+            self._stream_wake.set()
+
     def _poll_stream_forever(self) -> None:
+        shortest, longest = STREAM_IDLE_WAITS
+        idle = shortest
         while not self._stop.is_set():
             try:
                 if not self.pump_stream():
-                    self._stop.wait(0.05)
-                elif self._stream_failures:
+                    self._stream_wake.wait(idle)
+                    self._stream_wake.clear()
+                    idle = min(idle * 2, longest)
+                    continue
+                idle = shortest
+                if self._stream_failures:
                     self._stop.wait(min(MAX_STREAM_BACKOFF, 0.1 * 2 ** (self._stream_failures - 1)))
             except Exception as error:  # noqa: BLE001 (a poller outlives any failure; _failed logs it)
                 self._failed("stream poller", error)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-LOCAL_DIR = Path(__file__).resolve().parent.parent / ".local"
+# CHOWLINE_LOCAL_DIR moves them elsewhere: each test worker keeps its stacks to itself.
+LOCAL_DIR = Path(os.environ.get("CHOWLINE_LOCAL_DIR") or Path(__file__).resolve().parent.parent / ".local")
 PID = "CHOWLINE_STACK_PID"
 PORT = "CHOWLINE_STACK_PORT"
 
@@ -27,7 +28,7 @@ def path_for(port: int) -> Path:
 
 def write(env: dict[str, str], port: int) -> Path:
     path = path_for(port)
-    path.parent.mkdir(exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     values = {**env, PID: str(os.getpid()), PORT: str(port)}
     path.write_text("".join(f"{k}={v}\n" for k, v in sorted(values.items())))
     return path

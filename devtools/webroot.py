@@ -62,8 +62,14 @@ def _web_file(route: str) -> Path | None:
 
 
 def _asset(key: str, method: str) -> dict[str, Any]:
+    """As the assets distribution: checked images only, never sniffed, under its CSP."""
     from botocore.exceptions import ClientError
 
+    from chalicelib.domain.catalog import PUBLISHED_IMAGES
+    from infra.edge import ASSETS_CSP
+
+    if not key.startswith(PUBLISHED_IMAGES):  # uploads in progress are never served
+        return _response(404, b"", "text/plain", {})
     bucket = os.environ.get("ASSETS_BUCKET", "")
     try:
         obj = _s3().get_object(Bucket=bucket, Key=key)
@@ -72,7 +78,11 @@ def _asset(key: str, method: str) -> dict[str, Any]:
         status = 404 if code in ("NoSuchKey", "404", "NoSuchBucket") else 502
         return _response(status, b"", "text/plain", {})
     body = obj["Body"].read()
-    headers = {"Cache-Control": "public, max-age=86400", "ETag": obj.get("ETag", "")}
+    headers = {
+        "Cache-Control": "public, max-age=86400",
+        "ETag": obj.get("ETag", ""),
+        "Content-Security-Policy": ASSETS_CSP,
+    }
     return _response(200, body if method == "GET" else b"", obj.get("ContentType", "application/octet-stream"), headers)
 
 

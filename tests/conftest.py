@@ -16,6 +16,27 @@ import pytest
 from devtools.emulator import Emulator, client_env, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+# The stacks a test starts register in a folder of their own per worker (devtools/stackenv.py),
+# so a test that counts the running stacks sees only its own, whatever runs beside it.
+os.environ["CHOWLINE_LOCAL_DIR"] = str(ROOT / ".local" / f"tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "spread: under xdist, each test of the module may run on any worker (each sets the module up)"
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``make test``'s workers (pytest-xdist, ``--dist loadgroup``) a test file is one unit
+    of work, so its module fixtures (a local stack, a packaged template) are built once; a
+    module marked ``spread`` gives each of its tests to whichever worker is free instead,
+    and runs first, so its long tests start while the short files fill the gaps."""
+    for item in items:
+        if not item.get_closest_marker("spread") and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    items.sort(key=lambda item: item.get_closest_marker("spread") is None)
 
 
 def local_stage_env() -> dict[str, str]:

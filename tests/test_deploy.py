@@ -239,7 +239,7 @@ def test_deploy_uploads_the_web_app_versioned_with_an_uncached_index(aws: Any, p
         "prod",
         aws,
         project,
-        template=stack_template(),
+        template=stack_template(aws),
         chalice_deploy=ChaliceDeployStandIn(aws),
         delay=1,
         web_bucket="chowline-prod-web-123456789012",
@@ -288,7 +288,7 @@ def test_deploy_creates_push_applications_from_secrets_and_wires_the_websocket(a
         record["resources"].append(resource)
         (deployed / f"{stage}.json").write_text(json.dumps(record))
 
-    deploy.deploy("prod", aws, project, template=stack_template(), chalice_deploy=chalice_with_websocket, delay=1)
+    deploy.deploy("prod", aws, project, template=stack_template(aws), chalice_deploy=chalice_with_websocket, delay=1)
 
     apps = aws.client("sns").list_platform_applications()["PlatformApplications"]
     assert [a["PlatformApplicationArn"].rsplit("/", 1)[-1] for a in apps] == ["chowline-prod-fcm"]
@@ -310,6 +310,6 @@ def test_deploy_creates_push_applications_from_secrets_and_wires_the_websocket(a
         policy_file = config["stages"][stage]["lambda_functions"]["notify"]["iam_policy_file"]
         seen["notify"] = (project_dir / ".chalice" / policy_file).read_text()
 
-    deploy.deploy("prod", aws, project, template=stack_template(), chalice_deploy=record_policy, delay=1)
+    deploy.deploy("prod", aws, project, template=stack_template(aws), chalice_deploy=record_policy, delay=1)
     assert ":ws123/*/POST/@connections/*" in seen["notify"]
     assert len(aws.client("sns").list_platform_applications()["PlatformApplications"]) == 1

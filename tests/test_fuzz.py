@@ -33,6 +33,8 @@ PASSWORD = "Chowline-demo-1"
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "50"))
 SEED = os.environ.get("FUZZ_SEED", "20261127")
 PUBLIC = "/x-roles == []"
+# Each run is long: under xdist they go to whichever worker is free (tests/conftest.py).
+pytestmark = pytest.mark.spread
 
 # Failures found in code other areas own, reported to them, and verdicts no schema can
 # predict; each is listed with what it needs. Delete an entry once fixed: the run then

@@ -136,8 +136,9 @@ def _string_schemas(schema: Any, path: str = "") -> Iterator[tuple[str, dict[str
             yield from _string_schemas(value, f"{path}[{index}]")
 
 
-# Strings that are not text: passed to Cognito verbatim, never stored or shown.
-NOT_TEXT = {"password", "refresh_token"}
+# Strings that are not text: passed to Cognito verbatim, never stored or shown (the MFA
+# challenge session is as opaque as a refresh token).
+NOT_TEXT = {"password", "refresh_token", "session"}
 
 
 def test_every_string_a_request_takes_refuses_control_characters() -> None:

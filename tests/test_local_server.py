@@ -189,6 +189,33 @@ def _raw(server: str, data: bytes) -> tuple[int, dict[str, str], bytes]:
     return int(lines[0].split()[1]), headers, body
 
 
+def test_responses_leave_at_once_on_a_kept_alive_connection(stack):
+    """Nagle's algorithm is off on every connection (TCP_NODELAY): with it on, the body of
+    each response on a reused connection waited for the client's delayed ACK (~40 ms)."""
+    local = create_server("127.0.0.1", free_port())
+    no_delay: list[int] = []
+    closed = threading.Event()
+    close = local.server.shutdown_request
+
+    def record(request: socket.socket) -> None:
+        no_delay.append(request.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        closed.set()
+        close(request)
+
+    local.server.shutdown_request = record
+    thread = threading.Thread(target=local.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with requests.Session() as session:
+            for _ in range(2):
+                assert session.get(f"http://127.0.0.1:{local.port}/health", timeout=WAIT).status_code == 200
+        assert closed.wait(WAIT), "the server saw the client close"
+    finally:
+        local.server.shutdown()
+        thread.join(WAIT)
+    assert no_delay and all(no_delay), no_delay
+
+
 @pytest.mark.parametrize("length", ["abc", "-1", "12, 13", "1e3"])
 def test_a_content_length_that_is_not_a_number_is_a_400_problem(server, length):
     status, headers, body = _raw(

@@ -59,7 +59,7 @@ def dlq_messages(stack, aws):
 def redrive(stack):
     from devtools.redrive import main
 
-    return main(["--env", "/nonexistent"])
+    return main([])  # the environment names the queues, as on AWS
 
 
 def test_throttled_transactions_go_to_the_dlq_then_redrive_completes(stack, aws, pipeline):

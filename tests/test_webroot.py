@@ -45,3 +45,17 @@ def test_nothing_outside_web_is_served(path: str) -> None:
 @pytest.mark.parametrize(("method", "path"), [("POST", "/"), ("GET", "/restaurants"), ("GET", "/health")])
 def test_api_requests_pass_through(method: str, path: str) -> None:
     assert webroot.respond(method, path) is None
+
+
+def test_assets_serve_checked_images_only_never_sniffed_under_the_cdns_csp(stack, aws) -> None:
+    from infra.edge import ASSETS_CSP
+
+    bucket = stack["env"]["ASSETS_BUCKET"]
+    aws("s3").put_object(Bucket=bucket, Key="uploads/in-progress.png", Body=b"<html>", ContentType="image/png")
+    aws("s3").put_object(Bucket=bucket, Key="images/checked.png", Body=b"\x89PNG", ContentType="image/png")
+
+    assert webroot.respond("GET", "/assets/uploads/in-progress.png")["statusCode"] == 404
+    served = webroot.respond("GET", "/assets/images/checked.png")
+    assert served["statusCode"] == 200 and served["body"] == b"\x89PNG"
+    assert served["headers"]["X-Content-Type-Options"] == "nosniff"
+    assert served["headers"]["Content-Security-Policy"] == ASSETS_CSP

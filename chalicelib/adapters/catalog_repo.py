@@ -11,8 +11,7 @@ from typing import Any
 
 from chalicelib.adapters.aws import AwsClients, aws_errors, error_code
 from chalicelib.adapters.dax import DaxClients
-from chalicelib.adapters.dynamo import CursorCodec, from_item, query_page, to_item, to_value
-from chalicelib.adapters.users_repo import profile_probe
+from chalicelib.adapters.dynamo import CursorCodec, from_item, profile_probe, query_page, to_item, to_value
 from chalicelib.domain.catalog import LISTING
 from chalicelib.domain.errors import ServiceUnavailable
 

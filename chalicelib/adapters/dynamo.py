@@ -155,3 +155,10 @@ def query_page(
         out = clients.get("dynamodb").query(**params)
     items = [from_item(item) for item in out.get("Items", [])]
     return items, cursors.encode(out.get("LastEvaluatedKey"), scope)
+
+
+def profile_probe(user_id: str) -> dict[str, Any]:
+    """A BatchGetItem request for whether ``user_id`` has a profile, to ride along with the
+    read a write makes anyway: the key only, eventually consistent (half a read unit; a
+    profile deleted a second ago may still be seen)."""
+    return {"Keys": [{"user_id": {"S": user_id}}], "ProjectionExpression": "user_id"}

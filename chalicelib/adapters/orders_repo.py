@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.adapters.aws import AwsClients, aws_errors, error_code
-from chalicelib.adapters.dynamo import CursorCodec, from_item, query_page, to_item, to_value
-from chalicelib.adapters.users_repo import profile_probe
+from chalicelib.adapters.dynamo import CursorCodec, from_item, profile_probe, query_page, to_item, to_value
 from chalicelib.domain import orders as domain
 
 _STORE = "The order store"

@@ -9,13 +9,6 @@ from chalicelib.adapters.dynamo import from_item, to_item, to_value
 from chalicelib.domain.principal import require_account
 
 
-def profile_probe(user_id: str) -> dict[str, Any]:
-    """A BatchGetItem request for whether ``user_id`` has a profile, to ride along with the
-    read a write makes anyway: the key only, eventually consistent (half a read unit; a
-    profile deleted a second ago may still be seen)."""
-    return {"Keys": [{"user_id": {"S": user_id}}], "ProjectionExpression": "user_id"}
-
-
 class UsersRepository:
     def __init__(self, clients: AwsClients, table: str) -> None:
         self._clients = clients
@@ -31,9 +24,12 @@ class UsersRepository:
         with aws_errors("The user store"):
             self._clients.get("dynamodb").put_item(TableName=self._table, Item=to_item(profile))
 
-    def update(self, user_id: str, changes: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-        """Sets ``changes``, fills ``defaults`` where absent; returns the whole new item. The
-        profile must exist: a deleted account's token (valid until it expires) is a 401."""
+    def update(
+        self, user_id: str, changes: dict[str, Any], defaults: dict[str, Any], *, create: bool = False
+    ) -> dict[str, Any]:
+        """Sets ``changes``, fills ``defaults`` where absent; returns the whole new item. Unless
+        ``create`` (the sign-up step), the profile must exist: a deleted account's token (valid
+        until it expires) is a 401."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         parts: list[str] = []
@@ -44,17 +40,19 @@ class UsersRepository:
                 parts.append(f"#f{index} = :v{index}")
             else:
                 parts.append(f"#f{index} = if_not_exists(#f{index}, :v{index})")
-        names["#id"] = "user_id"
+        condition = {} if create else {"ConditionExpression": "attribute_exists(#id)"}
+        if not create:
+            names["#id"] = "user_id"
         try:
             with aws_errors("The user store"):
                 out = self._clients.get("dynamodb").update_item(
                     TableName=self._table,
                     Key={"user_id": {"S": user_id}},
                     UpdateExpression="SET " + ", ".join(parts),
-                    ConditionExpression="attribute_exists(#id)",
                     ExpressionAttributeNames=names,
                     ExpressionAttributeValues=values,
                     ReturnValues="ALL_NEW",
+                    **condition,
                 )
         except Exception as exc:
             if error_code(exc) == "ConditionalCheckFailedException":

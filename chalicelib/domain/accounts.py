@@ -66,7 +66,7 @@ class Refresh(RequestModel):
     refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=8192)]
 
 
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^\S+$")]
+Code = Annotated[str, text(64, 1, also_refuse=" ")]
 AccessToken = Annotated[
     str,
     StringConstraints(min_length=1, max_length=8192, pattern=r"^[A-Za-z0-9_=.-]+$"),

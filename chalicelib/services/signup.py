@@ -35,7 +35,7 @@ class SignUpCompletion:
         user_id = profile.pop("user_id")
         # Every field only where absent: a repeated trigger changes nothing, and a profile
         # edited in between keeps its edits.
-        self._users.update(user_id, {}, profile)
+        self._users.update(user_id, {}, profile, create=True)
 
 
 def confirmation_event(user_pool_id: str, username: str, attributes: dict[str, str]) -> dict[str, Any]:

@@ -1,0 +1,60 @@
+"""The local pipeline's stream poller when nothing happens: it reads less and less often
+(each read is three calls to the emulator), and a DynamoDB write made by the app in the
+same process wakes it at once, so notifications do not wait for the longest pause."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+from chalicelib.bootstrap import container
+from devtools.pipeline import STREAM_IDLE_WAITS, Pipeline
+
+WAIT = 20  # seconds; never reached when the test passes
+
+
+class RecordedWake:
+    """Stands in for the poller's wake event: records each pause asked for, pauses none."""
+
+    def __init__(self, pipe: Pipeline, pauses: int) -> None:
+        self.pipe, self.pauses, self.asked = pipe, pauses, []
+        self.done = threading.Event()
+
+    def wait(self, timeout: float) -> bool:
+        self.asked.append(timeout)
+        if len(self.asked) >= self.pauses:
+            self.pipe._stop.set()
+            self.done.set()
+        return False
+
+    def clear(self) -> None:
+        pass
+
+    def set(self) -> None:
+        pass
+
+
+def test_an_idle_stream_poller_backs_off_to_its_longest_pause(stack: dict[str, Any]) -> None:
+    pipe = Pipeline(stack["env"], stream_start="LATEST", sweep_every=0)
+    pipe.prepare()
+    wake = pipe._stream_wake = RecordedWake(pipe, pauses=8)  # type: ignore[assignment]
+    thread = threading.Thread(target=pipe._poll_stream_forever, daemon=True)
+    thread.start()
+    assert wake.done.wait(WAIT)
+    thread.join(WAIT)
+    shortest, longest = STREAM_IDLE_WAITS
+    assert wake.asked[0] == shortest
+    assert wake.asked == sorted(wake.asked) and wake.asked[-1] == longest
+    assert len(wake.asked) > 2, "it paused more than once before the longest pause"
+
+
+def test_a_write_by_the_app_wakes_the_stream_poller(stack: dict[str, Any]) -> None:
+    pipe = Pipeline(stack["env"], stream_start="LATEST", sweep_every=0)
+    pipe.prepare()
+    app = container()
+    dynamodb, table = app.clients.get("dynamodb"), app.settings.orders_table
+    dynamodb.get_item(TableName=table, Key={"order_id": {"S": "none"}})
+    assert not pipe._stream_wake.is_set(), "a read wakes nothing"
+    dynamodb.delete_item(TableName=table, Key={"order_id": {"S": f"none-{uuid.uuid4()}"}})
+    assert pipe._stream_wake.is_set()
