@@ -87,3 +87,30 @@ def test_only_its_customer_cancels():
         order().cancel(ADMIN, at="t")
     with pytest.raises(Conflict):
         order(status="READY").cancel(CUSTOMER, at="t")
+
+
+def test_final_statuses_are_those_nothing_moves_on_from():
+    assert domain.FINAL_STATUSES == {domain.FAILED, domain.REJECTED, domain.DELIVERED, domain.CANCELLED}
+    assert all(status.is_final is not bool(domain.TRANSITIONS[status]) for status in domain.OrderStatus)
+    assert order(status="DELIVERED").is_final and not order(status="READY").is_final
+
+
+def test_a_redacted_order_keeps_the_restaurants_record_without_the_person():
+    original = order(status="DELIVERED", notes="ring twice")
+    redacted = original.redacted()
+    assert redacted.delivery_address == {
+        "city": "Springfield",
+        "label": domain.REDACTED,
+        "line1": domain.REDACTED,
+        "postcode": domain.REDACTED,
+    }
+    assert redacted.notes is None and redacted.personal_fields() == {
+        "delivery_address": redacted.delivery_address,
+        "notes": None,
+    }
+    assert (redacted.items, redacted.total_cents, redacted.status_history) == (
+        original.items,
+        original.total_cents,
+        original.status_history,
+    )
+    assert original.notes == "ring twice"  # a new value; the original is unchanged
