@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from chalice.local import LocalGateway, RouteMatcher
+from chalice.local import RouteMatcher
 
 # One key per client application, as the usage plans in infra/edge.py: local values only.
 DEMO_API_KEYS: dict[str, str] = {
@@ -40,26 +40,32 @@ def key_required(routes: dict[str, Any], matcher: RouteMatcher, method: str, pat
     return bool(entry is not None and entry.api_key_required)
 
 
-def install_api_keys(keys: Iterable[str]) -> None:
-    known = frozenset(keys)
-    handle = LocalGateway.handle_request
-    matchers: dict[int, RouteMatcher] = {}
+class KeyCheck:
+    """The gateway's key check for the local server's requests (only there: chalice's
+    test client and other in-process callers of the app are not behind a usage plan)."""
 
-    def checked(self: LocalGateway, method: str, path: str, headers: Any, body: bytes | None) -> Any:
-        routes = self._app_object.routes
-        matcher = matchers.setdefault(id(routes), RouteMatcher(list(routes)))
+    def __init__(self, keys: Iterable[str]) -> None:
+        self._known = frozenset(keys)
+        self._matchers: dict[int, RouteMatcher] = {}
+
+    def refusal(self, routes: dict[str, Any], method: str, path: str, headers: Any) -> dict[str, Any] | None:
+        """The 403 for a keyed route without a known key, else None."""
         given = {k.lower(): v for k, v in (headers or {}).items()}.get(HEADER)
-        if given not in known and key_required(routes, matcher, method, path.split("?", 1)[0]):
+        if given in self._known:
+            return None
+        matcher = self._matchers.setdefault(id(routes), RouteMatcher(list(routes)))
+        if key_required(routes, matcher, method, path.split("?", 1)[0]):
             return forbidden(headers)
-        return handle(self, method, path, headers, body)
-
-    LocalGateway.handle_request = checked  # type: ignore[method-assign]
+        return None
 
 
-def install_demo_keys() -> None:
-    """The local server takes the demo keys, and hands the web app its own (WEB_API_KEY)."""
+DEMO_KEY_CHECK = KeyCheck(DEMO_API_KEYS.values())
+
+
+def hand_out_web_key() -> None:
+    """The app hands the web app its key (WEB_API_KEY, /client-config): set before the first
+    container reads its settings."""
     os.environ.setdefault("WEB_API_KEY", DEMO_API_KEYS["web"])
-    install_api_keys(DEMO_API_KEYS.values())
 
 
 def banner_lines() -> str:

@@ -54,7 +54,7 @@ from chalice.local import (
 )
 
 from devtools import webroot
-from devtools.api_keys import install_demo_keys
+from devtools.api_keys import DEMO_KEY_CHECK, hand_out_web_key
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
@@ -168,6 +168,10 @@ class LocalApiHandler(ChaliceRequestHandler):
             log.info("%s %s %s %.0f ms", self.command, path.split("?", 1)[0][:200], response["statusCode"], elapsed)
 
     def _through_gateway(self, path: str, headers: dict[str, Any], body: bytes | None) -> tuple[dict[str, Any], bool]:
+        # API keys first, as the gateway checks them: before the authorizer and the app.
+        refused = DEMO_KEY_CHECK.refusal(self.local_gateway._app_object.routes, self.command, path, headers)  # noqa: SLF001
+        if refused is not None:
+            return refused, True
         try:
             return self.local_gateway.handle_request(self.command, path, headers, body), False
         except ForbiddenError as error:
@@ -259,7 +263,7 @@ def load_app(stage: str = "local") -> tuple[Any, Any]:
 
 def create_server(host: str, port: int, stage: str = "local") -> LocalApi:
     """Binds the local API on ``host:port`` (an OSError when the port is taken)."""
-    install_demo_keys()  # before the app loads: it hands the web app its key (WEB_API_KEY)
+    hand_out_web_key()  # before the app loads
     app, config = load_app(stage)
     install_token_passthrough()
     install_same_origin()

@@ -177,6 +177,9 @@ def run(args: argparse.Namespace) -> int:
         from devtools.webroot import assets_base_url
 
         os.environ.setdefault("ASSETS_BASE_URL", assets_base_url("127.0.0.1", args.port))
+        from devtools.api_keys import hand_out_web_key
+
+        hand_out_web_key()  # before the pipeline builds the app's container in this process
     services: list[Service] = []
     server: Any = None
     watch: EmulatorWatch | None = None

@@ -214,7 +214,7 @@ def test_a_policy_placeholder_without_a_value_stops_the_deploy() -> None:
 
 def test_deploy_attaches_a_usage_plan_and_key_per_client_application(aws: Any, project: Path) -> None:
     chalice = ChaliceDeployStandIn(aws)
-    first = deploy.deploy("prod", aws, project, template=stack_template(), chalice_deploy=chalice, delay=1)
+    first = deploy.deploy("prod", aws, project, template=stack_template(aws), chalice_deploy=chalice, delay=1)
     apigw = aws.client("apigateway")
     plans = {p["name"]: p for p in apigw.get_usage_plans()["items"]}
     assert (
