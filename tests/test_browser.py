@@ -474,3 +474,20 @@ def test_the_main_pages_pass_an_accessibility_check(browser: Any, local: LocalSt
             if results.violations_count:
                 failures[f"{path} at {viewport['width']} px"] = results.generate_report()
     assert failures == {}
+
+
+def test_the_web_app_sends_the_key_client_config_gives_on_every_api_call(browser: Any, local: LocalStack) -> None:
+    key = requests.get(f"{local.url}/api/client-config", timeout=10).json()["web_api_key"]
+    assert key
+    page = new_page(browser, local)
+    sent: list[tuple[str, str | None]] = []
+    page.on("request", lambda r: sent.append((r.url, r.headers.get("x-api-key"))) if "/api/" in r.url else None)
+    sign_in(page, CUSTOMER)
+    page.goto("/#/restaurants")
+    page.get_by_text("Pho Saigon").first.wait_for()
+    config_reads = [url for url, _ in sent if url.endswith("/api/client-config")]
+    calls = [(url, given) for url, given in sent if not url.endswith("/api/client-config")]
+    assert len(config_reads) == 1, "read once per page load"
+    assert calls and all(given == key for _, given in calls), calls
+    assert page.js_errors == []
+    page.context.close()
