@@ -163,11 +163,11 @@ def test_protected_operations_as_each_role(fuzz_stack, role):
 
 def test_account_deletion_as_a_throwaway_account(fuzz_stack):
     email = f"fuzz-{os.getpid()}-{id(fuzz_stack)}@test.chowline.dev"
-    signed = requests.post(
+    signed = fuzz_stack.http.post(
         f"{fuzz_stack.url}/auth/signup", json={"email": email, "password": PASSWORD, "name": "Fuzz"}, timeout=10
     )
     assert signed.status_code == 201, signed.text
-    confirmed = requests.post(f"{fuzz_stack.url}/auth/confirm", json={"email": email, "code": "1"}, timeout=10)
+    confirmed = fuzz_stack.http.post(f"{fuzz_stack.url}/auth/confirm", json={"email": email, "code": "1"}, timeout=10)
     assert confirmed.status_code == 204, confirmed.text
     token = _login(fuzz_stack.url, email)
     outcome = _schemathesis(
