@@ -13,7 +13,9 @@ from chalice.app import CloudWatchEvent, DynamoDBEvent, Request, SQSEvent, Webso
 from chalicelib import __version__
 from chalicelib.bootstrap import container
 from chalicelib.domain import accounts, catalog, live, operations, orders
+from chalicelib.domain.base import Health
 from chalicelib.domain.errors import Unauthorized
+from chalicelib.domain.notifications import NotificationPage
 from chalicelib.domain.paging import ListQuery
 from chalicelib.entry import middleware, observability
 from chalicelib.entry.auth import principal_of
@@ -52,7 +54,7 @@ def _request() -> Request:
 # --- Operations -------------------------------------------------------------------------
 
 
-@api.route("/health", roles=PUBLIC)
+@api.route("/health", roles=PUBLIC, response_model=Health)
 def health() -> Response:
     """Liveness and version: the function runs (it calls nothing; /ready checks the stores)."""
     return json_response({"status": "ok", "version": __version__})
@@ -93,7 +95,7 @@ def confirm_sign_up() -> Response:
     "/auth/login",
     "POST",
     request_model=accounts.Login,
-    response_model=accounts.TokensOut | accounts.ChallengeOut,
+    response_model=accounts.LoginResult,
     statuses=(200, 400, 401, 403),
 )
 def login() -> Response:
@@ -423,6 +425,7 @@ def place_order() -> Response:
     "/orders",
     roles=frozenset({accounts.CUSTOMERS}),
     query_model=orders.OrdersQuery,
+    response_model=orders.OrderPage,
     statuses=(200, 400, 401, 403),
 )
 def list_my_orders() -> Response:
@@ -468,6 +471,7 @@ def change_order_status(order_id: str) -> Response:
     "/restaurants/{restaurant_id}/orders",
     roles=frozenset({accounts.RESTAURANT_OWNERS, accounts.ADMINS}),
     query_model=orders.OrdersQuery,
+    response_model=orders.OrderPage,
     statuses=(200, 400, 401, 403, 404),
 )
 def list_restaurant_orders(restaurant_id: str) -> Response:
@@ -478,14 +482,24 @@ def list_restaurant_orders(restaurant_id: str) -> Response:
 
 
 @api.route(
-    "/deliveries", roles=frozenset({accounts.COURIERS}), query_model=orders.OrdersQuery, statuses=(200, 400, 401, 403)
+    "/deliveries",
+    roles=frozenset({accounts.COURIERS}),
+    query_model=orders.OrdersQuery,
+    response_model=orders.OrderPage,
+    statuses=(200, 400, 401, 403),
 )
 def list_deliveries() -> Response:
     """Orders READY for pickup, oldest first."""
     return json_response(container().orders.deliveries(query_model(_request(), orders.OrdersQuery)))
 
 
-@api.route("/users/me/notifications", roles=SIGNED_IN, query_model=ListQuery, statuses=(200, 400, 401))
+@api.route(
+    "/users/me/notifications",
+    roles=SIGNED_IN,
+    query_model=ListQuery,
+    response_model=NotificationPage,
+    statuses=(200, 400, 401),
+)
 def list_notifications() -> Response:
     """What the notifier sent me, newest first."""
     request = _request()

@@ -43,6 +43,7 @@ class Price:
 
 
 P = {
+    "dax_node": Price(0.04, "per node-hour, dax.t3.small", "https://aws.amazon.com/dynamodb/pricing/dax/"),
     "apigw_rest": Price(3.50, "per million REST API calls (first 333M)", "https://aws.amazon.com/api-gateway/pricing/"),
     "lambda_gbs_arm": Price(0.0000133334, "per GB-second, arm64", "https://aws.amazon.com/lambda/pricing/"),
     "lambda_req": Price(0.20, "per million requests", "https://aws.amazon.com/lambda/pricing/"),
@@ -292,6 +293,7 @@ class Inputs:
     calls: dict[str, int] = field(default_factory=lambda: dict(CALLS))
     cold_start_ms: float = 450.0
     measured: list[str] = field(default_factory=list)
+    dax_nodes: int = 0  # EnableDax off; the template's default cluster is 3 nodes
     deployed: Deployed = field(default_factory=lambda: deployed_from(load_template()))
 
 
@@ -614,6 +616,16 @@ def model(inputs: Inputs) -> list[Line]:
             min(traces, 1e5) / 1e6 * P["xray_trace"].value,
         )
     )
+    # DAX (EnableDax): nodes bill by the hour whether read or not; off by default.
+    lines.append(
+        Line(
+            "DAX",
+            f"dax.t3.small node-hours, {inputs.dax_nodes} nodes" + ("" if inputs.dax_nodes else " (EnableDax off)"),
+            inputs.dax_nodes * 730,
+            "dax_node",
+            inputs.dax_nodes * 730 * P["dax_node"].value,
+        )
+    )
     return lines
 
 
@@ -821,6 +833,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--template", type=Path, default=TEMPLATE, help="the packaged template (default: dist/sam.json)"
     )
+    parser.add_argument("--dax-nodes", type=int, default=0, help="EnableDax on: the cluster's nodes (3 by default)")
     parser.add_argument("--write-docs", action="store_true", help="regenerate the figures docs/*.md quote")
     args = parser.parse_args(argv)
     sam = load_template(args.template)
@@ -832,6 +845,7 @@ def main(argv: list[str] | None = None) -> None:
         mau=args.mau,
         as_templated=False if args.recommended else None,
         deployed=deployed_from(sam),
+        dax_nodes=args.dax_nodes,
     )
     inputs = load_measured(inputs)
     print(render(model(inputs), inputs, markdown=args.markdown))

@@ -24,6 +24,8 @@ from typing import Any
 
 import requests
 
+from devtools.api_keys import DEMO_API_KEYS
+
 PHASE = threading.local()
 
 
@@ -128,6 +130,7 @@ def seed(env: dict[str, str], stock: int) -> tuple[str, str, str]:
 def place_orders(url: str, token: str, restaurant: str, lines: list[tuple[str, int]], count: int) -> list[str]:
     # One client at a time: chalice's local server shares app.current_request between threads.
     session = requests.Session()
+    session.headers["X-Api-Key"] = DEMO_API_KEYS["web"]
     body = {
         "restaurant_id": restaurant,
         "items": [{"product_id": p, "quantity": q} for p, q in lines],
@@ -158,8 +161,8 @@ def settle(env: dict[str, str], ids: list[str], timeout: float) -> list[dict[str
     while pending and time.monotonic() < deadline:
         for order_id in list(pending):
             order = repo.get(order_id)
-            if order and order["status"] != "PENDING":
-                orders[order_id] = order
+            if order and order.status != "PENDING":
+                orders[order_id] = order.item()
                 pending.discard(order_id)
         if pending:
             time.sleep(0.25)
@@ -223,6 +226,7 @@ def main(argv: list[str] | None = None) -> None:
         token = requests.post(
             f"{url}/auth/login",
             json={"email": "customer@demo.chowline.dev", "password": "Chowline-demo-1"},
+            headers={"X-Api-Key": DEMO_API_KEYS["web"]},
             timeout=10,
         ).json()["id_token"]
         restaurant, limited, unlimited = seed(env, stock=10 * (args.orders + args.baseline))

@@ -15,6 +15,7 @@ from chalicelib.settings import Settings
 if TYPE_CHECKING:  # each property imports what it builds: a function loads only its own adapters
     from chalicelib.adapters.aws import AwsClients
     from chalicelib.adapters.cache import TtlCache
+    from chalicelib.adapters.dax import DaxClients
     from chalicelib.adapters.devices_repo import DevicesRepository
     from chalicelib.adapters.dynamo import CursorCodec
     from chalicelib.adapters.identity import CognitoIdentity
@@ -123,6 +124,16 @@ class Container:
         return TtlCache(self.settings.catalog_cache_seconds)
 
     @cached_property
+    def catalog_reads(self) -> AwsClients | DaxClients:
+        """Catalog reads: through the DAX cluster when the stack has one, else DynamoDB."""
+        s = self.settings
+        if not s.dax_endpoint:
+            return self.clients
+        from chalicelib.adapters.dax import DaxClients
+
+        return DaxClients(s.dax_endpoint, s.region, self.clients)
+
+    @cached_property
     def catalog(self) -> CatalogService:
         from chalicelib.adapters.catalog_repo import ProductsRepository, RestaurantsRepository
         from chalicelib.adapters.identity import CognitoIdentity
@@ -130,8 +141,8 @@ class Container:
 
         s = self.settings
         return CatalogService(
-            RestaurantsRepository(self.clients, self.cursors, s.restaurants_table, s.users_table),
-            ProductsRepository(self.clients, self.cursors, s.products_table, s.users_table),
+            RestaurantsRepository(self.clients, self.cursors, s.restaurants_table, s.users_table, self.catalog_reads),
+            ProductsRepository(self.clients, self.cursors, s.products_table, s.users_table, self.catalog_reads),
             CognitoIdentity(self.clients, s.user_pool_id, s.user_pool_client_id),
             self.catalog_cache,
         )

@@ -64,6 +64,11 @@ class Settings:
     # whole tables); against it, the order writes of one process take turns.
     serialize_writes: bool = False
     sweep_max_age_seconds: int = 86400
+    # --- edge ---
+    # The web app's API key (not a secret: every browser holds it), for GET /client-config.
+    web_api_key: str = ""
+    # The DAX cluster's discovery endpoint (dax://...) when the stack has EnableDax on.
+    dax_endpoint: str = ""
     # Local stack only: the emulator fires no Cognito triggers, so /auth/confirm runs the
     # post-confirmation handler itself (on AWS the user pool invokes the function).
     post_confirmation_in_process: bool = False
@@ -117,6 +122,8 @@ class Settings:
             payment_provider=env.get("PAYMENT_PROVIDER") or ("live" if stage == "prod" else "fake"),
             serialize_writes=_flag(env.get("SERIALIZE_WRITES"), default=bool(endpoint)),
             sweep_max_age_seconds=int(env.get("SWEEP_MAX_AGE_SECONDS", "86400")),
+            web_api_key=env.get("WEB_API_KEY", ""),
+            dax_endpoint=env.get("DAX_ENDPOINT", ""),
             post_confirmation_in_process=_flag(env.get("POST_CONFIRMATION_IN_PROCESS")),
             connections_table=env.get("CONNECTIONS_TABLE", f"{prefix}-connections"),
             devices_table=env.get("DEVICES_TABLE", f"{prefix}-devices"),

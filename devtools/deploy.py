@@ -10,11 +10,13 @@ cannot set.
    neither stays in config.json.
 4. Turns on ReportBatchItemFailures (and bisection and retries for the stream) on the event
    source mappings chalice created: without it a failed record in a batch is deleted.
-5. Makes the ``post_confirmation`` function the user pool's post-confirmation trigger (with
+5. Attaches the packaged template's usage plans, each with its API key, to the API chalice
+   created: every route but the keyless ones requires a key, so without them it answers 403.
+6. Makes the ``post_confirmation`` function the user pool's post-confirmation trigger (with
    its invoke permission): the pool lives in the data stack, created before the function, so
    this is an API call after the fact. A later data-stack update that touches the pool drops
    the trigger; the next ``make deploy`` puts it back (``make package`` declares it instead).
-6. Uploads the web app (web/) to the web bucket when one is given (``--web-bucket``, or the
+7. Uploads the web app (web/) to the web bucket when one is given (``--web-bucket``, or the
    stack's WebBucketName): every file but index.html under ``v/<content hash>/`` with a
    year-long cache, then index.html, not cached, pointing at that version.
 
@@ -28,7 +30,7 @@ WebSocket: chalice creates the WebSocket API during the deploy; its URL and mana
 endpoint are then written to the stage's environment and set on the functions, and the
 next deploy's policies name the API by its id (``*`` before it exists).
 
-The full edge (WAF, CloudFront, usage plan, alarms) ships with ``make package`` and
+The full edge (WAF, CloudFront, alarms) ships with ``make package`` and
 CloudFormation; see docs/deploy.md.
 """
 
@@ -215,6 +217,37 @@ def enable_batch_failures(lambda_client: Any, stage: str) -> list[str]:
     return changed
 
 
+def attach_usage_plans(apigw: Any, project_dir: Path, stage: str) -> dict[str, str]:
+    """The usage plans of infra/edge.json (one per client application), each with its key,
+    on the ``api`` stage of the REST API chalice deployed. Found by name, so a second deploy
+    changes nothing. Returns plan name -> API key id (read a value with ``aws apigateway
+    get-api-key --include-value --api-key <id>``)."""
+    deployed = json.loads((project_dir / ".chalice" / "deployed" / f"{stage}.json").read_text())
+    rest_api_id = next(r["rest_api_id"] for r in deployed["resources"] if r.get("resource_type") == "rest_api")
+    resources = json.loads((project_dir / "infra" / "edge.json").read_text())["Resources"]
+    plans = {p["name"]: p for p in apigw.get_usage_plans(limit=500).get("items", [])}
+    api_keys = {k["name"]: k for k in apigw.get_api_keys(limit=500).get("items", [])}
+    attached: dict[str, str] = {}
+    for resource in resources.values():
+        if resource.get("Type") != "AWS::ApiGateway::UsagePlan":
+            continue
+        spec = resource["Properties"]
+        name = spec["UsagePlanName"]["Fn::Sub"].replace("${Stage}", stage)
+        plan = plans.get(name) or apigw.create_usage_plan(
+            name=name,
+            description=spec["Description"],
+            apiStages=[{"apiId": rest_api_id, "stage": "api"}],
+            throttle={"rateLimit": float(spec["Throttle"]["RateLimit"]), "burstLimit": spec["Throttle"]["BurstLimit"]},
+            quota={"limit": spec["Quota"]["Limit"], "period": spec["Quota"]["Period"]},
+        )
+        key = api_keys.get(name) or apigw.create_api_key(name=name, enabled=True)
+        linked = {k["id"] for k in apigw.get_usage_plan_keys(usagePlanId=plan["id"]).get("items", [])}
+        if key["id"] not in linked:
+            apigw.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+        attached[name] = key["id"]
+    return attached
+
+
 def wire_post_confirmation(idp: Any, lambda_client: Any, outputs: dict[str, str], stage: str) -> bool:
     """The pool's PostConfirmation trigger -> the deployed function; True when it changed."""
     function = f"chowline-{stage}-{POST_CONFIRMATION}"
@@ -356,12 +389,14 @@ def deploy(
         env.update(live_env)
     changed = enable_batch_failures(session.client("lambda"), stage)
     wired = wire_post_confirmation(session.client("cognito-idp"), session.client("lambda"), outputs, stage)
+    keys = attach_usage_plans(session.client("apigateway"), project_dir, stage)
     bucket = web_bucket or outputs.get("WebBucketName")
     web = upload_web(session.client("s3"), bucket, project_dir / "web") if bucket else None
     return {
         "stack": stack_name(stage),
         "environment": sorted(env),
         "mappings_updated": changed,
+        "api_keys": keys,
         "post_confirmation_wired": wired,
         "web": web,
     }

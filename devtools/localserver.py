@@ -47,12 +47,14 @@ from chalice.local import (
     ForbiddenError,
     LocalChalice,
     LocalDevServer,
+    LocalGateway,
     LocalGatewayAuthorizer,
     LocalGatewayException,
     ThreadedHTTPServer,
 )
 
 from devtools import webroot
+from devtools.api_keys import DEMO_KEY_CHECK, hand_out_web_key
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
@@ -125,6 +127,13 @@ def content_length(values: list[str], headers: Any) -> int:
     return length
 
 
+def install_same_origin() -> None:
+    """No routes declare CORS (the web app is same-origin), so the deployed API has no
+    OPTIONS methods; chalice's local gateway would still answer every preflight itself.
+    Here OPTIONS reaches the app like any other method a route lacks: a 405 problem."""
+    LocalGateway._has_user_defined_options_method = lambda self, event: True  # type: ignore[method-assign]  # noqa: SLF001
+
+
 class LocalApiHandler(ChaliceRequestHandler):
     """One connection; its requests go through ``dispatch``."""
 
@@ -159,6 +168,10 @@ class LocalApiHandler(ChaliceRequestHandler):
             log.info("%s %s %s %.0f ms", self.command, path.split("?", 1)[0][:200], response["statusCode"], elapsed)
 
     def _through_gateway(self, path: str, headers: dict[str, Any], body: bytes | None) -> tuple[dict[str, Any], bool]:
+        # API keys first, as the gateway checks them: before the authorizer and the app.
+        refused = DEMO_KEY_CHECK.refusal(self.local_gateway._app_object.routes, self.command, path, headers)  # noqa: SLF001
+        if refused is not None:
+            return refused, True
         try:
             return self.local_gateway.handle_request(self.command, path, headers, body), False
         except ForbiddenError as error:
@@ -250,8 +263,10 @@ def load_app(stage: str = "local") -> tuple[Any, Any]:
 
 def create_server(host: str, port: int, stage: str = "local") -> LocalApi:
     """Binds the local API on ``host:port`` (an OSError when the port is taken)."""
+    hand_out_web_key()  # before the app loads
     app, config = load_app(stage)
     install_token_passthrough()
+    install_same_origin()
     if not isinstance(app, LocalChalice):
         # As chalice.local.create_local_server does: current_request becomes per-thread.
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)

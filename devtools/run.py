@@ -124,6 +124,8 @@ class EmulatorWatch:
 
 
 def banner(port: int, emulator: Emulator) -> str:
+    from devtools import api_keys
+
     accounts = "\n".join(f"    {a.email:<30} {', '.join(a.groups)}" for a in DEMO_ACCOUNTS)
     return (
         f"\nChowline is up.\n"
@@ -132,6 +134,7 @@ def banner(port: int, emulator: Emulator) -> str:
         f"  WebSocket  {os.environ.get('WS_URL', '')}/?token=<ID token>\n"
         f"  Emulator   {emulator.url}\n"
         f"  Accounts   password {DEMO_PASSWORD}\n{accounts}\n"
+        f"{api_keys.banner_lines()}"
         f"  Sign-up codes: the emulator accepts any code at POST /auth/confirm.\n"
         f"  Environment: {stackenv.path_for(port)}\n"
         f"  Ctrl-C stops everything.\n"
@@ -174,6 +177,9 @@ def run(args: argparse.Namespace) -> int:
         from devtools.webroot import assets_base_url
 
         os.environ.setdefault("ASSETS_BASE_URL", assets_base_url("127.0.0.1", args.port))
+        from devtools.api_keys import hand_out_web_key
+
+        hand_out_web_key()  # before the pipeline builds the app's container in this process
     services: list[Service] = []
     server: Any = None
     watch: EmulatorWatch | None = None

@@ -60,9 +60,9 @@ CACHED_GETS: dict[str, list[str]] = {
     "/products/{product_id}": [],
 }
 
-CORS_HEADERS = {
-    "gatewayresponse.header.Access-Control-Allow-Origin": "'*'",
-    "gatewayresponse.header.Access-Control-Allow-Headers": "'Authorization,Content-Type,Idempotency-Key,X-Request-Id,X-Api-Key,If-None-Match'",
+# No CORS headers: the web app calls the API on its own origin (/api/ on the distribution),
+# the app's responses carry none, and a gateway error must not be readable where they are not.
+GATEWAY_RESPONSE_HEADERS = {
     "gatewayresponse.header.Content-Type": "'application/problem+json'",
     "gatewayresponse.header.X-Request-Id": "context.requestId",
 }
@@ -76,6 +76,7 @@ GATEWAY_RESPONSES: dict[str, int] = {
     "ACCESS_DENIED": 403,
     "THROTTLED": 429,
     "QUOTA_EXCEEDED": 429,
+    "API_KEY": 403,
     "WAF_FILTERED": 403,
     "REQUEST_TOO_LARGE": 413,
     "INTEGRATION_TIMEOUT": 504,
@@ -406,7 +407,7 @@ def api_overrides() -> Json:
             '"detail": $context.error.messageString, "request_id": "$context.requestId"}'
         )
         entry: Json = {
-            "ResponseParameters": {"Headers": {k.rsplit(".", 1)[1]: v for k, v in CORS_HEADERS.items()}},
+            "ResponseParameters": {"Headers": {k.rsplit(".", 1)[1]: v for k, v in GATEWAY_RESPONSE_HEADERS.items()}},
             "ResponseTemplates": {"application/json": body},
         }
         if status:
@@ -478,33 +479,52 @@ def api_resources() -> Json:
             "Condition": "SetApiGatewayAccount",
             "Properties": {"CloudWatchRoleArn": getatt("ApiGatewayCloudWatchRole", "Arn")},
         },
-        "PartnerUsagePlan": {
+        **usage_plans(),
+    }
+
+
+# Client application -> (description, requests/second, burst, requests/month). Every
+# operation but chalicelib/entry/routing.py's KEYLESS_PATHS takes an API key, so each
+# application is metered and throttled by its own plan (the stage's limits still cap all).
+CLIENT_APPS: dict[str, tuple[str, int, int, int]] = {
+    "Web": ("The web app on the site's distribution (its key is public, in /client-config)", 200, 400, 20_000_000),
+    "Mobile": ("The iOS and Android apps", 300, 600, 30_000_000),
+    "Partner": ("Restaurant point-of-sale integrations", 20, 40, 500_000),
+}
+# Not a secret (the browser holds it): the web key is the stack's own id, so that the API
+# function can hand it out (WEB_API_KEY) without a secret store.
+WEB_API_KEY_VALUE = {"Fn::Select": [2, {"Fn::Split": ["/", ref("AWS::StackId")]}]}
+
+
+def usage_plans() -> Json:
+    resources: Json = {}
+    for app, (description, rate, burst, quota) in CLIENT_APPS.items():
+        resources[f"{app}UsagePlan"] = {
             "Type": "AWS::ApiGateway::UsagePlan",
             "Metadata": {
-                "ApiKeyRequired": (
-                    "Restaurant POS partners call GET /restaurants/{restaurant_id}/orders and "
-                    "POST /orders/{order_id}/status with an owner token and an X-Api-Key; those two "
-                    "routes take api_key_required=True so each partner is metered and throttled here."
-                )
+                "ApiKeyRequired": "routes take api_key_required=True (all but KEYLESS_PATHS, in the route table)"
             },
             "Properties": {
-                "UsagePlanName": sub("chowline-${Stage}-partners"),
-                "Description": "Restaurant point-of-sale integrations",
+                "UsagePlanName": sub(f"chowline-${{Stage}}-{app.lower()}"),
+                "Description": description,
                 "ApiStages": [{"ApiId": ref("RestAPI"), "Stage": ref("RestAPIapiStage")}],
-                "Throttle": {"RateLimit": 20, "BurstLimit": 40},
-                "Quota": {"Limit": 500000, "Period": "MONTH"},
+                "Throttle": {"RateLimit": rate, "BurstLimit": burst},
+                "Quota": {"Limit": quota, "Period": "MONTH"},
             },
-        },
-        "PartnerApiKey": {
+        }
+        key: Json = {"Name": sub(f"chowline-${{Stage}}-{app.lower()}"), "Enabled": True}
+        if app == "Web":
+            key["Value"] = WEB_API_KEY_VALUE
+        resources[f"{app}ApiKey"] = {
             "Type": "AWS::ApiGateway::ApiKey",
             "DependsOn": "RestAPIapiStage",
-            "Properties": {"Name": sub("chowline-${Stage}-partner-pos"), "Enabled": True},
-        },
-        "PartnerUsagePlanKey": {
+            "Properties": key,
+        }
+        resources[f"{app}UsagePlanKey"] = {
             "Type": "AWS::ApiGateway::UsagePlanKey",
-            "Properties": {"KeyId": ref("PartnerApiKey"), "KeyType": "API_KEY", "UsagePlanId": ref("PartnerUsagePlan")},
-        },
-    }
+            "Properties": {"KeyId": ref(f"{app}ApiKey"), "KeyType": "API_KEY", "UsagePlanId": ref(f"{app}UsagePlan")},
+        }
+    return resources
 
 
 def bucket(name: str) -> Json:
@@ -857,6 +877,16 @@ def dax() -> Json:
                 ],
             },
         },
+        # Reads may lag a write by the TTL: the same 30 s as the in-Lambda and stage caches
+        # (DAX's default is 5 minutes); writes go to DynamoDB, not through the cluster.
+        "DaxParameterGroup": {
+            "Type": "AWS::DAX::ParameterGroup",
+            "Condition": "DaxOn",
+            "Properties": {
+                "Description": "Chowline menu cache TTLs",
+                "ParameterNameValues": {"record-ttl-millis": "30000", "query-ttl-millis": "30000"},
+            },
+        },
         "DaxSubnetGroup": {
             "Type": "AWS::DAX::SubnetGroup",
             "Condition": "DaxOn",
@@ -879,6 +909,7 @@ def dax() -> Json:
                 "NodeType": ref("DaxNodeType"),
                 "ReplicationFactor": ref("DaxNodes"),
                 "SubnetGroupName": ref("DaxSubnetGroup"),
+                "ParameterGroupName": ref("DaxParameterGroup"),
                 "SecurityGroupIds": ref("DaxSecurityGroupIds"),
                 "SSESpecification": {"SSEEnabled": True},
                 "ClusterEndpointEncryptionType": "TLS",
@@ -1060,6 +1091,7 @@ def function_overrides() -> Json:
                     "Environment": {
                         "Variables": {
                             "DAX_ENDPOINT": when("DaxOn", getatt("DaxCluster", "ClusterDiscoveryEndpointURL")),
+                            "WEB_API_KEY": WEB_API_KEY_VALUE,
                         }
                     },
                 }
@@ -1330,6 +1362,7 @@ def outputs() -> Json:
         "HostedUiDomain": {"Value": sub("${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com")},
         "WebClientId": {"Value": ref("WebClient")},
         "PartnerApiKeyId": {"Value": ref("PartnerApiKey")},
+        "MobileApiKeyId": {"Value": ref("MobileApiKey")},
         "OperatorsTopicArn": {"Value": ref("OperatorsTopic")},
         "WebAclArn": {"Value": getatt("WebAcl", "Arn")},
         "WebSocketUrl": {"Value": sub("wss://${WebsocketAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api")},

@@ -14,6 +14,7 @@ from typing import Any
 
 import requests
 
+from devtools.api_keys import DEMO_API_KEYS
 from devtools.emulator import SIGNING_KEY_FILE_VARIABLE, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +25,9 @@ class LocalStack:
         self.port = free_port()
         self.emulator_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # What a client application sends: its API key on every request (devtools.api_keys).
+        self.http = requests.Session()
+        self.http.headers["X-Api-Key"] = DEMO_API_KEYS["web"]
         self.emulator_url = f"http://127.0.0.1:{self.emulator_port}"
         self._process: subprocess.Popen[str] | None = None
         self.log_path = ROOT / ".local" / f"stack-{self.port}.log"

@@ -63,6 +63,12 @@ def test_the_curl_walk_runs_from_sign_up_to_delivery(local_stack: LocalStack) ->
     assert "PENDING > CONFIRMED > ACCEPTED > PREPARING > READY > PICKED_UP > DELIVERED" in result.stdout
 
 
+def test_the_walk_sends_the_api_key_it_reads_from_client_config() -> None:
+    block = walk()
+    assert '"$API/client-config"' in block and "web_api_key" in block
+    assert block.count('curl -sf -H "X-Api-Key: $KEY"') == 1 and block.count("curl") == 2
+
+
 # --- the examples of /docs ---------------------------------------------------------------
 
 

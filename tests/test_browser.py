@@ -114,12 +114,14 @@ def fill_checkout(page: Any) -> None:
 
 
 def api_token(local: LocalStack, email: str) -> str:
-    tokens = requests.post(f"{local.url}/api/auth/login", json={"email": email, "password": DEMO_PASSWORD}, timeout=10)
+    tokens = local.http.post(
+        f"{local.url}/api/auth/login", json={"email": email, "password": DEMO_PASSWORD}, timeout=10
+    )
     return str(tokens.json()["id_token"])
 
 
 def my_orders(local: LocalStack, token: str) -> list[dict[str, Any]]:
-    out = requests.get(f"{local.url}/api/orders?limit=100", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    out = local.http.get(f"{local.url}/api/orders?limit=100", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     return list(out.json()["items"])
 
 
@@ -188,9 +190,9 @@ def test_an_order_travels_from_cart_to_door_and_every_role_sees_it_live(browser:
 
 
 def place_order_by_api(local: LocalStack, token: str, restaurant: str, product: str) -> str:
-    restaurants = requests.get(f"{local.url}/api/restaurants", timeout=10).json()["items"]
+    restaurants = local.http.get(f"{local.url}/api/restaurants", timeout=10).json()["items"]
     restaurant_id = next(r["restaurant_id"] for r in restaurants if r["name"] == restaurant)
-    menu = requests.get(f"{local.url}/api/restaurants/{restaurant_id}/products?limit=100", timeout=10).json()
+    menu = local.http.get(f"{local.url}/api/restaurants/{restaurant_id}/products?limit=100", timeout=10).json()
     product_id = next(p["product_id"] for p in menu["items"] if p["name"] == product)
     body = {
         "restaurant_id": restaurant_id,
@@ -199,7 +201,7 @@ def place_order_by_api(local: LocalStack, token: str, restaurant: str, product: 
         "payment_token": "tok_visa",
     }
     headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"browser-{uuid.uuid4()}"}
-    placed = requests.post(f"{local.url}/api/orders", json=body, headers=headers, timeout=10)
+    placed = local.http.post(f"{local.url}/api/orders", json=body, headers=headers, timeout=10)
     assert placed.status_code == 202, placed.text
     return str(placed.json()["order_id"])
 
@@ -216,7 +218,9 @@ def test_the_owner_rejects_with_a_reason_that_a_refresh_does_not_wipe(browser: A
     assert card.get_by_label("Reason").input_value() == "Out of corn today"
     card.get_by_role("button", name="Confirm").click()
     card.wait_for(state="detached")
-    order = requests.get(f"{local.url}/api/orders/{order_id}", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    order = local.http.get(
+        f"{local.url}/api/orders/{order_id}", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
     assert order.json()["status"] == "REJECTED" and order.json()["reason"] == "Out of corn today"
     owner.context.close()
 
@@ -334,7 +338,8 @@ def test_the_live_channel_refreshes_on_frames_drops_repeats_and_polls_while_down
 ) -> None:
     live = LiveSocket()
     page = new_page(browser, local)
-    page.route("**/api/client-config", lambda route: route.fulfill(json={"ws_url": live.url, "stage": "local"}))
+    config = {**requests.get(f"{local.url}/api/client-config", timeout=10).json(), "ws_url": live.url}
+    page.route("**/api/client-config", lambda route: route.fulfill(json=config))
     sign_in(page, CUSTOMER)
     loads: list[str] = []
     page.on("request", lambda r: loads.append(r.url) if "/api/users/me/notifications" in r.url else None)
@@ -433,7 +438,7 @@ MAIN_PAGES = {
 
 def visit_main_pages(browser: Any, local: LocalStack, viewport: dict[str, int]) -> Iterator[tuple[str, Any]]:
     """Every main page of every role, filled with data, as the role sees it."""
-    restaurants = requests.get(f"{local.url}/api/restaurants", timeout=10).json()["items"]
+    restaurants = local.http.get(f"{local.url}/api/restaurants", timeout=10).json()["items"]
     restaurant = next(r["restaurant_id"] for r in restaurants if r["name"] == "Pho Saigon")
     order = my_orders(local, api_token(local, CUSTOMER))[0]["order_id"]
     for who, paths in MAIN_PAGES.items():
@@ -469,3 +474,20 @@ def test_the_main_pages_pass_an_accessibility_check(browser: Any, local: LocalSt
             if results.violations_count:
                 failures[f"{path} at {viewport['width']} px"] = results.generate_report()
     assert failures == {}
+
+
+def test_the_web_app_sends_the_key_client_config_gives_on_every_api_call(browser: Any, local: LocalStack) -> None:
+    key = requests.get(f"{local.url}/api/client-config", timeout=10).json()["web_api_key"]
+    assert key
+    page = new_page(browser, local)
+    sent: list[tuple[str, str | None]] = []
+    page.on("request", lambda r: sent.append((r.url, r.headers.get("x-api-key"))) if "/api/" in r.url else None)
+    sign_in(page, CUSTOMER)
+    page.goto("/#/restaurants")
+    page.get_by_text("Pho Saigon").first.wait_for()
+    config_reads = [url for url, _ in sent if url.endswith("/api/client-config")]
+    calls = [(url, given) for url, given in sent if not url.endswith("/api/client-config")]
+    assert len(config_reads) == 1, "read once per page load"
+    assert calls and all(given == key for _, given in calls), calls
+    assert page.js_errors == []
+    page.context.close()

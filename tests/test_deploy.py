@@ -113,6 +113,19 @@ class ChaliceDeployStandIn:
             StartingPosition="LATEST",
             BatchSize=100,
         )
+        apigw = self.session.client("apigateway")
+        api = apigw.create_rest_api(name="chowline")
+        root = apigw.get_resources(restApiId=api["id"])["items"][0]["id"]
+        apigw.put_method(
+            restApiId=api["id"], resourceId=root, httpMethod="GET", authorizationType="NONE", apiKeyRequired=True
+        )
+        apigw.put_integration(restApiId=api["id"], resourceId=root, httpMethod="GET", type="MOCK")
+        apigw.create_deployment(restApiId=api["id"], stageName="api")
+        deployed = project_dir / ".chalice" / "deployed"
+        deployed.mkdir(exist_ok=True)
+        resources = [{"name": "rest_api", "resource_type": "rest_api", "rest_api_id": api["id"]}]
+        (deployed / f"{stage}.json").write_text(json.dumps({"resources": resources}))
+        self.seen["rest_api_id"] = api["id"]
 
 
 def test_deploy_creates_the_stack_feeds_the_config_and_fixes_the_mappings(aws: Any, project: Path) -> None:
@@ -199,6 +212,25 @@ def test_a_policy_placeholder_without_a_value_stops_the_deploy() -> None:
     ) == {"Resource": "arn:aws:sqs:::chowline-dev-x"}
 
 
+def test_deploy_attaches_a_usage_plan_and_key_per_client_application(aws: Any, project: Path) -> None:
+    chalice = ChaliceDeployStandIn(aws)
+    first = deploy.deploy("prod", aws, project, template=stack_template(aws), chalice_deploy=chalice, delay=1)
+    apigw = aws.client("apigateway")
+    plans = {p["name"]: p for p in apigw.get_usage_plans()["items"]}
+    assert (
+        set(plans) == set(first["api_keys"]) == {"chowline-prod-web", "chowline-prod-mobile", "chowline-prod-partner"}
+    )
+    for name, plan in plans.items():
+        assert plan["apiStages"] == [{"apiId": chalice.seen["rest_api_id"], "stage": "api"}]
+        assert plan["throttle"]["rateLimit"] > 0 and plan["quota"]["period"] == "MONTH"
+        keys = apigw.get_usage_plan_keys(usagePlanId=plan["id"])["items"]
+        assert [k["id"] for k in keys] == [first["api_keys"][name]]
+    # A second deploy finds them by name.
+    second = deploy.attach_usage_plans(apigw, project, "prod")
+    assert second == first["api_keys"]
+    assert len(apigw.get_usage_plans()["items"]) == 3 and len(apigw.get_api_keys()["items"]) == 3
+
+
 def test_deploy_uploads_the_web_app_versioned_with_an_uncached_index(aws: Any, project: Path) -> None:
     shutil.copytree(ROOT / "web", project / "web")
     s3 = aws.client("s3")
@@ -252,7 +284,9 @@ def test_deploy_creates_push_applications_from_secrets_and_wires_the_websocket(a
         deployed = project_dir / ".chalice" / "deployed"
         deployed.mkdir(parents=True, exist_ok=True)
         resource = {"resource_type": "websocket_api", "name": "websocket_api", "websocket_api_id": "ws123"}
-        (deployed / f"{stage}.json").write_text(json.dumps({"resources": [resource]}))
+        record = json.loads((deployed / f"{stage}.json").read_text())
+        record["resources"].append(resource)
+        (deployed / f"{stage}.json").write_text(json.dumps(record))
 
     deploy.deploy("prod", aws, project, template=stack_template(aws), chalice_deploy=chalice_with_websocket, delay=1)
 

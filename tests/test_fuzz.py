@@ -3,9 +3,9 @@
 
 Every check runs (no 5xx, responses and status codes as documented, invalid input
 rejected, valid input accepted, protected operations refusing a missing token, methods a
-path lacks answered with 405). Public operations are fuzzed once without a token; the
-protected ones once per demo role, signed in through POST /auth/login. Each run goes on
-after a failure (``--continue-on-failure``) so one report lists everything it found.
+path lacks answered with 405). Every run sends the web app's API key. Public operations
+are fuzzed once without a token; the protected ones once per demo role, signed in through
+POST /auth/login. Each run goes on after a failure (``--continue-on-failure``) so one report lists everything it found.
 
 ``FUZZ_EXAMPLES`` (default 50) and ``FUZZ_SEED`` (default fixed, so CI is reproducible;
 ``FUZZ_SEED=random`` explores new inputs) tune it.
@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from devtools.api_keys import DEMO_API_KEYS
 from tests.localstack import LocalStack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +32,7 @@ ROLES = ("customer", "owner", "courier", "admin")
 PASSWORD = "Chowline-demo-1"
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "50"))
 SEED = os.environ.get("FUZZ_SEED", "20261127")
-PUBLIC = "/security == []"
+PUBLIC = "/x-roles == []"
 # Each run is long: under xdist they go to whichever worker is free (tests/conftest.py).
 pytestmark = pytest.mark.spread
 
@@ -69,6 +70,7 @@ def _login(url: str, who: str) -> str:
     response = requests.post(
         f"{url}/auth/login",
         json={"email": who if "@" in who else f"{who}@demo.chowline.dev", "password": PASSWORD},
+        headers={"X-Api-Key": DEMO_API_KEYS["web"]},
         timeout=10,
     )
     assert response.status_code == 200, response.text
@@ -86,6 +88,10 @@ def _schemathesis(stack: LocalStack, name: str, *options: str) -> dict:
         "schemathesis.cli",
         "run",
         f"{stack.url}/openapi.json",
+        "--url",
+        stack.url,
+        "--header",
+        f"X-Api-Key: {DEMO_API_KEYS['web']}",
         "--checks",
         "all",
         "--phases",
@@ -157,11 +163,11 @@ def test_protected_operations_as_each_role(fuzz_stack, role):
 
 def test_account_deletion_as_a_throwaway_account(fuzz_stack):
     email = f"fuzz-{os.getpid()}-{id(fuzz_stack)}@test.chowline.dev"
-    signed = requests.post(
+    signed = fuzz_stack.http.post(
         f"{fuzz_stack.url}/auth/signup", json={"email": email, "password": PASSWORD, "name": "Fuzz"}, timeout=10
     )
     assert signed.status_code == 201, signed.text
-    confirmed = requests.post(f"{fuzz_stack.url}/auth/confirm", json={"email": email, "code": "1"}, timeout=10)
+    confirmed = fuzz_stack.http.post(f"{fuzz_stack.url}/auth/confirm", json={"email": email, "code": "1"}, timeout=10)
     assert confirmed.status_code == 204, confirmed.text
     token = _login(fuzz_stack.url, email)
     outcome = _schemathesis(

@@ -13,6 +13,7 @@ import requests
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from devtools.api_keys import WEB_KEY_HEADERS
 from tests.localstack import LocalStack
 from tests.tokens import expired, forged, minted_with_moto_key, resign, signing_key
 
@@ -28,7 +29,10 @@ def local_stack():
 
 def login(url: str, who: str) -> str:
     out = requests.post(
-        f"{url}/auth/login", json={"email": f"{who}@demo.chowline.dev", "password": PASSWORD}, timeout=10
+        f"{url}/auth/login",
+        json={"email": f"{who}@demo.chowline.dev", "password": PASSWORD},
+        headers=WEB_KEY_HEADERS,
+        timeout=10,
     )
     return out.json()["id_token"]
 
@@ -50,8 +54,9 @@ def frames_until(ws, order_id: str, status: str, limit: float = 30.0) -> list[di
 
 
 def test_client_config_and_banner_give_the_websocket_url(local_stack):
-    config = requests.get(f"{local_stack.url}/client-config", timeout=10).json()
+    config = requests.get(f"{local_stack.url}/client-config", timeout=10).json()  # keyless
     assert config["ws_url"].startswith("ws://127.0.0.1:")
+    assert config["web_api_key"] == WEB_KEY_HEADERS["X-Api-Key"]
     assert config["api_url"] == local_stack.url
     assert f"WebSocket  {config['ws_url']}" in local_stack.log_path.read_text()
 
@@ -79,14 +84,14 @@ def test_an_order_reaches_its_customer_and_owner_live(local_stack):
     url = local_stack.url
     ws_url = requests.get(f"{url}/client-config", timeout=10).json()["ws_url"]
     customer, owner = login(url, "customer"), login(url, "owner")
-    restaurant = requests.get(f"{url}/restaurants", timeout=10).json()["items"][0]["restaurant_id"]
-    menu = requests.get(f"{url}/restaurants/{restaurant}/products", timeout=10).json()["items"]
+    restaurant = local_stack.http.get(f"{url}/restaurants", timeout=10).json()["items"][0]["restaurant_id"]
+    menu = local_stack.http.get(f"{url}/restaurants/{restaurant}/products", timeout=10).json()["items"]
     dish = next(p for p in menu if p["available"] and (p.get("stock") is None or p["stock"] > 0))
     with (
         connect(f"{ws_url}/?token={customer}", open_timeout=10) as customer_ws,
         connect(f"{ws_url}/?token={owner}", open_timeout=10) as owner_ws,
     ):
-        placed = requests.post(
+        placed = local_stack.http.post(
             f"{url}/orders",
             headers={"Authorization": f"Bearer {customer}", "Idempotency-Key": f"live-{uuid.uuid4().hex}"},
             json={
@@ -102,7 +107,7 @@ def test_an_order_reaches_its_customer_and_owner_live(local_stack):
         seen = [f["status"] for f in frames_until(customer_ws, order_id, "CONFIRMED")]
         assert seen == ["PENDING", "CONFIRMED"]
         assert [f["status"] for f in frames_until(owner_ws, order_id, "CONFIRMED")] == ["PENDING", "CONFIRMED"]
-        accepted = requests.post(
+        accepted = local_stack.http.post(
             f"{url}/orders/{order_id}/status",
             headers={"Authorization": f"Bearer {owner}"},
             json={"status": "ACCEPTED"},

@@ -20,6 +20,7 @@ import app as app_module
 from chalicelib.bootstrap import container
 from chalicelib.entry import observability
 from chalicelib.entry.problems import problem_document
+from devtools.api_keys import WEB_KEY_HEADERS
 from devtools.emulator import free_port
 from devtools.lambda_context import LambdaContext
 from devtools.localserver import create_server
@@ -28,6 +29,11 @@ from tests.localstack import ROOT
 from tests.test_observability import json_lines
 
 WAIT = 20  # seconds a test waits for something that should happen at once; never reached when it passes
+
+
+def get(url: str, headers: dict[str, str] | None = None, **kwargs: Any) -> requests.Response:
+    """A GET as the web app sends it: with its API key."""
+    return requests.get(url, headers={**WEB_KEY_HEADERS, **(headers or {})}, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +89,7 @@ def test_concurrent_requests_each_see_their_own_caller_and_a_slow_one_stalls_nob
     slow: dict[str, Any] = {}
 
     def slow_request() -> None:
-        slow["response"] = requests.get(
+        slow["response"] = get(
             f"{server}/users/me", headers={"Authorization": owner, "X-Request-Id": "slow-owner"}, timeout=WAIT
         )
 
@@ -92,10 +98,8 @@ def test_concurrent_requests_each_see_their_own_caller_and_a_slow_one_stalls_nob
     assert reached.wait(WAIT), "the owner's request never reached its profile read"
 
     # While the owner's request is held inside the app, others are served, each as its caller.
-    health = requests.get(f"{server}/health", timeout=WAIT)
-    mine = requests.get(
-        f"{server}/users/me", headers={"Authorization": customer, "X-Request-Id": "fast-customer"}, timeout=WAIT
-    )
+    health = get(f"{server}/health", timeout=WAIT)
+    mine = get(f"{server}/users/me", headers={"Authorization": customer, "X-Request-Id": "fast-customer"}, timeout=WAIT)
     assert health.status_code == 200
     assert mine.status_code == 200 and mine.json()["user_id"] == _user_id(customer)
     assert thread.is_alive(), "the owner's request finished before the others: nothing ran concurrently"
@@ -119,7 +123,7 @@ def test_an_event_function_running_meanwhile_keeps_its_own_log_keys(server, toke
     done: dict[str, Any] = {}
     thread = threading.Thread(
         target=lambda: done.update(
-            response=requests.get(
+            response=get(
                 f"{server}/users/me", headers={"Authorization": owner, "X-Request-Id": "api-meanwhile"}, timeout=WAIT
             )
         )
@@ -234,7 +238,7 @@ def test_a_body_over_the_gateway_limit_is_a_413_without_reading_it(server):
 
 def test_unknown_paths_and_head_get_the_deployed_gateways_problem(server):
     status = GATEWAY_RESPONSES["MISSING_AUTHENTICATION_TOKEN"]
-    unknown = requests.get(f"{server}/no-such-thing", headers={"X-Request-Id": "probe-1"}, timeout=WAIT)
+    unknown = get(f"{server}/no-such-thing", headers={"X-Request-Id": "probe-1"}, timeout=WAIT)
     assert unknown.status_code == status == 404
     assert unknown.headers["Content-Type"] == "application/problem+json"
     assert unknown.headers["X-Request-Id"] == "probe-1"
@@ -260,12 +264,12 @@ def test_unknown_paths_and_head_get_the_deployed_gateways_problem(server):
 
 def test_the_api_answers_under_api_as_under_the_bare_paths(server):
     for path in ("/health", "/restaurants?limit=2", "/openapi.json"):
-        bare = requests.get(f"{server}{path}", timeout=WAIT)
-        prefixed = requests.get(f"{server}/api{path}", timeout=WAIT)
+        bare = get(f"{server}{path}", timeout=WAIT)
+        prefixed = get(f"{server}/api{path}", timeout=WAIT)
         assert bare.status_code == prefixed.status_code == 200, path
         assert bare.json() == prefixed.json(), path
-    assert requests.get(f"{server}/apihealth", timeout=WAIT).status_code == 404
-    assert requests.get(f"{server}/api/no-such-thing", timeout=WAIT).status_code == 404
+    assert get(f"{server}/apihealth", timeout=WAIT).status_code == 404
+    assert get(f"{server}/api/no-such-thing", timeout=WAIT).status_code == 404
 
 
 @pytest.fixture
@@ -285,7 +289,7 @@ def settings_with(stack: dict[str, Any]) -> Iterator[Any]:
 
 def test_ready_probes_every_store_the_api_uses(server, aws, settings_with):
     settings_with()
-    ready = requests.get(f"{server}/ready", timeout=WAIT)
+    ready = get(f"{server}/ready", timeout=WAIT)
     assert ready.status_code == 200, ready.text
     assert ready.json()["status"] == "ready"
     assert set(ready.json()["checks"]) == {
@@ -296,7 +300,7 @@ def test_ready_probes_every_store_the_api_uses(server, aws, settings_with):
         "notifications",
         "orders queue",
     }
-    assert requests.get(f"{server}/health", timeout=WAIT).json()["status"] == "ok"
+    assert get(f"{server}/health", timeout=WAIT).json()["status"] == "ok"
 
     # Each table's probe reads the table's real key (a wrong key would be a ValidationException).
     for name, probe in container().readiness.probes.items():
@@ -307,14 +311,14 @@ def test_ready_probes_every_store_the_api_uses(server, aws, settings_with):
 
 def test_ready_is_a_503_naming_the_store_that_does_not_answer(server, settings_with):
     settings_with(USERS_TABLE="chowline-local-no-such-table", ORDERS_QUEUE_URL="http://127.0.0.1:1/queue/none")
-    response = requests.get(f"{server}/ready", timeout=WAIT)
+    response = get(f"{server}/ready", timeout=WAIT)
     assert response.status_code == 503
     assert response.headers["Content-Type"] == "application/problem+json"
     assert response.headers["Retry-After"]
     detail = response.json()["detail"]
     assert "users" in detail and "orders queue" in detail and "products" not in detail
     # Liveness does not depend on the stores.
-    assert requests.get(f"{server}/health", timeout=WAIT).status_code == 200
+    assert get(f"{server}/health", timeout=WAIT).status_code == 200
 
 
 def test_serving_the_api_imports_nothing_that_probes_the_terminal():

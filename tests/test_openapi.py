@@ -56,13 +56,14 @@ def test_security_and_roles_follow_the_route_table(document):
         doc = document["paths"][op.path][op.method.lower()]
         assert doc["x-roles"] == sorted(op.roles)
         responses = doc["responses"]
+        schemes = {"apiKey": []} if op.api_key_required else {}
         if op.roles:
-            assert doc["security"] == [{"cognito": []}]
+            assert doc["security"] == [{**schemes, "cognito": []}]
             assert "401" in responses
-            assert ("403" in responses) == (op.roles != SIGNED_IN)
+            assert ("403" in responses) == (op.roles != SIGNED_IN or op.api_key_required)
             assert "Roles" in doc["description"] or "signed-in" in doc["description"]
         else:
-            assert doc["security"] == []
+            assert doc["security"] == ([schemes] if schemes else [])
             assert "Public" in doc["description"]
         for status in op.statuses:
             assert str(status) in responses, (op.name, status)
@@ -169,10 +170,11 @@ def test_operation_metadata_becomes_parameters_headers_and_responses():
     assert query["status"]["schema"] == {"type": "string"}
     assert "null" not in json.dumps(query["cursor"]["schema"])
     assert listing["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
-    assert "403" not in listing["responses"]
+    assert "403" in listing["responses"]  # a missing API key
+    assert listing["security"] == [{"apiKey": [], "cognito": []}]
 
     ping = doc["paths"]["/ping"]["get"]
-    assert ping["security"] == [] and "text/plain" in ping["responses"]["200"]["content"]
+    assert ping["security"] == [{"apiKey": []}] and "text/plain" in ping["responses"]["200"]["content"]
 
 
 def test_served_document_is_the_generated_one_and_is_cached(client):
@@ -217,6 +219,81 @@ def test_docs_page_is_self_contained_html(client):
     assert "default-src 'none'" in csp and "connect-src 'self'" in csp
     script = (openapi.STATIC_DIR / "docs.js").read_text()
     assert openapi._sha256(script) in csp
+
+
+def _success_schemas(document):
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            for status, response in op["responses"].items():
+                if 200 <= int(status) < 300 and "content" in response:
+                    for media_type, content in response["content"].items():
+                        yield f"{method.upper()} {path}", media_type, content["schema"]
+
+
+def _named(schema):
+    return "$ref" in schema or (bool(schema.get("oneOf")) and all("$ref" in s for s in schema["oneOf"]))
+
+
+def test_every_json_success_response_has_a_named_schema(document):
+    # The OpenAPI document itself is exempt: its schema is the OpenAPI specification's.
+    untyped = [
+        (op, schema)
+        for op, media_type, schema in _success_schemas(document)
+        if media_type == "application/json" and op != "GET /openapi.json" and not _named(schema)
+    ]
+    assert untyped == []
+
+
+def test_every_list_returns_a_page_of_a_named_item(document):
+    schemas = document["components"]["schemas"]
+    lists = [op for op in app_module.api.operations if op.query_model and issubclass(op.query_model, ListQuery)]
+    assert {f"{op.method} {op.path}" for op in lists} >= {
+        "GET /orders",
+        "GET /deliveries",
+        "GET /restaurants/{restaurant_id}/orders",
+        "GET /users/me/notifications",
+    }
+    for op in lists:
+        schema = document["paths"][op.path][op.method.lower()]["responses"]["200"]["content"]["application/json"]
+        page = schemas[schema["schema"]["$ref"].rsplit("/", 1)[-1]]
+        assert set(page["required"]) >= {"items"}, op.path
+        assert "$ref" in page["properties"]["items"]["items"], op.path
+        assert {"type": "null"} in page["properties"]["next_cursor"]["anyOf"], op.path
+
+
+def test_login_answers_say_which_they_are(document):
+    schema = document["paths"]["/auth/login"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema["discriminator"]["propertyName"] == "kind"
+    assert set(schema["discriminator"]["mapping"]) == {"tokens", "challenge"}
+    for name in ("TokensOut", "ChallengeOut"):
+        assert "kind" in document["components"]["schemas"][name]["required"]
+    from chalicelib.domain.accounts import ChallengeOut, TokensOut
+
+    assert TokensOut(id_token="i", access_token="a", expires_in=3600).model_dump()["kind"] == "tokens"
+    assert ChallengeOut(challenge="SOFTWARE_TOKEN_MFA", session="s").model_dump()["kind"] == "challenge"
+
+
+def test_the_document_names_its_server(document):
+    assert document["servers"] == openapi.SERVERS
+    assert document["servers"][0]["url"] == "."
+
+
+def test_every_operation_but_the_keyless_ones_takes_an_api_key(document):
+    from chalicelib.entry.routing import KEYLESS_PATHS
+
+    assert document["components"]["securitySchemes"]["apiKey"] == {
+        **document["components"]["securitySchemes"]["apiKey"],
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Api-Key",
+    }
+    for path, methods in app_module.app.routes.items():
+        for method, entry in methods.items():
+            assert entry.api_key_required is (path not in KEYLESS_PATHS), (method, path)
+            security = document["paths"][path][method.lower()]["security"]
+            assert any("apiKey" in s for s in security) is entry.api_key_required, (method, path)
+    assert document["paths"]["/health"]["get"]["security"] == []
+    assert document["paths"]["/restaurants"]["get"]["security"] == [{"apiKey": []}]
 
 
 ACCOUNT_LIFECYCLE = {

@@ -174,7 +174,7 @@ def test_sweeper_requeues_orders_whose_message_was_lost(stack, aws, pipeline):
     finally:
         undo()
     [order] = [
-        o for o in container().orders_repo.pending_between("2000", "9999", 1000) if o["restaurant_id"] == restaurant
+        o for o in container().orders_repo.pending_between("2000", "9999", 1000) if o.restaurant_id == restaurant
     ]
     assert container().orders.sweep(now() + timedelta(seconds=30)) == 0, "too young to sweep"
     calls = []
@@ -187,7 +187,7 @@ def test_sweeper_requeues_orders_whose_message_was_lost(stack, aws, pipeline):
         undo()
     assert calls == ["before-call.dynamodb.Query"], "one Query on by_status, never a Scan"
     pipeline.drain()
-    assert order_item(aws, order["order_id"])["status"] == "CONFIRMED"
+    assert order_item(aws, order.order_id)["status"] == "CONFIRMED"
     assert stock_of(aws, dish) == 1
 
 

@@ -8,7 +8,6 @@ import uuid
 
 import boto3
 import pytest
-import requests
 
 from tests.localstack import LocalStack
 
@@ -72,7 +71,7 @@ def seed_menu(stack: LocalStack) -> tuple[str, str]:
 
 
 def login(stack: LocalStack, who: str) -> dict[str, str]:
-    response = requests.post(
+    response = stack.http.post(
         f"{stack.url}/auth/login",
         json={"email": f"{who}@demo.chowline.dev", "password": "Chowline-demo-1"},
         timeout=10,
@@ -100,7 +99,7 @@ def test_order_to_doorstep_with_notifications(local_stack):
         "delivery_address": {"label": "home", "line1": "2 Elm St", "city": "Springfield", "postcode": "12345"},
         "payment_token": "tok_visa",
     }
-    placed = requests.post(
+    placed = local_stack.http.post(
         f"{url}/orders", json=body, headers={**customer, "Idempotency-Key": f"e2e-{uuid.uuid4().hex}"}, timeout=10
     )
     assert placed.status_code == 202, placed.text
@@ -108,7 +107,7 @@ def test_order_to_doorstep_with_notifications(local_stack):
     assert placed.json()["total_cents"] == 1700
 
     def status():
-        return requests.get(f"{url}/orders/{order_id}", headers=customer, timeout=10).json()["status"]
+        return local_stack.http.get(f"{url}/orders/{order_id}", headers=customer, timeout=10).json()["status"]
 
     assert wait_for(lambda: status() == "CONFIRMED", 5), status()
     for who, target in [
@@ -118,11 +117,13 @@ def test_order_to_doorstep_with_notifications(local_stack):
         (courier, "PICKED_UP"),
         (courier, "DELIVERED"),
     ]:
-        moved = requests.post(f"{url}/orders/{order_id}/status", json={"status": target}, headers=who, timeout=10)
+        moved = local_stack.http.post(
+            f"{url}/orders/{order_id}/status", json={"status": target}, headers=who, timeout=10
+        )
         assert moved.status_code == 200, (target, moved.text)
 
     def steps():
-        inbox = requests.get(f"{url}/users/me/notifications?limit=100", headers=customer, timeout=10).json()
+        inbox = local_stack.http.get(f"{url}/users/me/notifications?limit=100", headers=customer, timeout=10).json()
         mine = [n["status"] for n in reversed(inbox["items"]) if n["order_id"] == order_id]
         return mine if mine == STEPS else None
 

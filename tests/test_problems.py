@@ -14,6 +14,7 @@ from chalice import Response
 from chalicelib.domain import errors
 from chalicelib.entry.middleware import as_problem
 from chalicelib.entry.problems import PROBLEM_CONTENT_TYPE, from_error
+from devtools.api_keys import WEB_KEY_HEADERS, forbidden
 from devtools.localserver import not_found
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +75,14 @@ def test_chalice_errors_become_the_apps_problems(status: int, code: str) -> None
 
 def test_gateway_responses_speak_the_apps_vocabulary() -> None:
     bodies = gateway_bodies()
-    assert {"UNAUTHORIZED", "ACCESS_DENIED", "MISSING_AUTHENTICATION_TOKEN", "THROTTLED", "WAF_FILTERED"} <= set(bodies)
+    assert {
+        "UNAUTHORIZED",
+        "ACCESS_DENIED",
+        "API_KEY",
+        "MISSING_AUTHENTICATION_TOKEN",
+        "THROTTLED",
+        "WAF_FILTERED",
+    } <= set(bodies)
     for kind, (status, body) in bodies.items():
         if status is None:  # DEFAULT_4XX / DEFAULT_5XX: API Gateway picks the status
             assert body["type"].startswith(errors.PROBLEM_TYPE_BASE), kind
@@ -82,7 +90,11 @@ def test_gateway_responses_speak_the_apps_vocabulary() -> None:
         assert body["status"] == status and vocabulary(body) == expected(status), kind
         assert body["request_id"] == "r-1" and body["detail"] == "Unauthorized"
     # the gateway's 401/403/404 are the app's Unauthorized/Forbidden/NotFound
-    for kind, cls in (("UNAUTHORIZED", errors.Unauthorized), ("ACCESS_DENIED", errors.Forbidden)):
+    for kind, cls in (
+        ("UNAUTHORIZED", errors.Unauthorized),
+        ("ACCESS_DENIED", errors.Forbidden),
+        ("API_KEY", errors.Forbidden),
+    ):
         app_body = json.loads(from_error(cls("x")).body)
         assert vocabulary(bodies[kind][1]) == vocabulary(app_body)
     assert vocabulary(bodies["MISSING_AUTHENTICATION_TOKEN"][1]) == vocabulary(
@@ -100,6 +112,15 @@ def test_the_local_server_answers_an_unknown_path_as_the_gateway_does() -> None:
     local = json.loads(not_found({"X-Request-Id": "abc-1"})["body"])
     _, gateway = gateway_bodies()["MISSING_AUTHENTICATION_TOKEN"]
     assert vocabulary(local) == vocabulary(gateway) == expected(404)
+
+
+def test_the_local_server_refuses_a_missing_key_as_the_gateway_does() -> None:
+    refused = forbidden({"X-Request-Id": "abc-2"})
+    local = json.loads(refused["body"])
+    status, gateway = gateway_bodies()["API_KEY"]
+    assert refused["statusCode"] == status == 403
+    assert vocabulary(local) == vocabulary(gateway) == expected(403)
+    assert local["request_id"] == "abc-2"
 
 
 def test_over_http_the_app_and_chalice_answer_in_the_vocabulary(client: Any) -> None:
@@ -128,6 +149,6 @@ def test_the_local_stack_answers_as_the_gateway_does(local_stack: Any) -> None:
     assert unknown.status_code == 404 and unknown.headers["Content-Type"] == PROBLEM_CONTENT_TYPE
     assert vocabulary(unknown.json()) == vocabulary(gateway["MISSING_AUTHENTICATION_TOKEN"][1])
     for headers in ({}, {"Authorization": "Bearer not-a-jwt"}):
-        denied = requests.get(f"{local_stack.url}/users/me", headers=headers, timeout=10)
+        denied = requests.get(f"{local_stack.url}/users/me", headers={**WEB_KEY_HEADERS, **headers}, timeout=10)
         assert denied.status_code == 401 and denied.headers["Content-Type"] == PROBLEM_CONTENT_TYPE
         assert vocabulary(denied.json()) == vocabulary(gateway["UNAUTHORIZED"][1])

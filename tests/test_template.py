@@ -296,9 +296,17 @@ def test_stage_throttles_traces_logs_and_has_a_partner_usage_plan(packaged: dict
     plan = props(sam, "PartnerUsagePlan")
     assert plan["ApiStages"] == [{"ApiId": {"Ref": "RestAPI"}, "Stage": {"Ref": "RestAPIapiStage"}}]
     assert plan["Throttle"]["RateLimit"] > 0 and plan["Quota"]["Period"] == "MONTH"
-    key = props(sam, "PartnerUsagePlanKey")
-    assert key == {"KeyId": {"Ref": "PartnerApiKey"}, "KeyType": "API_KEY", "UsagePlanId": {"Ref": "PartnerUsagePlan"}}
-    assert "api_key_required" in sam["Resources"]["PartnerUsagePlan"]["Metadata"]["ApiKeyRequired"]
+    for app in edge.CLIENT_APPS:
+        plan = props(sam, f"{app}UsagePlan")
+        assert plan["ApiStages"] == [{"ApiId": {"Ref": "RestAPI"}, "Stage": {"Ref": "RestAPIapiStage"}}]
+        assert plan["Throttle"]["RateLimit"] > 0 and plan["Quota"]["Period"] == "MONTH"
+        key = props(sam, f"{app}UsagePlanKey")
+        assert key == {
+            "KeyId": {"Ref": f"{app}ApiKey"},
+            "KeyType": "API_KEY",
+            "UsagePlanId": {"Ref": f"{app}UsagePlan"},
+        }
+        assert "api_key_required" in sam["Resources"][f"{app}UsagePlan"]["Metadata"]["ApiKeyRequired"]
 
 
 def test_stage_cache_is_on_for_the_public_catalog_gets_only(packaged: dict[str, Any]) -> None:
@@ -315,7 +323,8 @@ def test_stage_cache_is_on_for_the_public_catalog_gets_only(packaged: dict[str, 
     body = props(cfn, "RestAPI")["Body"]
     for path, query in edge.CACHED_GETS.items():
         operation = body["paths"][path]["get"]
-        assert "security" not in operation, f"{path} is cached, so it must be public"
+        # Public (no authorizer); the API key only names the client application.
+        assert operation.get("security", []) == [{"api_key": []}], f"{path} is cached, so it must be public"
         keys = operation["x-amazon-apigateway-integration"]["cacheKeyParameters"]
         assert {f"method.request.querystring.{q}" for q in query} <= set(keys)
         assert {f"method.request.path.{p[1:-1]}" for p in path.split("/") if p.startswith("{")} <= set(keys)
@@ -323,7 +332,7 @@ def test_stage_cache_is_on_for_the_public_catalog_gets_only(packaged: dict[str, 
         assert {("query", q) for q in query} <= declared
     for path, operations in body["paths"].items():
         for method, operation in operations.items():
-            if "security" in operation:
+            if [s for s in operation.get("security", []) if s != {"api_key": []}]:
                 assert ("GET", path) not in cached or method != "get"
                 assert "cacheKeyParameters" not in operation.get("x-amazon-apigateway-integration", {})
 
@@ -334,7 +343,7 @@ def test_authorizer_trusts_the_stack_user_pool(packaged: dict[str, Any]) -> None
     assert authorizer["providerARNs"] == [{"Fn::GetAtt": ["UserPool", "Arn"]}]
 
 
-def test_gateway_responses_are_problem_documents_with_cors(packaged: dict[str, Any]) -> None:
+def test_gateway_responses_are_problem_documents_without_cors(packaged: dict[str, Any]) -> None:
     responses = props(packaged["sam"], "RestAPI")["GatewayResponses"]
     wanted = {
         "UNAUTHORIZED",
@@ -351,7 +360,7 @@ def test_gateway_responses_are_problem_documents_with_cors(packaged: dict[str, A
         response = responses[kind]
         headers = response["ResponseParameters"]["Headers"]
         assert headers["Content-Type"] == "'application/problem+json'"
-        assert headers["Access-Control-Allow-Origin"] == "'*'"
+        assert not [name for name in headers if name.lower().startswith("access-control-")]
         body = response["ResponseTemplates"]["application/json"]
         assert '"type": "https://chowline.dev/problems/' in body and '"title"' in body
         assert "$context.error.messageString" in body
@@ -397,6 +406,12 @@ def test_dax_is_off_by_default_and_only_then_sets_dax_endpoint(packaged: dict[st
     assert variables["DAX_ENDPOINT"]["Fn::If"][0] == "DaxOn"
     assert variables["DAX_ENDPOINT"]["Fn::If"][2] == {"Ref": "AWS::NoValue"}
     assert "TradeOff" in sam["Resources"]["DaxCluster"]["Metadata"]
+    # The cluster's TTLs match the other caches; the API function joins the cluster's VPC.
+    assert props(sam, "DaxCluster")["ParameterGroupName"] == {"Ref": "DaxParameterGroup"}
+    ttls = props(sam, "DaxParameterGroup")["ParameterNameValues"]
+    assert ttls == {"record-ttl-millis": "30000", "query-ttl-millis": "30000"}
+    vpc = props(sam, "APIHandler")["VpcConfig"]["Fn::If"]
+    assert vpc[0] == "DaxOn" and vpc[1]["SubnetIds"] == {"Ref": "DaxSubnetIds"}
 
 
 # --- functions and event sources --------------------------------------------------------
@@ -511,6 +526,30 @@ def test_bot_control_is_scoped_to_sign_in_and_orders(packaged: dict[str, Any]) -
     ]
     scoped = json.dumps(bot["ScopeDownStatement"])
     assert '"/auth/"' in scoped and '"/orders"' in scoped and '"POST"' in scoped
+
+
+def test_no_operation_answers_cors_preflights(packaged: dict[str, Any]) -> None:
+    """Same-origin only: chalice adds OPTIONS methods for routes with CORS; there are none."""
+    body = props(packaged["sam"], "RestAPI")["DefinitionBody"]
+    assert body["paths"], "the packaged API has its routes"
+    assert [path for path, item in body["paths"].items() if "options" in item] == []
+
+
+def test_api_keys_are_required_by_the_route_table_and_refused_as_problems(packaged: dict[str, Any]) -> None:
+    from chalicelib.entry.routing import KEYLESS_PATHS
+
+    body = props(packaged["cfn"], "RestAPI")["Body"]
+    assert "api_key" in body["securityDefinitions"]
+    for path, item in body["paths"].items():
+        for method, operation in item.items():
+            keyed = {"api_key": []} in operation.get("security", [])
+            assert keyed is (path not in KEYLESS_PATHS), (method, path)
+    refused = props(packaged["sam"], "RestAPI")["GatewayResponses"]["API_KEY"]
+    assert refused["StatusCode"] == "403"
+    assert refused["ResponseParameters"]["Headers"]["Content-Type"] == "'application/problem+json'"
+    # The function hands out the same web key the gateway accepts.
+    env = props(packaged["sam"], "APIHandler")["Environment"]["Variables"]
+    assert env["WEB_API_KEY"] == props(packaged["sam"], "WebApiKey")["Value"]
 
 
 # --- the cost model and the docs read this template ---------------------------------------

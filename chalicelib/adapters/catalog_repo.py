@@ -1,5 +1,8 @@
 """Restaurants and Products tables. Every write is conditioned on the item's existence (or
-absence), so a racing delete can never be undone by a late update."""
+absence), so a racing delete can never be undone by a late update.
+
+Reads (``get``, the listings) go through ``reads``: DynamoDB itself, or the DAX cluster
+when the stack has one (chalicelib/adapters/dax.py); writes always go to DynamoDB."""
 
 from __future__ import annotations
 
@@ -7,22 +10,33 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.adapters.aws import AwsClients, aws_errors, error_code
+from chalicelib.adapters.dax import DaxClients
 from chalicelib.adapters.dynamo import CursorCodec, from_item, profile_probe, query_page, to_item, to_value
 from chalicelib.domain.catalog import LISTING
 from chalicelib.domain.errors import ServiceUnavailable
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
+Clients = AwsClients | DaxClients
 
 
 class CatalogTable:
     what = "The catalog store"
 
-    def __init__(self, clients: AwsClients, cursors: CursorCodec, table: str, key: str, users_table: str) -> None:
+    def __init__(
+        self,
+        clients: AwsClients,
+        cursors: CursorCodec,
+        table: str,
+        key: str,
+        users_table: str,
+        reads: Clients | None = None,
+    ) -> None:
         self._clients = clients
         self._cursors = cursors
         self._table = table
         self._key = key
         self._users = users_table
+        self.reads: Clients = reads or clients
 
     @property
     def _db(self) -> Any:
@@ -30,7 +44,7 @@ class CatalogTable:
 
     def get(self, item_id: str) -> dict[str, Any] | None:
         with aws_errors(self.what):
-            out = self._db.get_item(TableName=self._table, Key={self._key: {"S": item_id}})
+            out = self.reads.get("dynamodb").get_item(TableName=self._table, Key={self._key: {"S": item_id}})
         item = out.get("Item")
         return from_item(item) if item else None
 
@@ -141,8 +155,10 @@ class CatalogTable:
 
 
 class RestaurantsRepository(CatalogTable):
-    def __init__(self, clients: AwsClients, cursors: CursorCodec, table: str, users_table: str) -> None:
-        super().__init__(clients, cursors, table, "restaurant_id", users_table)
+    def __init__(
+        self, clients: AwsClients, cursors: CursorCodec, table: str, users_table: str, reads: Clients | None = None
+    ) -> None:
+        super().__init__(clients, cursors, table, "restaurant_id", users_table, reads)
 
     def page(
         self, *, city: str | None, cuisine: str | None, limit: int, cursor: str | None
@@ -164,7 +180,7 @@ class RestaurantsRepository(CatalogTable):
         if filter_expression:
             values[":cuisine"] = cuisine
         return query_page(
-            self._clients,
+            self.reads,
             self._cursors,
             table=self._table,
             index=index,
@@ -179,15 +195,17 @@ class RestaurantsRepository(CatalogTable):
 
 
 class ProductsRepository(CatalogTable):
-    def __init__(self, clients: AwsClients, cursors: CursorCodec, table: str, users_table: str) -> None:
-        super().__init__(clients, cursors, table, "product_id", users_table)
+    def __init__(
+        self, clients: AwsClients, cursors: CursorCodec, table: str, users_table: str, reads: Clients | None = None
+    ) -> None:
+        super().__init__(clients, cursors, table, "product_id", users_table, reads)
 
     def menu_page(
         self, restaurant_id: str, *, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
         """A restaurant's products in menu order (category, name): one Query on by_restaurant."""
         return query_page(
-            self._clients,
+            self.reads,
             self._cursors,
             table=self._table,
             index="by_restaurant",

@@ -26,7 +26,7 @@ _TRANSIENT_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "Provi
 class Snapshot:
     """What the processor reads in one call: the order and the catalog items it needs."""
 
-    order: dict[str, Any] | None
+    order: domain.Order | None
     restaurant: dict[str, Any] | None
     products: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Asked for with ``user_id``: whether that user still has a profile (an account).
@@ -36,9 +36,9 @@ class Snapshot:
 class StaleStatus(Exception):
     """The order is no longer in the status the write was conditioned on."""
 
-    def __init__(self, current: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, current: domain.Order | None = None) -> None:
         super().__init__("the order changed status meanwhile")
-        self.current = dict(current) if current else None
+        self.current = current
 
 
 class Cancelled(Exception):
@@ -82,11 +82,11 @@ class OrdersRepository:
 
     # --- reads ----------------------------------------------------------------------------
 
-    def get(self, order_id: str) -> dict[str, Any] | None:
+    def get(self, order_id: str) -> domain.Order | None:
         with aws_errors(_STORE):
             out = self._db.get_item(TableName=self._orders, Key=_order_key(order_id), ConsistentRead=True)
         item = out.get("Item")
-        return from_item(item) if item else None
+        return _order(item) if item else None
 
     def restaurant_owner(self, restaurant_id: str) -> str | None:
         with aws_errors(_STORE):
@@ -100,7 +100,7 @@ class OrdersRepository:
             return None
         return str(from_item(item).get("owner_id") or "") or None
 
-    def with_user(self, order_id: str, user_id: str) -> tuple[dict[str, Any] | None, bool]:
+    def with_user(self, order_id: str, user_id: str) -> tuple[domain.Order | None, bool]:
         """The order (read consistently) and whether ``user_id`` still has a profile: ONE
         BatchGetItem, the cost of the GetItem it replaces."""
         found = self._batch_get(
@@ -110,7 +110,7 @@ class OrdersRepository:
             }
         )
         orders = found.get(self._orders, [])
-        return (orders[0] if orders else None), bool(found.get(self._users))
+        return (domain.Order.from_item(orders[0]) if orders else None), bool(found.get(self._users))
 
     def snapshot(
         self,
@@ -139,7 +139,7 @@ class OrdersRepository:
         orders = found.get(self._orders, [])
         restaurants = found.get(self._restaurants, [])
         return Snapshot(
-            order=orders[0] if orders else None,
+            order=domain.Order.from_item(orders[0]) if orders else None,
             restaurant=restaurants[0] if restaurants else None,
             products={str(p["product_id"]): p for p in found.get(self._products, [])},
             user_exists=bool(found.get(self._users)),
@@ -170,7 +170,7 @@ class OrdersRepository:
         cursor: str | None,
         status: str | None,
         newest_first: bool,
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[domain.Order], str | None]:
         names = {"#k": key}
         values: dict[str, Any] = {":k": value}
         filter_expression = None
@@ -178,7 +178,7 @@ class OrdersRepository:
             names["#s"] = "status"
             values[":s"] = status
             filter_expression = "#s = :s"
-        return query_page(
+        items, next_cursor = query_page(
             self._clients,
             self._cursors,
             table=self._orders,
@@ -193,11 +193,12 @@ class OrdersRepository:
             newest_first=newest_first,
             filter_expression=filter_expression,
         )
+        return [domain.Order.from_item(item) for item in items], next_cursor
 
-    def customer_orders(self, customer_id: str) -> list[dict[str, Any]]:
-        """Every order of a customer (the by_customer index, page after page): id, status and
-        address, what account deletion needs. A Query per page of 1 MB, never a Scan."""
-        found: list[dict[str, Any]] = []
+    def customer_orders(self, customer_id: str) -> list[domain.Order]:
+        """Every order of a customer (the by_customer index projects ALL, page after page),
+        what account deletion needs. A Query per page of 1 MB, never a Scan."""
+        found: list[domain.Order] = []
         start: dict[str, Any] | None = None
         while True:
             page_args = {"ExclusiveStartKey": start} if start else {}
@@ -207,18 +208,18 @@ class OrdersRepository:
                     IndexName="by_customer",
                     KeyConditionExpression="customer_id = :c",
                     ExpressionAttributeValues={":c": {"S": customer_id}},
-                    ProjectionExpression="order_id, #s, delivery_address",
-                    ExpressionAttributeNames={"#s": "status"},
                     **page_args,
                 )
-            found.extend(from_item(item) for item in out.get("Items", []))
+            found.extend(domain.Order.from_item(from_item(item)) for item in out.get("Items", []))
             start = out.get("LastEvaluatedKey")
             if not start:
                 return found
 
-    def redact(self, order: Mapping[str, Any], customer_id: str, changes: Mapping[str, Any]) -> bool:
-        """Overwrites the personal fields of a finished order of ``customer_id``; False when
-        the order is not (or no longer) one (an order in flight is never touched)."""
+    def redact(self, order: domain.Order, customer_id: str) -> bool:
+        """Overwrites the personal fields of a finished order of ``customer_id`` with their
+        redacted values; False when the order is not (or no longer) one (an order in flight
+        is never touched)."""
+        changes = order.redacted().personal_fields()
         names = {"#c": "customer_id", "#s": "status"}
         values: dict[str, Any] = {":c": {"S": customer_id}}
         sets = []
@@ -232,7 +233,7 @@ class OrdersRepository:
             with aws_errors(_STORE), self._writing():
                 self._db.update_item(
                     TableName=self._orders,
-                    Key=_order_key(str(order["order_id"])),
+                    Key=_order_key(order.order_id),
                     UpdateExpression="SET " + ", ".join(sets),
                     ConditionExpression=f"#c = :c AND #s IN ({', '.join(finals)})",
                     ExpressionAttributeNames=names,
@@ -244,7 +245,7 @@ class OrdersRepository:
             raise
         return True
 
-    def pending_between(self, oldest: str, newest: str, limit: int) -> list[dict[str, Any]]:
+    def pending_between(self, oldest: str, newest: str, limit: int) -> list[domain.Order]:
         items, _ = query_page(
             self._clients,
             self._cursors,
@@ -258,38 +259,39 @@ class OrdersRepository:
             scope="sweep",
             key_attributes=("order_id", "status", "created_at"),
         )
-        return items
+        return [domain.Order.from_item(item) for item in items]
 
     # --- writes ---------------------------------------------------------------------------
 
-    def put_new(self, order: dict[str, Any]) -> dict[str, Any] | None:
+    def put_new(self, order: domain.Order) -> domain.Order | None:
         """Creates the order; if its id exists already, returns the existing one instead
         (read in the same call)."""
         try:
             with aws_errors(_STORE), self._writing():
                 self._db.put_item(
                     TableName=self._orders,
-                    Item=to_item(order),
+                    Item=to_item(order.item()),
                     ConditionExpression="attribute_not_exists(order_id)",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
         except Exception as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 item = getattr(exc, "response", {}).get("Item")
-                return from_item(item) if item else (self.get(order["order_id"]) or {})
+                existing = _order(item) if item else self.get(order.order_id)
+                if existing is None:
+                    raise
+                return existing
             raise
         return None
 
-    def move(
-        self, order: Mapping[str, Any], target: str, at: str, extra: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """One conditional UpdateItem: status ``order.status`` -> ``target``."""
-        update = _status_update(order, target, at, extra or {})
+    def move(self, order: domain.Order, moved: domain.Order) -> domain.Order:
+        """One conditional UpdateItem: ``order`` (as read) becomes ``moved`` (from ``Order.move``)."""
+        update = _status_update(order, moved)
         try:
             with aws_errors(_STORE), self._writing():
                 out = self._db.update_item(
                     TableName=self._orders,
-                    Key=_order_key(str(order["order_id"])),
+                    Key=_order_key(order.order_id),
                     ReturnValues="ALL_NEW",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                     **update,
@@ -297,19 +299,22 @@ class OrdersRepository:
         except Exception as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 item = getattr(exc, "response", {}).get("Item")
-                raise StaleStatus(from_item(item) if item else None) from exc
+                raise StaleStatus(_order(item) if item else None) from exc
             raise
-        return from_item(out["Attributes"])
+        return _order(out["Attributes"])
 
-    def confirm(self, order: Mapping[str, Any], tracked: list[str], at: str, authorization_id: str) -> None:
+    def confirm(self, order: domain.Order, tracked: list[str], at: str, authorization_id: str) -> domain.Order:
         """ONE transaction: take each line's stock (never below 0, product still available),
         check the restaurant is open, and move the order PENDING -> CONFIRMED.
 
         ``tracked`` lists the products that count stock (read just before); the others must
         still be unlimited, or the transaction is cancelled and the caller reads again."""
+        confirmed = order.move(
+            domain.CONFIRMED, None, at=at, authorization_id=authorization_id, stock_taken=tuple(tracked)
+        )
         items: list[dict[str, Any]] = []
-        for line in order["items"]:
-            pid = str(line["product_id"])
+        for line in order.items:
+            pid = line.product_id
             key = {"product_id": {"S": pid}}
             if pid in tracked:
                 items.append(
@@ -320,7 +325,7 @@ class OrdersRepository:
                             "UpdateExpression": "SET stock = stock - :q",
                             "ConditionExpression": "stock >= :q AND available = :true",
                             "ExpressionAttributeValues": {
-                                ":q": to_value(int(line["quantity"])),
+                                ":q": to_value(line.quantity),
                                 ":true": {"BOOL": True},
                             },
                         }
@@ -341,28 +346,20 @@ class OrdersRepository:
             {
                 "ConditionCheck": {
                     "TableName": self._restaurants,
-                    "Key": {"restaurant_id": {"S": str(order["restaurant_id"])}},
+                    "Key": {"restaurant_id": {"S": order.restaurant_id}},
                     "ConditionExpression": "is_open = :true",
                     "ExpressionAttributeValues": {":true": {"BOOL": True}},
                 }
             }
         )
-        update = _status_update(
-            order, domain.CONFIRMED, at, {"authorization_id": authorization_id, "stock_taken": list(tracked)}
-        )
-        items.append({"Update": {"TableName": self._orders, "Key": _order_key(str(order["order_id"])), **update}})
+        update = _status_update(order, confirmed)
+        items.append({"Update": {"TableName": self._orders, "Key": _order_key(order.order_id), **update}})
         self._transact(items, order_index=len(items) - 1, restaurant_index=len(items) - 2)
+        return confirmed
 
-    def release(
-        self,
-        order: Mapping[str, Any],
-        target: str,
-        at: str,
-        restock: list[tuple[str, int]],
-        extra: Mapping[str, Any] | None = None,
-    ) -> None:
-        """ONE transaction: put ``restock`` back (products that track stock) and move the
-        order out of its current status."""
+    def release(self, order: domain.Order, moved: domain.Order, restock: list[tuple[str, int]]) -> None:
+        """ONE transaction: put ``restock`` back (products that track stock) and store
+        ``order`` (as read) as ``moved``."""
         items: list[dict[str, Any]] = [
             {
                 "Update": {
@@ -375,8 +372,8 @@ class OrdersRepository:
             }
             for pid, quantity in restock
         ]
-        update = _status_update(order, target, at, extra or {})
-        items.append({"Update": {"TableName": self._orders, "Key": _order_key(str(order["order_id"])), **update}})
+        update = _status_update(order, moved)
+        items.append({"Update": {"TableName": self._orders, "Key": _order_key(order.order_id), **update}})
         self._transact(items, order_index=len(items) - 1, restaurant_index=None)
 
     def _transact(self, items: list[dict[str, Any]], order_index: int, restaurant_index: int | None) -> None:
@@ -405,18 +402,24 @@ def _order_key(order_id: str) -> dict[str, Any]:
     return {"order_id": {"S": order_id}}
 
 
-def _status_update(order: Mapping[str, Any], target: str, at: str, extra: Mapping[str, Any]) -> dict[str, Any]:
+def _order(item: Mapping[str, Any]) -> domain.Order:
+    return domain.Order.from_item(from_item(item))
+
+
+def _status_update(order: domain.Order, moved: domain.Order) -> dict[str, Any]:
+    """SET the attributes ``moved`` changed, append its new history entries; conditioned
+    on the status ``order`` was read in."""
+    before, after = order.item(), moved.item()
+    added = after.get("status_history", [])[len(before.get("status_history", [])) :]
     names = {"#s": "status"}
-    values = {
-        ":from": to_value(order["status"]),
-        ":to": to_value(target),
-        ":h": to_value([domain.history_entry(target, at)]),
-        ":at": to_value(at),
-    }
-    parts = ["#s = :to", "status_history = list_append(status_history, :h)", "updated_at = :at"]
-    for index, (name, value) in enumerate(extra.items()):
-        if value is None:
-            continue
+    values = {":from": to_value(before["status"]), ":h": to_value(added)}
+    parts = ["status_history = list_append(status_history, :h)"]
+    changed = [
+        (name, value)
+        for name, value in after.items()
+        if name != "status_history" and value is not None and before.get(name) != value
+    ]
+    for index, (name, value) in enumerate(changed):
         names[f"#x{index}"] = name
         values[f":x{index}"] = to_value(value)
         parts.append(f"#x{index} = :x{index}")

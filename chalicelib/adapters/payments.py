@@ -7,11 +7,12 @@ would hold the provider's secret); the order processor's concurrency is matched 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.adapters.aws import AwsClients, aws_errors
 from chalicelib.domain.errors import ServiceUnavailable
+from chalicelib.domain.orders import Order
 
 PaymentHandler = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -26,24 +27,24 @@ class PaymentGateway:
         self._function = function_name
         self._in_process = in_process
 
-    def authorize(self, order: Mapping[str, Any]) -> dict[str, Any]:
-        return self._call("authorize", order, payment_token=str(order.get("payment_token", "")))
+    def authorize(self, order: Order) -> dict[str, Any]:
+        return self._call("authorize", order, payment_token=order.payment_token)
 
-    def capture(self, order: Mapping[str, Any]) -> dict[str, Any]:
+    def capture(self, order: Order) -> dict[str, Any]:
         return self._call("capture", order)
 
-    def void(self, order: Mapping[str, Any]) -> dict[str, Any]:
+    def void(self, order: Order) -> dict[str, Any]:
         return self._call("void", order)
 
-    def refund(self, order: Mapping[str, Any]) -> dict[str, Any]:
+    def refund(self, order: Order) -> dict[str, Any]:
         return self._call("refund", order)
 
-    def _call(self, op: str, order: Mapping[str, Any], **extra: str) -> dict[str, Any]:
+    def _call(self, op: str, order: Order, **extra: str) -> dict[str, Any]:
         payload = {
             "op": op,
-            "order_id": str(order["order_id"]),
-            "amount_cents": int(order["total_cents"]),
-            "currency": str(order.get("currency", "USD")),
+            "order_id": order.order_id,
+            "amount_cents": order.total_cents,
+            "currency": order.currency,
             **extra,
         }
         result = self._in_process(payload) if self._in_process is not None else self._invoke(payload)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.adapters.aws import AwsClients, aws_errors
+from chalicelib.domain.orders import Order
 
 
 class OrdersQueue:
@@ -14,14 +14,14 @@ class OrdersQueue:
         self._clients = clients
         self._url = queue_url
 
-    def send(self, order: Mapping[str, Any], dedup_suffix: str = "") -> None:
+    def send(self, order: Order, dedup_suffix: str = "") -> None:
         """Group = order id, so an order's messages stay in sequence and one stuck order
         never holds up another; the dedup id is the order id too (plus ``dedup_suffix`` for
         a later, different piece of work on the same order)."""
         with aws_errors("The order queue"):
             self._clients.get("sqs").send_message(QueueUrl=self._url, **message_of(order, dedup_suffix))
 
-    def send_many(self, orders: list[Mapping[str, Any]]) -> int:
+    def send_many(self, orders: list[Order]) -> int:
         """SendMessageBatch by tens; returns how many were accepted."""
         sent = 0
         for start in range(0, len(orders), 10):
@@ -33,15 +33,11 @@ class OrdersQueue:
         return sent
 
 
-def message_of(order: Mapping[str, Any], dedup_suffix: str = "") -> dict[str, Any]:
+def message_of(order: Order, dedup_suffix: str = "") -> dict[str, Any]:
     """The body carries the keys the processor reads in one BatchGetItem; the order item
     itself stays the source of truth."""
-    order_id = str(order["order_id"])
-    body = {
-        "order_id": order_id,
-        "restaurant_id": str(order["restaurant_id"]),
-        "product_ids": [str(line["product_id"]) for line in order.get("items", [])],
-    }
+    order_id = order.order_id
+    body = {"order_id": order_id, "restaurant_id": order.restaurant_id, "product_ids": order.product_ids}
     return {
         "MessageBody": json.dumps(body, separators=(",", ":")),
         "MessageGroupId": order_id,

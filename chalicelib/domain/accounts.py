@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 from chalicelib.domain.base import RequestModel, ResponseModel, text
 
@@ -127,6 +127,10 @@ class SignUpResult(ResponseModel):
 
 
 class TokensOut(ResponseModel):
+    # ``kind`` tells a login's two answers apart (the discriminator of ``LoginResult``).
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    kind: Literal["tokens"] = "tokens"
     id_token: str
     access_token: str
     refresh_token: str | None = None
@@ -143,8 +147,14 @@ class MfaEnrolment(ResponseModel):
 
 
 class ChallengeOut(ResponseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    kind: Literal["challenge"] = "challenge"
     challenge: str
     session: str
+
+
+LoginResult = Annotated[TokensOut | ChallengeOut, Field(discriminator="kind")]
 
 
 class Profile(ResponseModel):

@@ -3,7 +3,7 @@ that says exactly what the model accepts (the published contract is generated fr
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
@@ -78,3 +78,8 @@ class RequestModel(BaseModel):
 
 class ResponseModel(BaseModel):
     model_config = ConfigDict(DEFERRED, extra="ignore")
+
+
+class Health(ResponseModel):
+    status: Literal["ok"]
+    version: str

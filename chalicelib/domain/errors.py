@@ -41,7 +41,7 @@ PROBLEMS: dict[int, ProblemKind] = {
     403: ProblemKind(
         "forbidden",
         "Not allowed",
-        "Not allowed: the caller lacks a role allowed here (or the account is not confirmed)",
+        "Not allowed: no valid API key, or the caller lacks a role allowed here (or the account is not confirmed)",
     ),
     404: ProblemKind("not-found", "Not found", "No such resource (or not yours)"),
     405: ProblemKind("method-not-allowed", "Method not allowed", "Method not allowed"),

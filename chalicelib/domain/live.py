@@ -55,21 +55,21 @@ class StatusChange:
     order_id: str
     restaurant_id: str
     customer_id: str
-    status: str
+    status: domain.OrderStatus
     at: str
     courier_id: str | None = None
-    failure_reason: str | None = None
+    failure_reason: domain.FailureReason | None = None
 
     @classmethod
-    def of(cls, order: Mapping[str, Any]) -> StatusChange:
+    def of(cls, order: domain.Order) -> StatusChange:
         return cls(
-            order_id=str(order["order_id"]),
-            restaurant_id=str(order["restaurant_id"]),
-            customer_id=str(order["customer_id"]),
-            status=str(order["status"]),
-            at=domain.last_change_at(order),
-            courier_id=str(order["courier_id"]) if order.get("courier_id") else None,
-            failure_reason=order.get("failure_reason"),
+            order_id=order.order_id,
+            restaurant_id=order.restaurant_id,
+            customer_id=order.customer_id,
+            status=order.status,
+            at=order.last_change_at,
+            courier_id=order.courier_id or None,
+            failure_reason=order.failure_reason,
         )
 
 
@@ -182,3 +182,6 @@ class ClientConfig(ResponseModel):
     stage: str
     version: str
     push_platforms: list[str]
+    # The web app's API key, sent as X-Api-Key on every API call (not a secret: every browser
+    # holds it; usage plans throttle it).
+    web_api_key: str

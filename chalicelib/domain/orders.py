@@ -1,6 +1,7 @@
 """Orders: the request models, pricing from the catalog and the status state machine.
 
-Pure: no boto3, no I/O. The services feed it plain dicts read from DynamoDB.
+Pure: no boto3, no I/O. ``Order`` is the typed order the layers pass around; its ``move``
+is the only way to change a status.
 """
 
 from __future__ import annotations
@@ -10,47 +11,57 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib.domain.accounts import ADMINS, COURIERS, RESTAURANT_OWNERS, Address
 from chalicelib.domain.base import RequestModel, ResponseModel, WholeNumber, text
 from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, ValidationFailed
-from chalicelib.domain.paging import ListQuery
+from chalicelib.domain.paging import ListQuery, Page
 from chalicelib.domain.principal import Principal
 
 # --- statuses -----------------------------------------------------------------------------
 
-PENDING = "PENDING"
-CONFIRMED = "CONFIRMED"
-FAILED = "FAILED"
-ACCEPTED = "ACCEPTED"
-REJECTED = "REJECTED"
-PREPARING = "PREPARING"
-READY = "READY"
-PICKED_UP = "PICKED_UP"
-DELIVERED = "DELIVERED"
-CANCELLED = "CANCELLED"
 
-Status = Literal[
-    "PENDING",
-    "CONFIRMED",
-    "FAILED",
-    "ACCEPTED",
-    "REJECTED",
-    "PREPARING",
-    "READY",
-    "PICKED_UP",
-    "DELIVERED",
-    "CANCELLED",
-]
+class OrderStatus(StrEnum):
+    PENDING = "PENDING"
+    CONFIRMED = "CONFIRMED"
+    FAILED = "FAILED"
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"
+    PREPARING = "PREPARING"
+    READY = "READY"
+    PICKED_UP = "PICKED_UP"
+    DELIVERED = "DELIVERED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def is_final(self) -> bool:
+        """Nothing moves an order on from here: an account with only such orders may be deleted."""
+        return not TRANSITIONS[self]
+
+
+PENDING = OrderStatus.PENDING
+CONFIRMED = OrderStatus.CONFIRMED
+FAILED = OrderStatus.FAILED
+ACCEPTED = OrderStatus.ACCEPTED
+REJECTED = OrderStatus.REJECTED
+PREPARING = OrderStatus.PREPARING
+READY = OrderStatus.READY
+PICKED_UP = OrderStatus.PICKED_UP
+DELIVERED = OrderStatus.DELIVERED
+CANCELLED = OrderStatus.CANCELLED
+
+# Request fields take the status name as text (strict models refuse a plain str for an enum).
+Status = Annotated[OrderStatus, Field(strict=False)]
 FailureReason = Literal["payment_declined", "out_of_stock", "restaurant_closed"]
 PAYMENT_DECLINED: FailureReason = "payment_declined"
 OUT_OF_STOCK: FailureReason = "out_of_stock"
 RESTAURANT_CLOSED: FailureReason = "restaurant_closed"
 
-TRANSITIONS: Mapping[str, frozenset[str]] = {
+TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
     PENDING: frozenset({CONFIRMED, FAILED, CANCELLED}),
     CONFIRMED: frozenset({ACCEPTED, REJECTED, CANCELLED}),
     ACCEPTED: frozenset({PREPARING}),
@@ -69,13 +80,13 @@ COURIER_TARGETS = frozenset({PICKED_UP, DELIVERED})
 # Money was taken: these statuses keep it (the processor makes sure it is captured).
 PAID_STATUSES = frozenset({CONFIRMED, ACCEPTED, PREPARING, READY, PICKED_UP, DELIVERED})
 RELEASED_STATUSES = frozenset({REJECTED, CANCELLED})
-# Nothing moves an order on from these: an account with only such orders may be deleted.
-FINAL_STATUSES = frozenset(status for status, targets in TRANSITIONS.items() if not targets)
+FINAL_STATUSES = frozenset(status for status in OrderStatus if status.is_final)
 REDACTED = "[redacted]"
+PERSONAL_FIELDS = ("delivery_address", "notes")
 
 
 def check_transition(current: str, target: str) -> None:
-    if target not in TRANSITIONS.get(current, frozenset()):
+    if target not in TRANSITIONS.get(OrderStatus(current), frozenset()):
         raise Conflict(f"An order cannot move from {current} to {target}")
 
 
@@ -84,19 +95,138 @@ def returns_money_and_stock(current: str, target: str) -> bool:
     return current == CONFIRMED and target in RELEASED_STATUSES
 
 
+# --- the order ----------------------------------------------------------------------------
+
+
+class OrderLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    product_id: str
+    name: str
+    quantity: int
+    unit_price_cents: int
+    line_total_cents: int
+
+
+class StatusStamp(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    status: OrderStatus
+    at: str
+
+
+class Order(BaseModel):
+    """An order as stored: the Orders item, attribute for attribute. Attributes this model
+    does not name are kept as they are, so a write never drops what another release added.
+
+    Only ``move`` and ``cancel`` change the status: they check the transition and who
+    makes it, and return the new value; the repository stores it conditioned on the old."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    order_id: str
+    customer_id: str
+    restaurant_id: str
+    status: OrderStatus
+    items: tuple[OrderLine, ...]
+    total_cents: int
+    currency: str = "USD"
+    delivery_address: dict[str, Any] = Field(default_factory=dict)
+    notes: str | None = None
+    payment_token: str = ""
+    request_hash: str = ""
+    status_history: tuple[StatusStamp, ...] = ()
+    created_at: str
+    updated_at: str | None = None
+    failure_reason: FailureReason | None = None
+    courier_id: str | None = None
+    reason: str | None = None
+    authorization_id: str | None = None
+    stock_taken: tuple[str, ...] = ()
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> Order:
+        return cls.model_validate(item)
+
+    def item(self) -> dict[str, Any]:
+        """The stored attributes (those read or set, nothing defaulted), JSON-shaped."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+    @property
+    def product_ids(self) -> list[str]:
+        return [line.product_id for line in self.items]
+
+    @property
+    def last_change_at(self) -> str:
+        for entry in reversed(self.status_history):
+            if entry.status == self.status:
+                return entry.at
+        return self.updated_at or self.created_at
+
+    @property
+    def is_final(self) -> bool:
+        return self.status.is_final
+
+    def redacted(self) -> Order:
+        """What an order keeps once its customer's account is deleted: the restaurant's record
+        (items, money, history, city) without the person (address lines, position, notes)."""
+        kept = {"city": self.delivery_address["city"]} if "city" in self.delivery_address else {}
+        address = {**kept, "label": REDACTED, "line1": REDACTED, "postcode": REDACTED}
+        return self.model_copy(update={"delivery_address": address, "notes": None})
+
+    def personal_fields(self) -> dict[str, Any]:
+        """The attributes ``redacted`` overwrites, as stored."""
+        return {name: getattr(self, name) for name in PERSONAL_FIELDS}
+
+    def move(
+        self,
+        target: OrderStatus | str,
+        by: Principal | None,
+        *,
+        at: str,
+        owns_restaurant: bool = False,
+        **changes: Any,
+    ) -> Order:
+        """The order in ``target``. ``by`` is the person asking (their role and relation to
+        the order decide, see ``check_mover``), or None for the payment/stock step."""
+        target = OrderStatus(target)
+        if by is not None:
+            check_mover(self, by, target, owns_restaurant)
+            if target == PICKED_UP:
+                changes["courier_id"] = by.user_id
+        check_transition(self.status, target)
+        return self._moved(target, at, changes)
+
+    def cancel(self, by: Principal, *, at: str) -> Order:
+        """Only its customer cancels an order (anyone else gets 404)."""
+        if self.customer_id != by.user_id:
+            raise NotFound("No such order")
+        check_transition(self.status, CANCELLED)
+        return self._moved(CANCELLED, at, {})
+
+    def _moved(self, target: OrderStatus, at: str, changes: Mapping[str, Any]) -> Order:
+        update: dict[str, Any] = {
+            "status": target,
+            "updated_at": at,
+            "status_history": (*self.status_history, StatusStamp(status=target, at=at)),
+        }
+        update.update({name: value for name, value in changes.items() if value is not None})
+        return self.model_copy(update=update)
+
+
 # --- who may see and move an order --------------------------------------------------------
 
 
-def is_party(order: Mapping[str, Any], principal: Principal) -> bool:
+def is_party(order: Order, principal: Principal) -> bool:
     """Visible without asking the catalog: its customer, its courier, admins."""
     return (
         principal.is_admin
-        or order.get("customer_id") == principal.user_id
-        or (bool(order.get("courier_id")) and order.get("courier_id") == principal.user_id)
+        or order.customer_id == principal.user_id
+        or (bool(order.courier_id) and order.courier_id == principal.user_id)
     )
 
 
-def check_mover(order: Mapping[str, Any], principal: Principal, target: str, owns_restaurant: bool) -> None:
+def check_mover(order: Order, principal: Principal, target: str, owns_restaurant: bool) -> None:
     """Raises 404 for an order that is not the caller's business, 403 for a move their role
     does not allow. Legality of the move itself is ``check_transition``'s job."""
     if principal.is_admin:
@@ -112,7 +242,7 @@ def check_mover(order: Mapping[str, Any], principal: Principal, target: str, own
     if target in COURIER_TARGETS:
         if COURIERS not in principal.roles:
             raise _forbidden(target)
-        if target == DELIVERED and order.get("courier_id") != principal.user_id:
+        if target == DELIVERED and order.courier_id != principal.user_id:
             raise NotFound("No such order")
         return
     raise _forbidden(target)
@@ -122,14 +252,8 @@ def _forbidden(target: str) -> Exception:
     return Forbidden(f"Your role cannot move an order to {target}")
 
 
-def needs_owner_check(order: Mapping[str, Any], principal: Principal) -> bool:
+def needs_owner_check(principal: Principal) -> bool:
     return RESTAURANT_OWNERS in principal.roles and not principal.is_admin
-
-
-def can_cancel(order: Mapping[str, Any], principal: Principal) -> None:
-    if order.get("customer_id") != principal.user_id:
-        raise NotFound("No such order")
-    check_transition(str(order["status"]), CANCELLED)
 
 
 # --- requests -----------------------------------------------------------------------------
@@ -267,23 +391,19 @@ def price(
 
 
 def shortfall(
-    order: Mapping[str, Any], restaurant: Mapping[str, Any] | None, products: Mapping[str, Mapping[str, Any]]
+    order: Order, restaurant: Mapping[str, Any] | None, products: Mapping[str, Mapping[str, Any]]
 ) -> FailureReason | None:
     """What a fresh read of the catalog says about confirming ``order`` now (the transaction's
     conditions stay the judge; this spares a transaction that is bound to fail)."""
     if restaurant is None or restaurant.get("is_open") is not True:
         return RESTAURANT_CLOSED
-    for line in order["items"]:
-        product = products.get(line["product_id"])
+    for line in order.items:
+        product = products.get(line.product_id)
         if product is None or product.get("available") is not True:
             return OUT_OF_STOCK
-        if "stock" in product and int(product["stock"]) < int(line["quantity"]):
+        if "stock" in product and int(product["stock"]) < line.quantity:
             return OUT_OF_STOCK
     return None
-
-
-def history_entry(status: str, at: str) -> dict[str, str]:
-    return {"status": status, "at": at}
 
 
 def new_order(
@@ -294,46 +414,23 @@ def new_order(
     priced: PricedOrder,
     request_digest: str,
     now: str,
-) -> dict[str, Any]:
-    return {
-        "order_id": order_id,
-        "customer_id": customer_id,
-        "restaurant_id": cmd.restaurant_id,
-        "status": PENDING,
-        "items": [line.as_dict() for line in priced.lines],
-        "total_cents": priced.total_cents,
-        "currency": priced.currency,
-        "delivery_address": cmd.delivery_address.model_dump(mode="json", exclude_none=True),
-        "notes": cmd.notes,
-        "payment_token": cmd.payment_token,
-        "request_hash": request_digest,
-        "status_history": [history_entry(PENDING, now)],
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
-def redacted(order: Mapping[str, Any]) -> dict[str, Any]:
-    """What an order keeps once its customer's account is deleted: the restaurant's record
-    (items, money, history, city) without the person (address lines, position, notes)."""
-    address = dict(order.get("delivery_address") or {})
-    kept = {"city": address["city"]} if "city" in address else {}
-    return {
-        "delivery_address": {**kept, "label": REDACTED, "line1": REDACTED, "postcode": REDACTED},
-        "notes": None,
-    }
-
-
-def last_change_at(order: Mapping[str, Any]) -> str:
-    history = order.get("status_history") or []
-    for entry in reversed(history):
-        if entry.get("status") == order.get("status"):
-            return str(entry["at"])
-    return str(order.get("updated_at") or order.get("created_at"))
-
-
-def product_ids(order: Mapping[str, Any]) -> list[str]:
-    return [str(line["product_id"]) for line in order.get("items", [])]
+) -> Order:
+    return Order(
+        order_id=order_id,
+        customer_id=customer_id,
+        restaurant_id=cmd.restaurant_id,
+        status=PENDING,
+        items=tuple(OrderLine(**line.as_dict()) for line in priced.lines),
+        total_cents=priced.total_cents,
+        currency=priced.currency,
+        delivery_address=cmd.delivery_address.model_dump(mode="json", exclude_none=True),
+        notes=cmd.notes,
+        payment_token=cmd.payment_token,
+        request_hash=request_digest,
+        status_history=(StatusStamp(status=PENDING, at=now),),
+        created_at=now,
+        updated_at=now,
+    )
 
 
 # --- responses ----------------------------------------------------------------------------
@@ -348,13 +445,13 @@ class OrderLineOut(ResponseModel):
 
 
 class HistoryEntry(ResponseModel):
-    status: str
+    status: OrderStatus
     at: str
 
 
 class PlacedOrder(ResponseModel):
     order_id: str
-    status: str
+    status: OrderStatus
     total_cents: int
     currency: str
     items: list[OrderLineOut]
@@ -367,21 +464,25 @@ class OrderOut(PlacedOrder):
     delivery_address: dict[str, Any]
     notes: str | None = None
     status_history: list[HistoryEntry]
-    failure_reason: str | None = None
+    failure_reason: FailureReason | None = None
     courier_id: str | None = None
     reason: str | None = None
     updated_at: str | None = None
 
 
-def placed_out(order: Mapping[str, Any]) -> PlacedOrder:
-    return PlacedOrder.model_validate(order)
+class OrderPage(Page[OrderOut]):
+    """A page of orders (``next_cursor`` null on the last page)."""
 
 
-def order_out(order: Mapping[str, Any]) -> OrderOut:
-    return OrderOut.model_validate(order)
+def placed_out(order: Order) -> PlacedOrder:
+    return PlacedOrder.model_validate(order.item())
 
 
-def orders_out(orders: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def order_out(order: Order) -> OrderOut:
+    return OrderOut.model_validate(order.item())
+
+
+def orders_out(orders: Iterable[Order]) -> list[dict[str, Any]]:
     return [order_out(order).model_dump(mode="json") for order in orders]
 
 

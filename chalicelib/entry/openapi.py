@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 OPENAPI_VERSION = "3.1.0"
 SECURITY_SCHEME = "cognito"
+API_KEY_SCHEME = "apiKey"
 REF = "#/components/schemas/{model}"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -80,6 +81,12 @@ FIELD_ERROR_SCHEMA: dict[str, Any] = {
     },
 }
 
+# Relative to where this document is served from, which is the API's root in every mode:
+# the stage URL, /api/ on the site's distribution, the local server.
+SERVERS: list[dict[str, str]] = [
+    {"url": ".", "description": "This API: the directory this document is served from"},
+]
+
 REQUEST_ID_HEADER: dict[str, Any] = {
     "description": "Echoes the request's X-Request-Id when it matches this pattern, else a new id",
     "schema": {"type": "string", "pattern": REQUEST_ID.pattern},
@@ -94,6 +101,12 @@ def roles_text(roles: frozenset[str]) -> str:
     if roles == SIGNED_IN:
         return "Any signed-in user (Cognito ID token)."
     return "Roles: " + ", ".join(sorted(roles)) + " (Cognito groups)."
+
+
+def security_of(op: Operation) -> list[dict[str, list[str]]]:
+    """One requirement naming every scheme the operation needs (all of them, together)."""
+    schemes = ([API_KEY_SCHEME] if op.api_key_required else []) + ([SECURITY_SCHEME] if op.roles else [])
+    return [{scheme: [] for scheme in schemes}] if schemes else []
 
 
 def path_params(path: str) -> list[str]:
@@ -200,6 +213,8 @@ def operation_statuses(op: Operation) -> list[int]:
         statuses.add(401)
         if op.roles != SIGNED_IN:
             statuses.add(403)
+    if op.api_key_required:
+        statuses.add(403)  # a missing or unknown API key, answered by the gateway
     if op.request_model is not None or op.query_model is not None or op.extra.get("headers"):
         statuses.add(400)
     if op.request_model is not None:
@@ -219,7 +234,7 @@ def _operation(op: Operation, schemas: dict[tuple[str, str], dict[str, Any]], de
         "description": description,
         "tags": [op.extra.get("tag") or op.path.strip("/").split("/")[0] or "root"],
         "x-roles": roles,
-        "security": [{SECURITY_SCHEME: []}] if op.roles else [],
+        "security": security_of(op),
     }
     parameters = _parameters(op, schemas, defs)
     if parameters:
@@ -332,6 +347,7 @@ def generate(api: Api, *, title: str = "Chowline API", version: str | None = Non
             ),
         },
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
+        "servers": SERVERS,
         "paths": paths,
         "components": {
             "schemas": dict(sorted(components_schemas.items())),
@@ -343,7 +359,13 @@ def generate(api: Api, *, title: str = "Chowline API", version: str | None = Non
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
                     "description": "A Cognito user-pool ID token (POST /auth/login returns one)",
-                }
+                },
+                API_KEY_SCHEME: {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Api-Key",
+                    "description": "The client application's API key (GET /client-config hands the web app its key)",
+                },
             },
         },
     }

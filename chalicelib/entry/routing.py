@@ -19,6 +19,13 @@ from chalicelib.entry.problems import from_error
 PUBLIC: frozenset[str] = frozenset()
 SIGNED_IN = frozenset({"*"})
 
+# Every operation takes an API key (``X-Api-Key``): it names the client application (the
+# web app, the mobile apps, each partner), whose usage plan meters and throttles it at the
+# gateway. These paths do not: what monitors and a client need before they have a key
+# (liveness and readiness, the contract, the client configuration that hands the web app
+# its key).
+KEYLESS_PATHS = frozenset({"/health", "/ready", "/openapi.json", "/docs", "/client-config"})
+
 
 @dataclass(frozen=True)
 class Operation:
@@ -37,6 +44,7 @@ class Operation:
     # ``responses`` (per-status models) or ``media_type``; see chalicelib/entry/openapi.py.
     extra: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    api_key_required: bool = True
 
 
 class Api:
@@ -84,10 +92,17 @@ class Api:
                     query_model=query_model,
                     extra=dict(extra or {}),
                     description=inspect.cleandoc(doc.partition("\n")[2]) if "\n" in doc else "",
+                    api_key_required=path not in KEYLESS_PATHS,
                 )
             )
             authorizer = self._authorizer if roles else None
-            return self._app.route(path, methods=[method], authorizer=authorizer, **chalice_options)(guarded)
+            return self._app.route(
+                path,
+                methods=[method],
+                authorizer=authorizer,
+                api_key_required=path not in KEYLESS_PATHS,
+                **chalice_options,
+            )(guarded)
 
         return register
 

@@ -10,7 +10,6 @@ from chalicelib.adapters.identity import CognitoIdentity, Tokens
 from chalicelib.adapters.orders_repo import OrdersRepository
 from chalicelib.adapters.users_repo import UsersRepository
 from chalicelib.domain import accounts as model
-from chalicelib.domain import orders as order_rules
 from chalicelib.domain.clock import utc_now_text
 from chalicelib.domain.errors import Conflict, Unauthorized
 from chalicelib.domain.principal import Principal
@@ -78,10 +77,10 @@ class AccountsService:
         new sign-in), then the profile and devices, then each past order loses the person's
         data; a retry after a partial failure finishes the job."""
         orders = self._orders.customer_orders(principal.user_id)
-        in_flight = [o for o in orders if o.get("status") not in order_rules.FINAL_STATUSES]
+        in_flight = [order for order in orders if not order.is_final]
         if in_flight:
             raise Conflict(
-                f"{len(in_flight)} order(s) still in flight (for example {in_flight[0]['order_id']}): "
+                f"{len(in_flight)} order(s) still in flight (for example {in_flight[0].order_id}): "
                 "the account can be deleted once they are delivered, failed, rejected or cancelled"
             )
         self._identity.delete_user(principal.pool_username)
@@ -89,7 +88,7 @@ class AccountsService:
         if self._devices is not None:
             self._devices.delete_all(principal.user_id)
         for order in orders:
-            self._orders.redact(order, principal.user_id, order_rules.redacted(order))
+            self._orders.redact(order, principal.user_id)
 
     def login(self, cmd: model.Login) -> model.TokensOut | model.ChallengeOut:
         result = self._identity.login(cmd.email, cmd.password)

@@ -113,4 +113,5 @@ def client_config(settings: Settings, push_platforms: list[str], host: str) -> C
         stage=settings.stage,
         version=__version__,
         push_platforms=push_platforms,
+        web_api_key=settings.web_api_key,
     )

@@ -30,6 +30,7 @@ from chalicelib.adapters.dynamo import from_item
 from chalicelib.adapters.notifications_repo import SENT, NotificationsRepository
 from chalicelib.adapters.topic import OrderEventsTopic
 from chalicelib.domain import live
+from chalicelib.domain import orders as domain
 from chalicelib.domain.paging import ListQuery, page_of
 from chalicelib.domain.principal import Principal
 
@@ -93,10 +94,11 @@ class NotificationsService:
         status = new.get("status")
         if not status or old.get("status") == status:
             return False
-        change = live.StatusChange.of(new)
+        order = domain.Order.from_item(new)
+        change = live.StatusChange.of(order)
         couriers = self._live.couriers_online() if self._live and live.needs_couriers(change.status) else {}
         targets = live.recipients(change, self._owner_of(change.restaurant_id), couriers)
-        details = {"total_cents": new.get("total_cents"), "currency": new.get("currency")}
+        details = {"total_cents": order.total_cents, "currency": order.currency}
 
         # Frames first, for everyone (the live channel is the one a person is watching),
         # then pushes and the sent marks.

@@ -87,22 +87,22 @@ class OrdersService:
         self._metrics.order_placed()
         return Placement(domain.placed_out(order), replay=False)
 
-    def _replay(self, order: Mapping[str, Any], digest: str) -> Placement:
-        if order.get("request_hash") != digest:
+    def _replay(self, order: domain.Order, digest: str) -> Placement:
+        if order.request_hash != digest:
             raise Unprocessable(
                 "This Idempotency-Key was already used for a different order",
                 [FieldError("Idempotency-Key", "reused with a different body")],
             )
-        if order["status"] == domain.PENDING:
+        if order.status == domain.PENDING:
             # The first attempt may have failed to enqueue: send again (a duplicate is harmless).
             self._enqueue(order)
         return Placement(domain.placed_out(order), replay=True)
 
-    def _enqueue(self, order: Mapping[str, Any], dedup_suffix: str = "") -> None:
+    def _enqueue(self, order: domain.Order, dedup_suffix: str = "") -> None:
         try:
             self._queue.send(order, dedup_suffix)
         except Exception as exc:
-            log.exception("order %s saved but not queued", order["order_id"])
+            log.exception("order %s saved but not queued", order.order_id)
             raise ServiceUnavailable(
                 "The order is saved but could not be queued; retry with the same Idempotency-Key"
             ) from exc
@@ -137,7 +137,7 @@ class OrdersService:
         )
         return page_of(domain.orders_out(items), cursor)
 
-    def _visible(self, principal: Principal, order_id: str, target: str | None = None) -> tuple[dict[str, Any], bool]:
+    def _visible(self, principal: Principal, order_id: str, target: str | None = None) -> tuple[domain.Order, bool]:
         """The order if the caller may see it (else 404), and whether they own its restaurant.
         With a ``target`` (a write) the same read checks the caller still has an account."""
         if target is None:
@@ -149,11 +149,11 @@ class OrdersService:
             raise NotFound("No such order")
         party = domain.is_party(order, principal)
         owns = False
-        if domain.needs_owner_check(order, principal) and (not party or target in domain.OWNER_TARGETS):
-            owns = self._repo.restaurant_owner(str(order["restaurant_id"])) == principal.user_id
+        if domain.needs_owner_check(principal) and (not party or target in domain.OWNER_TARGETS):
+            owns = self._repo.restaurant_owner(order.restaurant_id) == principal.user_id
         # Couriers see the orders waiting for one: those are what they pick up.
         open_to_courier = (
-            target == domain.PICKED_UP and domain.COURIERS in principal.roles and order["status"] == domain.READY
+            target == domain.PICKED_UP and domain.COURIERS in principal.roles and order.status == domain.READY
         )
         if not (party or owns or open_to_courier):
             raise NotFound("No such order")
@@ -163,58 +163,44 @@ class OrdersService:
 
     def change_status(self, principal: Principal, order_id: str, cmd: domain.StatusChange) -> domain.OrderOut:
         order, owns = self._visible(principal, order_id, cmd.status)
-        domain.check_mover(order, principal, cmd.status, owns)
-        domain.check_transition(str(order["status"]), cmd.status)
-        extra: dict[str, Any] = {"reason": cmd.reason}
-        if cmd.status == domain.PICKED_UP:
-            extra["courier_id"] = principal.user_id
 
-        def allowed(current: Mapping[str, Any]) -> None:
-            domain.check_mover(current, principal, cmd.status, owns)
-            domain.check_transition(str(current["status"]), cmd.status)
+        def decide(current: domain.Order) -> domain.Order:
+            return current.move(cmd.status, principal, at=self._clock(), owns_restaurant=owns, reason=cmd.reason)
 
-        return domain.order_out(self._move(order, cmd.status, extra, allowed))
+        return domain.order_out(self._move(order, decide))
 
     def cancel(self, principal: Principal, order_id: str) -> domain.OrderOut:
         order, exists = self._repo.with_user(order_id, principal.user_id)
         require_account(exists)
         if order is None:
             raise NotFound("No such order")
-        domain.can_cancel(order, principal)
-        return domain.order_out(
-            self._move(order, domain.CANCELLED, {}, lambda current: domain.can_cancel(current, principal))
-        )
+        return domain.order_out(self._move(order, lambda current: current.cancel(principal, at=self._clock())))
 
     def _move(
-        self,
-        order: dict[str, Any],
-        target: str,
-        extra: dict[str, Any],
-        allowed: Callable[[Mapping[str, Any]], None],
-        retry: bool = True,
-    ) -> dict[str, Any]:
-        """The conditional write of a move. When the status changed between the read and the
-        write (the processor confirmed the order meanwhile, say), the move is judged again
-        on the order as it is now and, still allowed, tried once more."""
+        self, order: domain.Order, decide: Callable[[domain.Order], domain.Order], retry: bool = True
+    ) -> domain.Order:
+        """``decide`` turns the order as read into the moved order (or refuses, 409/404/403);
+        this stores it conditioned on the status read. When the status changed between the
+        read and the write (the processor confirmed the order meanwhile, say), the move is
+        judged again on the order as it is now and, still allowed, tried once more."""
+        moved = decide(order)
         try:
-            if domain.returns_money_and_stock(str(order["status"]), target):
-                return self._release(order, target, extra)
-            return self._repo.move(order, target, self._clock(), extra)
+            if domain.returns_money_and_stock(order.status, moved.status):
+                return self._release(order, moved)
+            return self._repo.move(order, moved)
         except StaleStatus as exc:
-            current = exc.current or self._repo.get(str(order["order_id"]))
+            current = exc.current or self._repo.get(order.order_id)
             if not retry or current is None:
                 raise Conflict("The order changed status meanwhile; reload it and try again") from exc
-            allowed(current)  # 409 (or 404) when the move no longer applies
-            return self._move(current, target, extra, allowed, retry=False)
+            return self._move(current, decide, retry=False)  # decide: 409 (or 404) if no longer allowed
 
-    def _release(self, order: dict[str, Any], target: str, extra: dict[str, Any]) -> dict[str, Any]:
+    def _release(self, order: domain.Order, moved: domain.Order) -> domain.Order:
         """Stock back + status change in ONE transaction, then the refund (idempotent)."""
-        quantities = {str(line["product_id"]): int(line["quantity"]) for line in order["items"]}
-        restock = [(pid, quantities[pid]) for pid in order.get("stock_taken") or [] if pid in quantities]
-        at = self._clock()
+        quantities = {line.product_id: line.quantity for line in order.items}
+        restock = [(pid, quantities[pid]) for pid in order.stock_taken if pid in quantities]
         for _ in range(3):
             try:
-                self._repo.release(order, target, at, restock, extra)
+                self._repo.release(order, moved, restock)
                 break
             except Cancelled as exc:
                 if exc.order:
@@ -222,22 +208,19 @@ class OrdersService:
                 # A product was deleted or stopped counting stock: restock the others only.
                 fresh = self._repo.snapshot(
                     order_id=None,
-                    restaurant_id=str(order["restaurant_id"]),
+                    restaurant_id=order.restaurant_id,
                     product_ids=[pid for pid, _ in restock],
                     consistent=True,
                 )
                 restock = [(pid, q) for pid, q in restock if "stock" in fresh.products.get(pid, {})]
         else:
             raise ServiceUnavailable("The order could not be updated; retry shortly")
-        moved = {**order, "status": target, "updated_at": at}
-        moved["status_history"] = [*order.get("status_history", []), domain.history_entry(target, at)]
-        moved.update({k: v for k, v in extra.items() if v is not None})
         try:
             self._payments.refund(order)
         except Exception:
             # The status change stands; the processor finishes the refund (idempotent).
-            log.exception("refund of %s deferred to the processor", order["order_id"])
-            self._enqueue(moved, dedup_suffix=target)
+            log.exception("refund of %s deferred to the processor", order.order_id)
+            self._enqueue(moved, dedup_suffix=moved.status)
         return moved
 
     # --- sweeping -------------------------------------------------------------------------
@@ -299,23 +282,23 @@ class OrderProcessor:
         if order is None:
             log.warning("message for unknown order %s dropped", order_id)
             return "MISSING"
-        if order["status"] != domain.PENDING:
+        if order.status != domain.PENDING:
             return self._settle(order)
-        if order["restaurant_id"] != message.get("restaurant_id") or set(domain.product_ids(order)) - set(
-            snap.products
-        ) - set(message.get("product_ids", [])):
+        if order.restaurant_id != message.get("restaurant_id") or set(order.product_ids) - set(snap.products) - set(
+            message.get("product_ids", [])
+        ):
             snap = self._catalog(order)
         return self._confirm(order, snap)
 
-    def _catalog(self, order: Mapping[str, Any]) -> Snapshot:
+    def _catalog(self, order: domain.Order) -> Snapshot:
         return self._repo.snapshot(
             order_id=None,
-            restaurant_id=str(order["restaurant_id"]),
-            product_ids=domain.product_ids(order),
+            restaurant_id=order.restaurant_id,
+            product_ids=order.product_ids,
             consistent=True,
         )
 
-    def _confirm(self, order: dict[str, Any], snap: Snapshot) -> str:
+    def _confirm(self, order: domain.Order, snap: Snapshot) -> str:
         reason = domain.shortfall(order, snap.restaurant, snap.products)
         if reason:
             return self._fail(order, reason)
@@ -326,13 +309,13 @@ class OrderProcessor:
             return self._fail(order, domain.PAYMENT_DECLINED)
         products = snap.products
         for _ in range(3):
-            tracked = [pid for pid in domain.product_ids(order) if "stock" in products.get(pid, {})]
+            tracked = [pid for pid in order.product_ids if "stock" in products.get(pid, {})]
             try:
                 self._repo.confirm(order, tracked, self._clock(), str(auth.get("authorization_id")))
                 break
             except Cancelled as exc:
                 if exc.order:
-                    current = self._repo.get(str(order["order_id"]))
+                    current = self._repo.get(order.order_id)
                     return self._settle(current) if current else "MISSING"
                 # Sold out or closed meanwhile (or a product changed how it counts stock):
                 # a fresh read says which.
@@ -342,29 +325,29 @@ class OrderProcessor:
                     return self._fail(order, reason)
                 products = fresh.products
         else:
-            raise ServiceUnavailable(f"order {order['order_id']} could not be confirmed; retrying")
+            raise ServiceUnavailable(f"order {order.order_id} could not be confirmed; retrying")
         self._payments.capture(order)
         self._metrics.order_confirmed()
         return domain.CONFIRMED
 
-    def _fail(self, order: dict[str, Any], reason: str) -> str:
+    def _fail(self, order: domain.Order, reason: domain.FailureReason) -> str:
         try:
-            failed = self._repo.move(order, domain.FAILED, self._clock(), {"failure_reason": reason})
+            failed = self._repo.move(order, order.move(domain.FAILED, None, at=self._clock(), failure_reason=reason))
         except StaleStatus as exc:
-            current = exc.current or self._repo.get(str(order["order_id"]))
+            current = exc.current or self._repo.get(order.order_id)
             return self._settle(current) if current else "MISSING"
         self._metrics.order_failed(reason)
         return self._settle(failed)
 
-    def _settle(self, order: Mapping[str, Any]) -> str:
+    def _settle(self, order: domain.Order) -> str:
         """Makes the money match the status; every call is idempotent at the provider, so
         a redelivered message changes nothing twice."""
-        status = str(order["status"])
+        status = order.status
         if status in domain.PAID_STATUSES:
             self._payments.capture(order)
         elif status in domain.RELEASED_STATUSES:
             self._payments.refund(order)
-        elif status == domain.FAILED and order.get("failure_reason") != domain.PAYMENT_DECLINED:
+        elif status == domain.FAILED and order.failure_reason != domain.PAYMENT_DECLINED:
             # An earlier attempt may have authorized before the order failed: release it.
             self._payments.void(order)
-        return status
+        return str(status)

@@ -3,6 +3,7 @@
   const content = document.getElementById("content");
   const nav = document.getElementById("nav");
   const tokenInput = document.getElementById("token");
+  const keyInput = document.getElementById("api-key");
   let spec = null;
 
   function el(tag, attrs, children) {
@@ -166,6 +167,7 @@
         else if (p.in === "header") headers[p.name] = value;
       }
       if (tokenInput.value) headers.Authorization = "Bearer " + tokenInput.value.trim();
+      if (keyInput.value) headers["X-Api-Key"] = keyInput.value.trim();
       if (body) headers["Content-Type"] = "application/json";
       const base = new URL(".", window.location.href);
       const target = new URL(url.replace(/^\//, "") + (query.toString() ? "?" + query : ""), base);

@@ -41,12 +41,19 @@ export function whenSessionExpires(handler) {
   onSessionExpired = handler;
 }
 
-async function send(method, path, body, headers, fresh = false) {
+// Every API call but /client-config carries the web app's API key, which /client-config gives.
+async function send(method, path, body, headers, fresh = false, keyed = true) {
+  const key = keyed ? (await clientConfig()).web_api_key : undefined;
   let response;
   try {
     response = await fetch(BASE + path, {
       method,
-      headers: { Accept: "application/json", ...(body !== undefined && { "Content-Type": "application/json" }), ...headers },
+      headers: {
+        Accept: "application/json",
+        ...(body !== undefined && { "Content-Type": "application/json" }),
+        ...(key && { "X-Api-Key": key }),
+        ...headers,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       cache: fresh ? "no-cache" : "default",
     });
@@ -122,9 +129,13 @@ export async function endSession() {
 }
 
 let config = null;
-// GET /client-config: where the live channel is and which stage this is ({} when absent).
+// GET /client-config (keyless), read once: where the live channel is, which stage this is and
+// the web app's API key ({} while it cannot be read; the next call asks again).
 export async function clientConfig() {
-  config ||= get("/client-config", { auth: false }).catch(() => ({}));
+  config ||= send("GET", "/client-config", undefined, {}, false, false).catch(() => {
+    config = null;
+    return {};
+  });
   return config;
 }
 
