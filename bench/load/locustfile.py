@@ -69,12 +69,23 @@ class Rush:
 
 
 RUSH = Rush()
+# The client application's API key: LOAD_API_KEY, else the web app's from /client-config.
+KEY: dict[str, str] = {}
+
+
+def api_key(host: str) -> dict[str, str]:
+    if not KEY:
+        key = os.environ.get("LOAD_API_KEY") or requests.get(f"{host}/client-config", timeout=30).json()["web_api_key"]
+        KEY["X-Api-Key"] = key
+    return KEY
 
 
 def login(host: str, email: str) -> dict[str, str]:
-    out = requests.post(f"{host}/auth/login", json={"email": email, "password": PASSWORD}, timeout=30)
+    out = requests.post(
+        f"{host}/auth/login", json={"email": email, "password": PASSWORD}, headers=api_key(host), timeout=30
+    )
     out.raise_for_status()
-    return {"Authorization": f"Bearer {out.json()['id_token']}"}
+    return {**api_key(host), "Authorization": f"Bearer {out.json()['id_token']}"}
 
 
 class Customer(HttpUser):
@@ -82,6 +93,7 @@ class Customer(HttpUser):
     wait_time = between(0.2, 1.0)
 
     def on_start(self) -> None:
+        self.client.headers.update(api_key(self.host))
         self.auth = login(self.host, CUSTOMER)
         self.mine: list[str] = []
 
@@ -137,6 +149,7 @@ class Owner(HttpUser):
     wait_time = between(0.1, 0.5)
 
     def on_start(self) -> None:
+        self.client.headers.update(api_key(self.host))
         self.auth = login(self.host, OWNER)
 
     @task
@@ -174,6 +187,7 @@ class Courier(HttpUser):
     wait_time = between(0.1, 0.5)
 
     def on_start(self) -> None:
+        self.client.headers.update(api_key(self.host))
         self.auth = login(self.host, COURIER)
 
     @task
@@ -204,10 +218,12 @@ class Courier(HttpUser):
 @events.test_start.add_listener
 def load_catalog(environment: Any, **_: Any) -> None:
     host = environment.host.rstrip("/")
-    restaurants = requests.get(f"{host}/restaurants?limit=100", timeout=30).json()["items"]
+    restaurants = requests.get(f"{host}/restaurants?limit=100", headers=api_key(host), timeout=30).json()["items"]
     RUSH.restaurants = [r["restaurant_id"] for r in restaurants if r.get("is_open", True)]
     for rid in RUSH.restaurants:
-        items = requests.get(f"{host}/restaurants/{rid}/products?limit=100", timeout=30).json()["items"]
+        items = requests.get(f"{host}/restaurants/{rid}/products?limit=100", headers=api_key(host), timeout=30).json()[
+            "items"
+        ]
         RUSH.menus[rid] = items
         RUSH.stock_at_start.update({p["product_id"]: p["stock"] for p in items if p.get("stock") is not None})
     RUSH.started = time.time()
@@ -291,7 +307,9 @@ def _stock_check(host: str, orders: list[dict[str, Any]]) -> str:
                 bought[line["product_id"]] += line["quantity"]
     stock_now: dict[str, Any] = {}
     for rid in RUSH.restaurants:  # a page size no user asked for: read past the read cache
-        items = requests.get(f"{host}/restaurants/{rid}/products?limit=99", timeout=30).json()["items"]
+        items = requests.get(f"{host}/restaurants/{rid}/products?limit=99", headers=api_key(host), timeout=30).json()[
+            "items"
+        ]
         stock_now.update({p["product_id"]: p.get("stock") for p in items})
     problems = []
     for product_id, start in RUSH.stock_at_start.items():
