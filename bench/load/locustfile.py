@@ -144,13 +144,37 @@ class Customer(HttpUser):
                 RUSH.placed[order_id]["status"] = r.json()["status"]
 
 
-class Owner(HttpUser):
+class Staff(HttpUser):
+    """A restaurant owner or a courier: signs in as ``email`` and moves orders along."""
+
+    abstract = True
+    email = ""
     weight = 2
     wait_time = between(0.1, 0.5)
 
     def on_start(self) -> None:
         self.client.headers.update(api_key(self.host))
-        self.auth = login(self.host, OWNER)
+        self.auth = login(self.host, self.email)
+
+    def move(self, order_id: str, target: str) -> bool:
+        """False when another worker moved it first (a 409, not an error)."""
+        with self.client.post(
+            f"/orders/{order_id}/status",
+            json={"status": target},
+            headers=self.auth,
+            name="/orders/{order_id}/status",
+            catch_response=True,
+        ) as r:
+            if r.status_code == 409:
+                r.success()
+                return False
+            if r.status_code == 200 and order_id in RUSH.placed:
+                RUSH.placed[order_id]["status"] = target
+            return True
+
+
+class Owner(Staff):
+    email = OWNER
 
     @task
     def work_the_queue(self) -> None:
@@ -166,29 +190,11 @@ class Owner(HttpUser):
             if r.status_code != 200:
                 continue
             for item in r.json()["items"][:5]:
-                self._move(item["order_id"], target)
-
-    def _move(self, order_id: str, target: str) -> None:
-        with self.client.post(
-            f"/orders/{order_id}/status",
-            json={"status": target},
-            headers=self.auth,
-            name="/orders/{order_id}/status",
-            catch_response=True,
-        ) as r:
-            if r.status_code == 409:  # another owner worker moved it first
-                r.success()
-            elif r.status_code == 200 and order_id in RUSH.placed:
-                RUSH.placed[order_id]["status"] = target
+                self.move(item["order_id"], target)
 
 
-class Courier(HttpUser):
-    weight = 2
-    wait_time = between(0.1, 0.5)
-
-    def on_start(self) -> None:
-        self.client.headers.update(api_key(self.host))
-        self.auth = login(self.host, COURIER)
+class Courier(Staff):
+    email = COURIER
 
     @task
     def deliver(self) -> None:
@@ -196,20 +202,9 @@ class Courier(HttpUser):
         if r.status_code != 200:
             return
         for item in r.json()["items"][:3]:
-            order_id = item["order_id"]
             for target in ("PICKED_UP", "DELIVERED"):
-                with self.client.post(
-                    f"/orders/{order_id}/status",
-                    json={"status": target},
-                    headers=self.auth,
-                    name="/orders/{order_id}/status",
-                    catch_response=True,
-                ) as move:
-                    if move.status_code == 409:  # taken by another courier
-                        move.success()
-                        break
-                    if move.status_code == 200 and order_id in RUSH.placed:
-                        RUSH.placed[order_id]["status"] = target
+                if not self.move(item["order_id"], target):  # taken by another courier
+                    break
 
 
 # --- set-up, the stop condition and the report ---------------------------------------------
