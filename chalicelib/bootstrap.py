@@ -136,14 +136,13 @@ class Container:
     @cached_property
     def catalog(self) -> CatalogService:
         from chalicelib.adapters.catalog_repo import ProductsRepository, RestaurantsRepository
-        from chalicelib.adapters.identity import CognitoIdentity
         from chalicelib.services.catalog import CatalogService
 
         s = self.settings
         return CatalogService(
             RestaurantsRepository(self.clients, self.cursors, s.restaurants_table, s.users_table, self.catalog_reads),
             ProductsRepository(self.clients, self.cursors, s.products_table, s.users_table, self.catalog_reads),
-            CognitoIdentity(self.clients, s.user_pool_id, s.user_pool_client_id),
+            self.identity,
             self.catalog_cache,
         )
 
