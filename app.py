@@ -12,7 +12,7 @@ from chalice.app import CloudWatchEvent, DynamoDBEvent, Request, SQSEvent, Webso
 
 from chalicelib import __version__
 from chalicelib.bootstrap import container
-from chalicelib.domain import accounts, catalog, live, operations, orders
+from chalicelib.domain import accounts, catalog, live, operations, orders, promos
 from chalicelib.domain.base import Health
 from chalicelib.domain.errors import Unauthorized
 from chalicelib.domain.notifications import NotificationPage
@@ -504,6 +504,40 @@ def list_notifications() -> Response:
     """What the notifier sent me, newest first."""
     request = _request()
     return json_response(container().notifications.inbox(principal_of(request), query_model(request, ListQuery)))
+
+
+# --- Promo codes ----------------------------------------------------------------------------
+
+
+@api.route(
+    "/promo-codes",
+    "POST",
+    roles=ADMINS_ONLY,
+    request_model=promos.PromoCodeCreate,
+    response_model=promos.PromoCode,
+    statuses=(201, 400, 401, 403, 409),
+)
+def create_promo_code() -> Response:
+    """Create a promo code: percent or amount off, minimum subtotal, validity window, use limits, restaurants."""
+    request = _request()
+    created = container().promo_codes.create(principal_of(request), body_model(request, promos.PromoCodeCreate))
+    return json_response(created, 201, {"Location": f"/promo-codes/{created.code}"})
+
+
+@api.route(
+    "/promo-codes", roles=ADMINS_ONLY, query_model=ListQuery, response_model=promos.PromoCodePage, statuses=(200, 400)
+)
+def list_promo_codes() -> Response:
+    """Promo codes, newest first, with their use counts (withdrawn codes are not listed)."""
+    request = _request()
+    return json_response(container().promo_codes.list(principal_of(request), query_model(request, ListQuery)))
+
+
+@api.route("/promo-codes/{code}", "DELETE", roles=ADMINS_ONLY, statuses=(204, 404))
+def delete_promo_code(code: str) -> Response:
+    """Withdraw a promo code: orders can no longer use it; its name stays taken."""
+    container().promo_codes.withdraw(principal_of(_request()), code)
+    return Response(body="", status_code=204)
 
 
 # --- Live updates and devices -------------------------------------------------------------

@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # each property imports what it builds: a function loads only
     from chalicelib.services.notifications import NotificationsService
     from chalicelib.services.orders import OrderProcessor, OrdersService
     from chalicelib.services.payments import PaymentsService
+    from chalicelib.services.promos import PromoCodesService
     from chalicelib.services.readiness import ReadinessService
     from chalicelib.services.signup import SignUpCompletion
 
@@ -169,8 +170,16 @@ class Container:
             products_table=s.products_table,
             restaurants_table=s.restaurants_table,
             users_table=s.users_table,
+            promo_codes_table=s.promo_codes_table,
             serialize_writes=s.serialize_writes,
         )
+
+    @cached_property
+    def promo_codes(self) -> PromoCodesService:
+        from chalicelib.adapters.promo_codes_repo import PromoCodesRepository
+        from chalicelib.services.promos import PromoCodesService
+
+        return PromoCodesService(PromoCodesRepository(self.clients, self.cursors, self.settings.promo_codes_table))
 
     @cached_property
     def orders_queue(self) -> OrdersQueue:

@@ -73,6 +73,9 @@ class Settings:
     # post-confirmation handler itself (on AWS the user pool invokes the function).
     post_confirmation_in_process: bool = False
 
+    # --- money ---
+    promo_codes_table: str = ""
+
     # --- live updates ---
     connections_table: str = ""
     devices_table: str = ""
@@ -125,6 +128,7 @@ class Settings:
             web_api_key=env.get("WEB_API_KEY", ""),
             dax_endpoint=env.get("DAX_ENDPOINT", ""),
             post_confirmation_in_process=_flag(env.get("POST_CONFIRMATION_IN_PROCESS")),
+            promo_codes_table=env.get("PROMO_CODES_TABLE", f"{prefix}-promo-codes"),
             connections_table=env.get("CONNECTIONS_TABLE", f"{prefix}-connections"),
             devices_table=env.get("DEVICES_TABLE", f"{prefix}-devices"),
             websocket_endpoint=env.get("WEBSOCKET_ENDPOINT", "").rstrip("/"),

@@ -1012,6 +1012,7 @@ def stateful_overrides() -> Json:
             "NotificationsTable",
             "ConnectionsTable",
             "DevicesTable",
+            "PromoCodesTable",
         )
     }
     out["OrdersQueue"] = {"Metadata": skip(sse)}

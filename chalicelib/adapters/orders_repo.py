@@ -16,6 +16,7 @@ from typing import Any
 from chalicelib.adapters.aws import AwsClients, aws_errors, error_code
 from chalicelib.adapters.dynamo import CursorCodec, from_item, profile_probe, query_page, to_item, to_value
 from chalicelib.domain import orders as domain
+from chalicelib.domain import promos
 
 _STORE = "The order store"
 # A cancellation reason worth retrying rather than a verdict on the order.
@@ -31,6 +32,8 @@ class Snapshot:
     products: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Asked for with ``user_id``: whether that user still has a profile (an account).
     user_exists: bool = False
+    # Asked for with ``promo_code``: the code's item and the user's use count of it.
+    promo: domain.PromoRead | None = None
 
 
 class StaleStatus(Exception):
@@ -44,11 +47,12 @@ class StaleStatus(Exception):
 class Cancelled(Exception):
     """A stock transaction was cancelled by one of its conditions."""
 
-    def __init__(self, order: bool, restaurant: bool, products: bool) -> None:
+    def __init__(self, order: bool, restaurant: bool, products: bool, promo: bool = False) -> None:
         super().__init__("transaction cancelled")
         self.order = order
         self.restaurant = restaurant
         self.products = products
+        self.promo = promo
 
 
 class OrdersRepository:
@@ -61,6 +65,7 @@ class OrdersRepository:
         products_table: str,
         restaurants_table: str,
         users_table: str,
+        promo_codes_table: str = "",
         serialize_writes: bool = False,
     ) -> None:
         self._clients = clients
@@ -69,6 +74,7 @@ class OrdersRepository:
         self._products = products_table
         self._restaurants = restaurants_table
         self._users = users_table
+        self._promos = promo_codes_table
         # The emulator rolls a cancelled transaction back by restoring a copy of every table
         # it touched, erasing writes made meanwhile; locally, writes take turns instead.
         self._write_lock: threading.Lock | None = threading.Lock() if serialize_writes else None
@@ -120,9 +126,10 @@ class OrdersRepository:
         product_ids: list[str],
         consistent: bool,
         user_id: str | None = None,
+        promo_code: str | None = None,
     ) -> Snapshot:
-        """ONE BatchGetItem over Orders (optional), Restaurants, Products and the caller's
-        profile (optional)."""
+        """ONE BatchGetItem over Orders (optional), Restaurants, Products, the caller's
+        profile (optional) and a promo code with the caller's use count of it (optional)."""
         requests: dict[str, Any] = {
             self._restaurants: {"Keys": [{"restaurant_id": {"S": restaurant_id}}], "ConsistentRead": consistent},
         }
@@ -135,6 +142,11 @@ class OrdersRepository:
             }
         if order_id:
             requests[self._orders] = {"Keys": [_order_key(order_id)], "ConsistentRead": True}
+        if promo_code:
+            keys = [_promo_key(promo_code, promos.DEFINITION)]
+            if user_id:
+                keys.append(_promo_key(promo_code, promos.customer_scope(user_id)))
+            requests[self._promos] = {"Keys": keys, "ConsistentRead": consistent}
         found = self._batch_get(requests)
         orders = found.get(self._orders, [])
         restaurants = found.get(self._restaurants, [])
@@ -143,6 +155,7 @@ class OrdersRepository:
             restaurant=restaurants[0] if restaurants else None,
             products={str(p["product_id"]): p for p in found.get(self._products, [])},
             user_exists=bool(found.get(self._users)),
+            promo=_promo_read(found.get(self._promos, [])) if promo_code else None,
         )
 
     def _batch_get(self, requests: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -354,12 +367,17 @@ class OrdersRepository:
         )
         update = _status_update(order, confirmed)
         items.append({"Update": {"TableName": self._orders, "Key": _order_key(order.order_id), **update}})
-        self._transact(items, order_index=len(items) - 1, restaurant_index=len(items) - 2)
+        order_index = len(items) - 1
+        items += self._redemption(order, +1)
+        self._transact(items, order_index=order_index, restaurant_index=order_index - 1)
         return confirmed
 
-    def release(self, order: domain.Order, moved: domain.Order, restock: list[tuple[str, int]]) -> None:
-        """ONE transaction: put ``restock`` back (products that track stock) and store
-        ``order`` (as read) as ``moved``."""
+    def release(
+        self, order: domain.Order, moved: domain.Order, restock: list[tuple[str, int]], give_back_promo: bool = True
+    ) -> None:
+        """ONE transaction: put ``restock`` back (products that track stock), give back the
+        order's promo code use (a confirmed order counted it) and store ``order`` (as read)
+        as ``moved``."""
         items: list[dict[str, Any]] = [
             {
                 "Update": {
@@ -374,7 +392,59 @@ class OrdersRepository:
         ]
         update = _status_update(order, moved)
         items.append({"Update": {"TableName": self._orders, "Key": _order_key(order.order_id), **update}})
-        self._transact(items, order_index=len(items) - 1, restaurant_index=None)
+        order_index = len(items) - 1
+        if give_back_promo:
+            items += self._redemption(order, -1)
+        self._transact(items, order_index=order_index, restaurant_index=None)
+
+    def _redemption(self, order: domain.Order, step: int) -> list[dict[str, Any]]:
+        """The transaction items that count (+1) or give back (-1) the order's use of its
+        promo code: the code's total and, when the code limits it, the customer's count.
+        Counting is conditioned on the limits and on the code not being withdrawn."""
+        if not order.promo_code:
+            return []
+        one = {":one": {"N": "1"}}
+        if step > 0:
+            code_update = {
+                "UpdateExpression": "SET uses = uses + :one",
+                "ConditionExpression": (
+                    "attribute_exists(uses) AND attribute_not_exists(deleted_at)"
+                    " AND (attribute_not_exists(max_uses) OR uses < max_uses)"
+                ),
+                "ExpressionAttributeValues": one,
+            }
+        else:
+            code_update = {
+                "UpdateExpression": "SET uses = uses - :one",
+                "ConditionExpression": "uses >= :one",
+                "ExpressionAttributeValues": one,
+            }
+        items = [
+            {
+                "Update": {
+                    "TableName": self._promos,
+                    "Key": _promo_key(order.promo_code, promos.DEFINITION),
+                    **code_update,
+                }
+            }
+        ]
+        limit = order.promo_per_customer_limit
+        if limit is not None:
+            customer_key = _promo_key(order.promo_code, promos.customer_scope(order.customer_id))
+            if step > 0:
+                customer_update = {
+                    "UpdateExpression": "SET uses = if_not_exists(uses, :zero) + :one",
+                    "ConditionExpression": "attribute_not_exists(uses) OR uses < :limit",
+                    "ExpressionAttributeValues": {**one, ":zero": {"N": "0"}, ":limit": to_value(limit)},
+                }
+            else:
+                customer_update = {
+                    "UpdateExpression": "SET uses = uses - :one",
+                    "ConditionExpression": "uses >= :one",
+                    "ExpressionAttributeValues": one,
+                }
+            items.append({"Update": {"TableName": self._promos, "Key": customer_key, **customer_update}})
+        return items
 
     def _transact(self, items: list[dict[str, Any]], order_index: int, restaurant_index: int | None) -> None:
         try:
@@ -395,11 +465,26 @@ class OrdersRepository:
                 order=order_index in failed,
                 restaurant=restaurant_index is not None and restaurant_index in failed,
                 products=any(i < (restaurant_index if restaurant_index is not None else order_index) for i in failed),
+                promo=any(i > order_index for i in failed),
             ) from exc
 
 
 def _order_key(order_id: str) -> dict[str, Any]:
     return {"order_id": {"S": order_id}}
+
+
+def _promo_key(code: str, scope: str) -> dict[str, Any]:
+    return {"code": {"S": code}, "scope": {"S": scope}}
+
+
+def _promo_read(items: list[dict[str, Any]]) -> domain.PromoRead:
+    """A withdrawn code reads as no code."""
+    by_scope = {str(item.get("scope")): item for item in items}
+    definition = by_scope.get(promos.DEFINITION)
+    if definition is not None and definition.get("deleted_at"):
+        definition = None
+    mine = next((item for scope, item in by_scope.items() if scope != promos.DEFINITION), None)
+    return domain.PromoRead(definition, int((mine or {}).get("uses") or 0))
 
 
 def _order(item: Mapping[str, Any]) -> domain.Order:

@@ -4,11 +4,13 @@ item shapes agreed with the orders work, and who may change what. Pure: no I/O."
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from chalicelib.domain import pricing
 from chalicelib.domain.accounts import RESTAURANT_OWNERS
 from chalicelib.domain.base import Omitted, RequestModel, ResponseModel, WholeNumber, text
 from chalicelib.domain.errors import FieldError, Forbidden, NotFound, Unprocessable, ValidationFailed
@@ -88,6 +90,12 @@ class RestaurantCreate(RequestModel):
     owner_id: UserId
     is_open: bool = True
     opening_hours: OpeningHours | None = None
+    # Pricing terms (chalicelib/domain/pricing.py): fees in cents, rates as exact decimals.
+    delivery_fee_cents: pricing.FeeCents = 0
+    delivery_fee_per_km_cents: pricing.PerKmCents = 0
+    service_fee_rate: pricing.Rate = pricing.ZERO
+    min_order_cents: pricing.MinOrderCents = 0
+    tax_rate: pricing.Rate = pricing.ZERO
 
 
 class RestaurantUpdate(_Patch):
@@ -98,6 +106,11 @@ class RestaurantUpdate(_Patch):
     address: Address | Omitted = None
     is_open: bool | Omitted = None
     opening_hours: OpeningHours | None = None
+    delivery_fee_cents: pricing.FeeCents | Omitted = None
+    delivery_fee_per_km_cents: pricing.PerKmCents | Omitted = None
+    service_fee_rate: pricing.Rate | Omitted = None
+    min_order_cents: pricing.MinOrderCents | Omitted = None
+    tax_rate: pricing.Rate | Omitted = None
 
 
 class RestaurantQuery(ListQuery):
@@ -163,6 +176,12 @@ class RestaurantSummary(ResponseModel):
 class Restaurant(RestaurantSummary):
     address: str
     opening_hours: dict[str, list[str]] | None = None
+    # What an order here costs beyond its items (rates as decimal text, e.g. "0.0825").
+    delivery_fee_cents: int = 0
+    delivery_fee_per_km_cents: int = 0
+    service_fee_rate: str = "0"
+    min_order_cents: int = 0
+    tax_rate: str = "0"
     created_at: str
     updated_at: str
 
@@ -230,6 +249,7 @@ def new_restaurant(cmd: RestaurantCreate, restaurant_id: str, now: str) -> dict[
         "address": cmd.address,
         "is_open": cmd.is_open,
         "opening_hours": cmd.opening_hours,
+        **stored_terms(cmd.model_dump(include=set(pricing.TERM_NAMES))),
         "listing": LISTING,
         "name_sort": name_sort(cmd.name, restaurant_id),
         "created_at": now,
@@ -239,13 +259,18 @@ def new_restaurant(cmd: RestaurantCreate, restaurant_id: str, now: str) -> dict[
 
 def restaurant_changes(current: dict[str, Any], cmd: RestaurantUpdate, now: str) -> dict[str, Any]:
     """The attributes to set (``None``: remove), derived keys included."""
-    changes = cmd.changes()
+    changes = stored_terms(cmd.changes())
     if "cuisine" in changes:
         changes["cuisine"] = canonical_cuisine(changes["cuisine"])
     if "name" in changes:
         changes["name_sort"] = name_sort(changes["name"], current["restaurant_id"])
     changes["updated_at"] = now
     return changes
+
+
+def stored_terms(values: dict[str, Any]) -> dict[str, Any]:
+    """Rates are stored as decimal text: DynamoDB numbers read back as floats."""
+    return {name: str(value) if isinstance(value, Decimal) else value for name, value in values.items()}
 
 
 def new_product(cmd: ProductCreate, restaurant_id: str, product_id: str, now: str) -> dict[str, Any]:

@@ -65,6 +65,37 @@ PROBLEMS: dict[int, ProblemKind] = {
 }
 
 
+# 422s that say exactly why an order or a code cannot be taken (the type ends with the slug).
+BELOW_MINIMUM_ORDER = ProblemKind(
+    "below_minimum_order", "Below the restaurant's minimum order", "The subtotal is below the restaurant's minimum"
+)
+PROMO_CODE_UNKNOWN = ProblemKind("promo_code_unknown", "Unknown promo code", "No promo code by this name")
+PROMO_CODE_NOT_YET_VALID = ProblemKind(
+    "promo_code_not_yet_valid", "Promo code not valid yet", "The promo code's validity window has not started"
+)
+PROMO_CODE_EXPIRED = ProblemKind("promo_code_expired", "Promo code expired", "The promo code's validity window is over")
+PROMO_CODE_WRONG_RESTAURANT = ProblemKind(
+    "promo_code_wrong_restaurant", "Promo code not valid here", "The promo code is limited to other restaurants"
+)
+PROMO_CODE_BELOW_MINIMUM = ProblemKind(
+    "promo_code_below_minimum", "Below the promo code's minimum", "The subtotal is below the promo code's minimum"
+)
+PROMO_CODE_EXHAUSTED = ProblemKind(
+    "promo_code_exhausted", "Promo code used up", "The promo code has no use left (in total or for this customer)"
+)
+REFUSALS: dict[str, ProblemKind] = {
+    kind.slug: kind
+    for kind in (
+        BELOW_MINIMUM_ORDER,
+        PROMO_CODE_UNKNOWN,
+        PROMO_CODE_NOT_YET_VALID,
+        PROMO_CODE_EXPIRED,
+        PROMO_CODE_WRONG_RESTAURANT,
+        PROMO_CODE_BELOW_MINIMUM,
+        PROMO_CODE_EXHAUSTED,
+    )
+}
+
 # A status outside PROBLEMS (only the gateway's default responses can produce one).
 CLIENT_ERROR = ProblemKind("client-error", "Request rejected", "The request was rejected")
 SERVER_ERROR = ProblemKind("server-error", "Server error", "The server failed to answer")
@@ -115,6 +146,16 @@ class Conflict(ChowlineError):
 
 class Unprocessable(ChowlineError):
     status = 422
+
+
+class Refused(Unprocessable):
+    """A 422 narrowed to one of ``REFUSALS``: its type ends with the kind's slug."""
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None, *, kind: ProblemKind | None = None) -> None:
+        super().__init__(detail, errors)
+        if kind is not None:
+            self.type = kind.slug
+            self.title = kind.title
 
 
 class TooManyRequests(ChowlineError):

@@ -11,13 +11,16 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from chalicelib.domain import pricing, promos
 from chalicelib.domain.accounts import ADMINS, COURIERS, RESTAURANT_OWNERS, Address
 from chalicelib.domain.base import RequestModel, ResponseModel, WholeNumber, text
+from chalicelib.domain.clock import now as clock_now
 from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, ValidationFailed
 from chalicelib.domain.paging import ListQuery, Page
 from chalicelib.domain.principal import Principal
@@ -56,10 +59,12 @@ CANCELLED = OrderStatus.CANCELLED
 
 # Request fields take the status name as text (strict models refuse a plain str for an enum).
 Status = Annotated[OrderStatus, Field(strict=False)]
-FailureReason = Literal["payment_declined", "out_of_stock", "restaurant_closed"]
+FailureReason = Literal["payment_declined", "out_of_stock", "restaurant_closed", "promo_code_exhausted"]
 PAYMENT_DECLINED: FailureReason = "payment_declined"
 OUT_OF_STOCK: FailureReason = "out_of_stock"
 RESTAURANT_CLOSED: FailureReason = "restaurant_closed"
+# The promo code's last use went to another order between placement and confirmation.
+PROMO_CODE_EXHAUSTED: FailureReason = "promo_code_exhausted"
 
 TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
     PENDING: frozenset({CONFIRMED, FAILED, CANCELLED}),
@@ -131,6 +136,17 @@ class Order(BaseModel):
     items: tuple[OrderLine, ...]
     total_cents: int
     currency: str = "USD"
+    # The breakdown (pricing.Breakdown). An order stored before it has none: its total
+    # is its items' sum (``receipt``).
+    subtotal_cents: int | None = None
+    delivery_fee_cents: int = 0
+    service_fee_cents: int = 0
+    tax_cents: int = 0
+    tip_cents: int = 0
+    discount_cents: int = 0
+    # The promo code the order redeems when it confirms (and gives back if it is released).
+    promo_code: str | None = None
+    promo_per_customer_limit: int | None = None
     delivery_address: dict[str, Any] = Field(default_factory=dict)
     notes: str | None = None
     payment_token: str = ""
@@ -274,6 +290,9 @@ class PlaceOrder(RequestModel):
     delivery_address: Address
     payment_token: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
     notes: Annotated[str, text(500, multiline=True)] | None = None
+    # For the courier, chosen by the customer; never taxed.
+    tip_cents: pricing.TipCents = 0
+    promo_code: promos.Code | None = None
 
 
 class StatusChange(RequestModel):
@@ -345,21 +364,43 @@ class PricedLine:
 
 
 @dataclass(frozen=True)
+class PromoRead:
+    """What placement read of the order's promo code: its item (None: no such code) and
+    how often this customer has redeemed it."""
+
+    definition: Mapping[str, Any] | None
+    customer_uses: int = 0
+
+
+@dataclass(frozen=True)
 class PricedOrder:
     lines: tuple[PricedLine, ...]
     currency: str
+    money: pricing.Breakdown
+    redemption: promos.Redemption | None = None
+
+    @property
+    def subtotal_cents(self) -> int:
+        return self.money.subtotal_cents
 
     @property
     def total_cents(self) -> int:
-        return sum(line.line_total_cents for line in self.lines)
+        return self.money.total_cents
 
 
 def price(
-    cmd: PlaceOrder, restaurant: Mapping[str, Any] | None, products: Mapping[str, Mapping[str, Any]]
+    cmd: PlaceOrder,
+    restaurant: Mapping[str, Any] | None,
+    products: Mapping[str, Mapping[str, Any]],
+    *,
+    distance_km: float | None = None,
+    promo: PromoRead | None = None,
+    at: datetime | None = None,
 ) -> PricedOrder:
-    """Prices come from the catalog only. An unknown restaurant, or products it does not
-    sell, are 404 (with the fields named); a closed restaurant or an unavailable product is
-    409 (a retry later may work)."""
+    """Prices come from the catalog only, fees and tax from the restaurant's terms
+    (``pricing.breakdown``). An unknown restaurant, or products it does not sell, are 404
+    (with the fields named); a closed restaurant or an unavailable product is 409 (a retry
+    later may work); below the minimum order, or a promo code that does not apply, is 422."""
     if restaurant is None:
         raise NotFound("No such restaurant", [FieldError("restaurant_id", "unknown restaurant")])
     invalid: list[FieldError] = []
@@ -387,7 +428,27 @@ def price(
         raise Conflict("Some products are not available", unavailable)
     if len(currencies) > 1:
         raise Unprocessable("Products are priced in different currencies", [FieldError("items", "mixed currencies")])
-    return PricedOrder(tuple(lines), currencies.pop() if currencies else "USD")
+    subtotal = sum(line.line_total_cents for line in lines)
+    terms = pricing.Terms.of(restaurant)
+    redemption = None
+    if cmd.promo_code is not None:
+        read = promo or PromoRead(None)
+        redemption = promos.applicable(
+            promos.canonical(cmd.promo_code),
+            read.definition,
+            read.customer_uses,
+            restaurant_id=cmd.restaurant_id,
+            subtotal_cents=subtotal,
+            at=at or clock_now(),
+        )
+    money = pricing.breakdown(
+        subtotal,
+        terms,
+        distance_km=distance_km,
+        tip_cents=cmd.tip_cents,
+        discount=redemption.discount if redemption else pricing.NO_DISCOUNT,
+    )
+    return PricedOrder(tuple(lines), currencies.pop() if currencies else "USD", money, redemption)
 
 
 def shortfall(
@@ -421,8 +482,10 @@ def new_order(
         restaurant_id=cmd.restaurant_id,
         status=PENDING,
         items=tuple(OrderLine(**line.as_dict()) for line in priced.lines),
-        total_cents=priced.total_cents,
+        **priced.money.as_dict(),
         currency=priced.currency,
+        promo_code=priced.redemption.code if priced.redemption else None,
+        promo_per_customer_limit=priced.redemption.per_customer_limit if priced.redemption else None,
         delivery_address=cmd.delivery_address.model_dump(mode="json", exclude_none=True),
         notes=cmd.notes,
         payment_token=cmd.payment_token,
@@ -450,11 +513,21 @@ class HistoryEntry(ResponseModel):
 
 
 class PlacedOrder(ResponseModel):
+    """An order's receipt: its lines and the money, total_cents = subtotal_cents +
+    delivery_fee_cents + service_fee_cents + tax_cents + tip_cents - discount_cents."""
+
     order_id: str
     status: OrderStatus
     total_cents: int
     currency: str
     items: list[OrderLineOut]
+    subtotal_cents: int
+    delivery_fee_cents: int = 0
+    service_fee_cents: int = 0
+    tax_cents: int = 0
+    tip_cents: int = 0
+    discount_cents: int = 0
+    promo_code: str | None = None
     created_at: str
 
 
@@ -474,12 +547,20 @@ class OrderPage(Page[OrderOut]):
     """A page of orders (``next_cursor`` null on the last page)."""
 
 
+def receipt(order: Order) -> dict[str, Any]:
+    """The stored order, its money broken down."""
+    item = order.item()
+    if item.get("subtotal_cents") is None:
+        item["subtotal_cents"] = order.total_cents
+    return item
+
+
 def placed_out(order: Order) -> PlacedOrder:
-    return PlacedOrder.model_validate(order.item())
+    return PlacedOrder.model_validate(receipt(order))
 
 
 def order_out(order: Order) -> OrderOut:
-    return OrderOut.model_validate(order.item())
+    return OrderOut.model_validate(receipt(order))
 
 
 def orders_out(orders: Iterable[Order]) -> list[dict[str, Any]]:

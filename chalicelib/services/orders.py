@@ -16,6 +16,7 @@ from chalicelib.adapters.orders_repo import Cancelled, OrdersRepository, Snapsho
 from chalicelib.adapters.payments import PaymentGateway
 from chalicelib.adapters.queue import OrdersQueue
 from chalicelib.domain import orders as domain
+from chalicelib.domain import promos
 from chalicelib.domain.clock import now as clock_now
 from chalicelib.domain.clock import rfc3339, utc_now_text
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ServiceUnavailable, Unprocessable
@@ -67,18 +68,22 @@ class OrdersService:
             product_ids=[line.product_id for line in cmd.items],
             consistent=False,
             user_id=principal.user_id,
+            promo_code=promos.canonical(cmd.promo_code) if cmd.promo_code else None,
         )
         require_account(snap.user_exists)
         if snap.order is not None:
             return self._replay(snap.order, digest)
-        priced = domain.price(cmd, snap.restaurant, snap.products)
+        now = self._clock()
+        priced = domain.price(
+            cmd, snap.restaurant, snap.products, distance_km=None, promo=snap.promo, at=datetime.fromisoformat(now)
+        )
         order = domain.new_order(
             order_id=order_id,
             customer_id=principal.user_id,
             cmd=cmd,
             priced=priced,
             request_digest=digest,
-            now=self._clock(),
+            now=now,
         )
         existing = self._repo.put_new(order)
         if existing is not None:
@@ -195,16 +200,23 @@ class OrdersService:
             return self._move(current, decide, retry=False)  # decide: 409 (or 404) if no longer allowed
 
     def _release(self, order: domain.Order, moved: domain.Order) -> domain.Order:
-        """Stock back + status change in ONE transaction, then the refund (idempotent)."""
+        """Stock back + the promo code's use back + status change in ONE transaction, then
+        the refund (idempotent)."""
         quantities = {line.product_id: line.quantity for line in order.items}
         restock = [(pid, quantities[pid]) for pid in order.stock_taken if pid in quantities]
+        give_back_promo = True
         for _ in range(3):
             try:
-                self._repo.release(order, moved, restock)
+                self._repo.release(order, moved, restock, give_back_promo)
                 break
             except Cancelled as exc:
                 if exc.order:
                     raise StaleStatus() from exc
+                if exc.promo:
+                    # A count already at zero has nothing to give back: release the rest.
+                    give_back_promo = False
+                    if not exc.products:
+                        continue
                 # A product was deleted or stopped counting stock: restock the others only.
                 fresh = self._repo.snapshot(
                     order_id=None,
@@ -317,6 +329,9 @@ class OrderProcessor:
                 if exc.order:
                     current = self._repo.get(order.order_id)
                     return self._settle(current) if current else "MISSING"
+                if exc.promo:
+                    # Other orders took the code's last uses (or it was withdrawn) meanwhile.
+                    return self._fail(order, domain.PROMO_CODE_EXHAUSTED)
                 # Sold out or closed meanwhile (or a product changed how it counts stock):
                 # a fresh read says which.
                 fresh = self._catalog(order)
