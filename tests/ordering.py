@@ -18,7 +18,8 @@ def table(name: str) -> str:
     return os.environ[f"{name.upper()}_TABLE"]
 
 
-def seed_restaurant(aws: Any, owner_id: str, *, is_open: bool = True, name: str | None = None) -> str:
+def seed_restaurant(aws: Any, owner_id: str, *, is_open: bool = True, name: str | None = None, **terms: Any) -> str:
+    """``terms``: pricing terms as the catalog stores them (rates as decimal text)."""
     restaurant_id = f"rst_{uuid.uuid4().hex[:12]}"
     name = name or f"Test Kitchen {restaurant_id[-4:]}"
     now = utc_now_text()
@@ -34,6 +35,7 @@ def seed_restaurant(aws: Any, owner_id: str, *, is_open: bool = True, name: str 
         "name_sort": f"{name.lower()}#{restaurant_id}",
         "created_at": now,
         "updated_at": now,
+        **terms,
     }
     aws("dynamodb").put_item(TableName=table("restaurants"), Item=to_item(item))
     return restaurant_id

@@ -4,10 +4,12 @@ validation, the state machine with its role rules, and the lists."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 
 import pytest
 
+from chalicelib.adapters.dynamo import to_value
 from chalicelib.domain import orders as domain
 from chalicelib.domain.errors import Conflict
 from tests.ordering import (
@@ -66,13 +68,31 @@ def confirmed_order(client, headers_for, pipeline, menu, quantity=2):
 
 
 def test_place_prices_from_the_catalog_and_confirms(client, headers_for, aws, menu, pipeline):
-    body = order_body(menu["restaurant_id"], [(menu["burger"], 2), (menu["fries"], 3)], notes="no onions")
+    terms = {"delivery_fee_cents": 299, "service_fee_rate": "0.05", "tax_rate": "0.0825", "min_order_cents": 1000}
+    aws("dynamodb").update_item(
+        TableName=os.environ["RESTAURANTS_TABLE"],
+        Key={"restaurant_id": {"S": menu["restaurant_id"]}},
+        UpdateExpression="SET " + ", ".join(f"{k} = :{k}" for k in terms),
+        ExpressionAttributeValues={f":{k}": to_value(v) for k, v in terms.items()},
+    )
+    body = order_body(
+        menu["restaurant_id"], [(menu["burger"], 2), (menu["fries"], 3)], notes="no onions", tip_cents=400
+    )
     response = place(client, headers_for("customer"), body)
     assert response.status_code == 202, response.body
     placed = body_of(response)
     assert response.headers["Location"] == f"/orders/{placed['order_id']}"
     assert placed["status"] == "PENDING"
-    assert placed["total_cents"] == 2 * 1250 + 3 * 399
+    # 3697 of items, 185 (5 %, 184.85) of service; 8.25 % of 3697 + 299 + 185 = 344.93 tax.
+    assert {k: v for k, v in placed.items() if k.endswith("_cents")} == {
+        "subtotal_cents": 2 * 1250 + 3 * 399,
+        "delivery_fee_cents": 299,
+        "service_fee_cents": 185,
+        "tax_cents": 345,
+        "tip_cents": 400,
+        "discount_cents": 0,
+        "total_cents": 3697 + 299 + 185 + 345 + 400,
+    }
     assert placed["currency"] == "USD"
     assert [(i["product_id"], i["unit_price_cents"]) for i in placed["items"]] == [
         (menu["burger"], 1250),
