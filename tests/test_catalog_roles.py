@@ -137,6 +137,18 @@ MATRIX: list[tuple[str, str, str, Any, tuple[int, ...]]] = [
         (401, 400, 400, 400, 400),
     ),
     ("remove unknown device", "DELETE", "/users/me/devices/unknown", None, (401, 404, 404, 404, 404)),
+    # Money: restaurant terms (its owner, admins) and promo codes (admins).
+    (
+        "patch restaurant terms",
+        "PATCH",
+        "/restaurants/{a}",
+        {"delivery_fee_cents": 299, "delivery_fee_per_km_cents": 40, "tax_rate": "0.0825", "min_order_cents": 0},
+        (401, 403, 200, 403, 200),
+    ),
+    ("patch a tax rate over 25 %", "PATCH", "/restaurants/{a}", {"tax_rate": "0.3"}, (401, 403, 400, 400, 400)),
+    ("list promo codes", "GET", "/promo-codes", None, (401, 403, 403, 403, 200)),
+    ("create promo code", "POST", "/promo-codes", {"code": "{code}", "percent_off": 10}, (401, 403, 403, 403, 201)),
+    ("withdraw unknown promo code", "DELETE", "/promo-codes/NOSUCHCODE", None, (401, 403, 403, 403, 404)),
 ]
 
 CELLS = [
@@ -184,7 +196,7 @@ def _fill(value: Any, names: dict[str, str]) -> Any:
 @pytest.mark.parametrize(("route", "method", "path", "payload", "who", "expected"), CELLS)
 def test_role_matrix(world, route, method, path, payload, who, expected):
     api = world["api"]
-    names = {"a": world["a"], "p": world["p"], "owner_b": world["owner_b_id"]}
+    names = {"a": world["a"], "p": world["p"], "owner_b": world["owner_b_id"], "code": unique("M").replace(" ", "")}
     if "{fresh}" in path:
         names["fresh"] = api.product(world["a"], "admin")["product_id"]
     response = api.call(method, _fill(path, names), world[who], _fill(payload, names))

@@ -47,7 +47,7 @@ def _rate(value: Any) -> Any:
     six decimal places."""
     if isinstance(value, str):
         if not re.match(RATE_PATTERN, value):
-            raise ValueError("a decimal from 0 to 0.25 with at most 6 decimal places, such as \"0.0825\"")
+            raise ValueError('a decimal from 0 to 0.25 with at most 6 decimal places, such as "0.0825"')
         return Decimal(value).normalize() + ZERO
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return value  # the strict type check refuses it
@@ -60,10 +60,11 @@ def _rate(value: Any) -> Any:
 
 RATE_SCHEMA = WithJsonSchema(
     {
-        "anyOf": [
-            {"type": "number", "minimum": 0, "maximum": 0.25},
-            {"type": "string", "pattern": RATE_PATTERN},
-        ],
+        # The bounds hold for numbers, the pattern (the same bounds) for strings.
+        "type": ["number", "string"],
+        "minimum": 0,
+        "maximum": 0.25,
+        "pattern": RATE_PATTERN,
         "description": 'A fraction from 0 to 0.25, e.g. "0.0825" for 8.25 % (numbers are kept to 6 decimal places)',
     }
 )

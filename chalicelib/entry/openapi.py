@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Response
 
-from chalicelib.domain.errors import problem_kind
+from chalicelib.domain.errors import REFUSALS, problem_kind
 from chalicelib.entry.caching import etag_of, matches
 from chalicelib.entry.examples import request_example
 from chalicelib.entry.middleware import REQUEST_ID
@@ -196,8 +196,12 @@ def _problem_response(status: int) -> dict[str, Any]:
         headers["WWW-Authenticate"] = {"schema": {"type": "string"}}
     if status == 405:
         headers["Allow"] = {"description": "The methods this path supports", "schema": {"type": "string"}}
+    description = _description(status)
+    if status == 422:
+        kinds = "; ".join(f"`{kind.slug}`: {kind.meaning}" for kind in REFUSALS.values())
+        description += f". The `type` may end with a narrower reason: {kinds}"
     return {
-        "description": _description(status),
+        "description": description,
         "headers": headers,
         "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": REF.format(model="Problem")}}},
     }
