@@ -422,6 +422,20 @@ def place_order() -> Response:
 
 
 @api.route(
+    "/orders/quote",
+    "POST",
+    roles=frozenset({accounts.CUSTOMERS}),
+    request_model=orders.OrderDraft,
+    response_model=orders.Quote,
+    statuses=(200, 400, 401, 403, 404, 409, 422),
+)
+def quote_order() -> Response:
+    """What an order would cost now (fees, tax, tip, the promo code's discount); nothing is placed."""
+    request = _request()
+    return json_response(container().orders.quote(principal_of(request), body_model(request, orders.OrderDraft)))
+
+
+@api.route(
     "/orders",
     roles=frozenset({accounts.CUSTOMERS}),
     query_model=orders.OrdersQuery,

@@ -299,3 +299,38 @@ def test_a_rejected_order_gives_its_use_back_to_the_customer(client, headers_for
     again = place_as(who, menu["restaurant_id"], menu["dish"], code)
     pipeline.drain()
     assert order_item(aws, again.order_id)["status"] == "CONFIRMED"
+
+
+def test_a_quote_prices_as_placement_does_and_writes_nothing(client, headers_for, aws, menu, stack):
+    code = new_code(client, headers_for, amount_off_cents=300, percent_off=None, max_uses=1)["code"]
+    draft = {"restaurant_id": menu["restaurant_id"], "items": [{"product_id": menu["dish"], "quantity": 2}]}
+    before = len(orders_of(aws, sub_of(stack, "customer")))
+    quoted = client.http.post(
+        "/orders/quote",
+        headers=headers_for("customer"),
+        body=json.dumps({**draft, "tip_cents": 250, "promo_code": code}),
+    )
+    assert quoted.status_code == 200, quoted.body
+    quote = body_of(quoted)
+    # 2000 - 300 + 200 = 1900 taxable at 10 %.
+    assert {k: v for k, v in quote.items() if k.endswith("_cents")} == {
+        "subtotal_cents": 2000,
+        "delivery_fee_cents": 200,
+        "service_fee_cents": 0,
+        "tax_cents": 190,
+        "tip_cents": 250,
+        "discount_cents": 300,
+        "total_cents": 2340,
+    }
+    assert len(orders_of(aws, sub_of(stack, "customer"))) == before and uses(aws, code) == 0
+    placed = place(
+        client,
+        headers_for("customer"),
+        order_body(menu["restaurant_id"], [(menu["dish"], 2)], tip_cents=250, promo_code=code),
+    )
+    assert placed.status_code == 202 and body_of(placed)["total_cents"] == quote["total_cents"]
+    unknown = client.http.post(
+        "/orders/quote", headers=headers_for("customer"), body=json.dumps({**draft, "promo_code": "NOPE-NOPE"})
+    )
+    assert unknown.status_code == 422 and body_of(unknown)["type"].endswith("/promo_code_unknown")
+    assert client.http.post("/orders/quote", headers=headers_for(), body=json.dumps(draft)).status_code == 401

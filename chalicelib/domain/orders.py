@@ -284,15 +284,21 @@ class OrderLineIn(RequestModel):
     quantity: Annotated[int, Field(ge=1, le=50), WholeNumber]
 
 
-class PlaceOrder(RequestModel):
+class OrderDraft(RequestModel):
+    """What prices an order: a quote asks with this, an order places it."""
+
     restaurant_id: Id
     items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_LINES)]
-    delivery_address: Address
-    payment_token: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
-    notes: Annotated[str, text(500, multiline=True)] | None = None
+    delivery_address: Address | None = None
     # For the courier, chosen by the customer; never taxed.
     tip_cents: pricing.TipCents = 0
     promo_code: promos.Code | None = None
+
+
+class PlaceOrder(OrderDraft):
+    delivery_address: Address
+    payment_token: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
+    notes: Annotated[str, text(500, multiline=True)] | None = None
 
 
 class StatusChange(RequestModel):
@@ -317,7 +323,7 @@ def idempotency_key(value: str | None) -> str:
     return value
 
 
-def check_lines(cmd: PlaceOrder) -> None:
+def check_lines(cmd: OrderDraft) -> None:
     seen: set[str] = set()
     errors = []
     for index, line in enumerate(cmd.items):
@@ -389,7 +395,7 @@ class PricedOrder:
 
 
 def price(
-    cmd: PlaceOrder,
+    cmd: OrderDraft,
     restaurant: Mapping[str, Any] | None,
     products: Mapping[str, Mapping[str, Any]],
     *,
@@ -512,12 +518,10 @@ class HistoryEntry(ResponseModel):
     at: str
 
 
-class PlacedOrder(ResponseModel):
-    """An order's receipt: its lines and the money, total_cents = subtotal_cents +
+class Quote(ResponseModel):
+    """What an order costs: its lines and the money, total_cents = subtotal_cents +
     delivery_fee_cents + service_fee_cents + tax_cents + tip_cents - discount_cents."""
 
-    order_id: str
-    status: OrderStatus
     total_cents: int
     currency: str
     items: list[OrderLineOut]
@@ -528,6 +532,13 @@ class PlacedOrder(ResponseModel):
     tip_cents: int = 0
     discount_cents: int = 0
     promo_code: str | None = None
+
+
+class PlacedOrder(Quote):
+    """An order's receipt (see ``Quote`` for the money)."""
+
+    order_id: str
+    status: OrderStatus
     created_at: str
 
 
@@ -553,6 +564,17 @@ def receipt(order: Order) -> dict[str, Any]:
     if item.get("subtotal_cents") is None:
         item["subtotal_cents"] = order.total_cents
     return item
+
+
+def quote_out(priced: PricedOrder) -> Quote:
+    return Quote.model_validate(
+        {
+            **priced.money.as_dict(),
+            "currency": priced.currency,
+            "items": [line.as_dict() for line in priced.lines],
+            "promo_code": priced.redemption.code if priced.redemption else None,
+        }
+    )
 
 
 def placed_out(order: Order) -> PlacedOrder:

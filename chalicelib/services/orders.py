@@ -92,6 +92,23 @@ class OrdersService:
         self._metrics.order_placed()
         return Placement(domain.placed_out(order), replay=False)
 
+    def quote(self, principal: Principal, cmd: domain.OrderDraft) -> domain.Quote:
+        """What ``cmd`` would cost if placed now, priced as placement prices it (the same
+        refusals): one BatchGetItem, nothing written."""
+        domain.check_lines(cmd)
+        snap = self._repo.snapshot(
+            order_id=None,
+            restaurant_id=cmd.restaurant_id,
+            product_ids=[line.product_id for line in cmd.items],
+            consistent=False,
+            user_id=principal.user_id,
+            promo_code=promos.canonical(cmd.promo_code) if cmd.promo_code else None,
+        )
+        require_account(snap.user_exists)
+        at = datetime.fromisoformat(self._clock())
+        priced = domain.price(cmd, snap.restaurant, snap.products, distance_km=None, promo=snap.promo, at=at)
+        return domain.quote_out(priced)
+
     def _replay(self, order: domain.Order, digest: str) -> Placement:
         if order.request_hash != digest:
             raise Unprocessable(
