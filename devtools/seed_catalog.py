@@ -64,6 +64,26 @@ DEMO_RESTAURANTS: tuple[tuple[str, str, str, str, list[tuple[str, str, int, str,
 )
 
 
+# Pricing terms per demo restaurant (Oregon has no sales tax).
+DEMO_TERMS: dict[str, dict[str, Any]] = {
+    "Taqueria La Luna": {"delivery_fee_cents": 199, "delivery_fee_per_km_cents": 35, "tax_rate": "0.0825"},
+    "Pho Saigon": {
+        "delivery_fee_cents": 249,
+        "delivery_fee_per_km_cents": 40,
+        "service_fee_rate": "0.05",
+        "tax_rate": "0.0825",
+    },
+    "Rose City Pizza": {
+        "delivery_fee_cents": 299,
+        "delivery_fee_per_km_cents": 50,
+        "service_fee_rate": "0.03",
+        "min_order_cents": 1500,
+    },
+}
+# The demo promo code: 10 % off from $15, five times per customer.
+DEMO_PROMO_CODE = {"code": "LUNCH10", "percent_off": 10, "min_subtotal_cents": 1500, "max_uses_per_customer": 5}
+
+
 def owner_id(clients: Any, user_pool_id: str, email: str = OWNER_EMAIL) -> str:
     user = clients.get("cognito-idp").admin_get_user(UserPoolId=user_pool_id, Username=email)
     return next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
@@ -74,6 +94,7 @@ def seed_catalog(env: dict[str, str]) -> None:
     from chalicelib.domain import catalog as model
     from chalicelib.domain.accounts import ADMINS
     from chalicelib.domain.principal import Principal
+    from chalicelib.domain.promos import PromoCodeCreate
     from chalicelib.settings import Settings
 
     container = Container(Settings.from_env({**os.environ, **env}))
@@ -93,8 +114,12 @@ def seed_catalog(env: dict[str, str]) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         futures = []
         for name, city, cuisine, address, products in DEMO_RESTAURANTS:
-            create = model.RestaurantCreate(name=name, city=city, cuisine=cuisine, address=address, owner_id=owner)
+            create = model.RestaurantCreate.model_validate(
+                {"name": name, "city": city, "cuisine": cuisine, "address": address, "owner_id": owner}
+                | DEMO_TERMS.get(name, {})
+            )
             restaurant = catalog.create_restaurant(admin, create)
             futures += [pool.submit(add, *product, restaurant.restaurant_id) for product in products]
         for future in futures:
             future.result()
+    container.promo_codes.create(admin, PromoCodeCreate.model_validate(DEMO_PROMO_CODE))

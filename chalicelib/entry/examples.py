@@ -27,6 +27,13 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
         "delivery_address": ADDRESS,
         "payment_token": "tok_visa",
         "notes": "Ring the bell",
+        "tip_cents": 200,
+    },
+    "OrderDraft": {
+        "restaurant_id": RESTAURANT_ID,
+        "items": [{"product_id": PRODUCT_ID, "quantity": 2}],
+        "tip_cents": 200,
+        "promo_code": "LUNCH10",
     },
     "StatusChange": {"status": "ACCEPTED"},
     "RestaurantCreate": {
@@ -36,10 +43,23 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
         "address": "500 Congress Ave, Austin, TX 78701",
         # a user's id: `make find-user EMAIL=...` prints it
         "owner_id": "00000000-0000-4000-8000-000000000000",
+        "delivery_fee_cents": 199,
+        "delivery_fee_per_km_cents": 35,
+        "min_order_cents": 1000,
+        "tax_rate": "0.0825",
     },
     "RestaurantUpdate": {"is_open": False},
     "ProductCreate": {"name": "Fish taco", "description": "Beer-battered cod", "price_cents": 450, "stock": 50},
     "ProductUpdate": {"price_cents": 475},
+    "PromoCodeCreate": {
+        "code": "SPRING15",
+        "percent_off": 15,
+        "min_subtotal_cents": 2000,
+        "starts_at": "2026-03-20T00:00:00Z",
+        "ends_at": "2026-06-21T00:00:00Z",
+        "max_uses": 500,
+        "max_uses_per_customer": 1,
+    },
 }
 
 

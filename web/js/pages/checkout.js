@@ -1,7 +1,9 @@
-// The cart and checkout: address, payment and one Idempotency-Key per checkout attempt, so
-// a double click or a retry after a lost response places one order.
+// The cart and checkout: the server's price (fees, tax, the tip, a promo code), address,
+// payment and one Idempotency-Key per checkout attempt, so a double click or a retry after
+// a lost response places one order.
 import { ApiError, clientConfig, newKey, post, session } from "../api.js";
 import * as cart from "../cart.js";
+import { breakdown } from "../receipt.js";
 import { busy, field, form, h, money, showProblem } from "../ui.js";
 
 const ATTEMPT_KEY = "chowline.checkout";
@@ -9,6 +11,13 @@ const TEST_TOKENS = [
   ["tok_visa", "Test card: approved (tok_visa)"],
   ["tok_declined", "Test card: declined (tok_declined)"],
   ["tok_error", "Test card: provider error (tok_error)"],
+];
+const TIPS = [
+  ["0", "No tip"],
+  ["100", "$1.00"],
+  ["200", "$2.00"],
+  ["300", "$3.00"],
+  ["500", "$5.00"],
 ];
 
 export default async function render({ go, page }) {
@@ -19,6 +28,8 @@ export default async function render({ go, page }) {
   }
   const lines = h("ul", { class: "lines" });
   const total = h("p", { class: "total" });
+  const priced = h("div", { "aria-live": "polite" });
+  let requote = () => {};
   const draw = () => {
     const now = cart.load();
     if (!now.lines.length) return render({ go, page });
@@ -35,9 +46,10 @@ export default async function render({ go, page }) {
       ),
     );
     total.textContent = `Subtotal ${money(cart.subtotal(now))}`;
+    requote();
   };
   draw();
-  const heading = [h("p", { class: "muted" }, `From ${c.restaurant_name}`), lines, total];
+  const heading = [h("p", { class: "muted" }, `From ${c.restaurant_name}`), lines, total, priced];
   if (!session.get()) {
     page("Cart", ...heading, h("p", {}, h("a", { class: "button primary", href: "#/sign-in?next=%2Fcart" }, "Sign in to order")));
     return;
@@ -48,8 +60,13 @@ export default async function render({ go, page }) {
     stage === "prod"
       ? field("Payment", "payment_token", { required: true, autocomplete: "off" })
       : field("Payment", "payment_token", {}, TEST_TOKENS);
+  const tip = field("Tip for the courier", "tip_cents", {}, TIPS);
+  const promo = field("Promo code", "promo_code", { autocomplete: "off", maxlength: 32, spellcheck: "false" });
+  const apply = h("button", { type: "button" }, "Apply");
   const el = form(
     (data) => placeOrder(el, data, go),
+    tip,
+    h("div", { class: "promo" }, promo, apply),
     h(
       "fieldset",
       {},
@@ -62,14 +79,48 @@ export default async function render({ go, page }) {
     field("Notes for the restaurant (optional)", "notes", { rows: 2, maxlength: 500 }),
     h("button", { type: "submit", class: "primary" }, "Place order"),
   );
+  // The price is the server's: asked again whenever the cart, the tip or the code changes.
+  let asked = 0;
+  requote = async () => {
+    const now = cart.load();
+    if (!now.lines.length) return;
+    const mine = ++asked;
+    try {
+      const quote = await post("/orders/quote", draft(now, new FormData(el)));
+      if (mine === asked) priced.replaceChildren(breakdown(quote));
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (mine === asked) priced.replaceChildren(h("p", { class: "notice", role: "alert" }, error.message));
+    }
+  };
+  tip.querySelector("select").addEventListener("change", () => requote());
+  apply.addEventListener("click", () => requote());
+  // Enter in the code field applies it; it does not place the order.
+  promo.querySelector("input").addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    requote();
+  });
   page("Cart", ...heading, el);
+  requote();
+}
+
+// What prices the order: its lines, the tip and the promo code (never a price).
+function draft(c, data) {
+  const body = {
+    restaurant_id: c.restaurant_id,
+    items: c.lines.map((l) => ({ product_id: l.product_id, quantity: l.quantity })),
+    tip_cents: Number(data.get("tip_cents") || 0),
+  };
+  const code = (data.get("promo_code") || "").trim();
+  if (code) body.promo_code = code;
+  return body;
 }
 
 async function placeOrder(el, data, go) {
   const c = cart.load();
   const body = {
-    restaurant_id: c.restaurant_id,
-    items: c.lines.map((l) => ({ product_id: l.product_id, quantity: l.quantity })),
+    ...draft(c, data),
     delivery_address: {
       label: "Delivery",
       line1: data.get("delivery_address.line1").trim(),

@@ -1,6 +1,7 @@
 // One order: its status (role="status"), a timeline that moves by itself, cancel.
 import { ApiError, get, post, session } from "../api.js";
 import { watch } from "../live.js";
+import { breakdown } from "../receipt.js";
 import { busy, h, money, onChange, statusName, when } from "../ui.js";
 
 const FLOW = ["PENDING", "CONFIRMED", "ACCEPTED", "PREPARING", "READY", "PICKED_UP", "DELIVERED"];
@@ -9,6 +10,7 @@ const REASONS = {
   payment_declined: "The payment was declined.",
   out_of_stock: "Something in the order sold out.",
   restaurant_closed: "The restaurant was closed.",
+  promo_code_exhausted: "The promo code was used up before the order was confirmed. Nothing was charged.",
 };
 
 export default async function render({ params: [orderId], page }) {
@@ -34,7 +36,7 @@ export default async function render({ params: [orderId], page }) {
       reason ? h("p", { class: "notice" }, reason) : "",
       h("h2", {}, "Items"),
       h("ul", { class: "lines" }, order.items.map((i) => h("li", {}, h("span", { class: "grow" }, `${i.quantity} × ${i.name || i.product_id}`), h("span", {}, money(i.line_total_cents ?? i.price_cents * i.quantity, order.currency))))),
-      h("p", { class: "total" }, `Total ${money(order.total_cents, order.currency)}`),
+      breakdown(order),
       h("p", { class: "muted" }, `Deliver to ${[order.delivery_address.line1, order.delivery_address.city, order.delivery_address.postcode].filter(Boolean).join(", ")}`),
     );
     const mine = order.customer_id === session.get()?.user_id;
