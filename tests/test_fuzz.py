@@ -56,6 +56,13 @@ KNOWN: dict[tuple[str, str], str] = {
         "one product on two lines cannot be said in JSON Schema (uniqueItems compares whole lines); "
         "it gets a 400 that names the repeated line"
     ),
+    ("ST202", "POST /promo-codes"): (
+        "a validity window must run forward (ends_at after starts_at), which JSON Schema cannot compare; "
+        "a backward window is a 400 naming the body"
+    ),
+    ("ST202", "POST /orders/quote"): (
+        "the lines of a quote are an order's (as for POST /orders): one product on two lines is a 400 naming the line"
+    ),
 }
 
 

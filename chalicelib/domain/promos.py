@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from chalicelib.domain import errors
-from chalicelib.domain.base import RequestModel, ResponseModel, WholeNumber
+from chalicelib.domain.base import Omitted, RequestModel, ResponseModel, WholeNumber, request_schema
 from chalicelib.domain.clock import rfc3339
 from chalicelib.domain.errors import FieldError, Refused
 from chalicelib.domain.paging import Page
@@ -50,10 +50,19 @@ def customer_scope(customer_id: str) -> str:
     return f"customer#{customer_id}"
 
 
+def _one_kind_of_discount(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    request_schema(schema, model)
+    schema["oneOf"] = [{"required": ["percent_off"]}, {"required": ["amount_off_cents"]}]
+
+
 class PromoCodeCreate(RequestModel):
+    """Exactly one of ``percent_off`` and ``amount_off_cents``."""
+
+    model_config = ConfigDict(json_schema_extra=_one_kind_of_discount)  # merged with RequestModel's
+
     code: Code
-    percent_off: Annotated[int, Field(ge=1, le=100), WholeNumber] | None = None
-    amount_off_cents: Annotated[int, Field(ge=1, le=MAX_AMOUNT_OFF_CENTS), WholeNumber] | None = None
+    percent_off: Annotated[int, Field(ge=1, le=100), WholeNumber] | Omitted = None
+    amount_off_cents: Annotated[int, Field(ge=1, le=MAX_AMOUNT_OFF_CENTS), WholeNumber] | Omitted = None
     min_subtotal_cents: Annotated[int, Field(ge=0, le=MAX_AMOUNT_OFF_CENTS), WholeNumber] = 0
     starts_at: Moment | None = None
     ends_at: Moment | None = None
