@@ -334,3 +334,36 @@ def test_a_quote_prices_as_placement_does_and_writes_nothing(client, headers_for
     )
     assert unknown.status_code == 422 and body_of(unknown)["type"].endswith("/promo_code_unknown")
     assert client.http.post("/orders/quote", headers=headers_for(), body=json.dumps(draft)).status_code == 401
+
+
+def test_restaurants_take_and_show_their_terms(client, headers_for, stack):
+    body = {
+        "name": "Terms Diner",
+        "city": "Austin",
+        "cuisine": "diner",
+        "address": "1 Congress Ave",
+        "owner_id": sub_of(stack, "owner"),
+        "delivery_fee_cents": 249,
+        "delivery_fee_per_km_cents": 30,
+        "service_fee_rate": 0.05,
+        "min_order_cents": 1200,
+        "tax_rate": "0.0825",
+    }
+    created = client.http.post("/restaurants", headers=headers_for("admin"), body=json.dumps(body))
+    assert created.status_code == 201, created.body
+    restaurant = body_of(created)
+    terms = {k: restaurant[k] for k in ("delivery_fee_cents", "delivery_fee_per_km_cents", "min_order_cents")}
+    assert terms == {"delivery_fee_cents": 249, "delivery_fee_per_km_cents": 30, "min_order_cents": 1200}
+    assert (restaurant["tax_rate"], restaurant["service_fee_rate"]) == ("0.0825", "0.05")
+    path = f"/restaurants/{restaurant['restaurant_id']}"
+    bad = client.http.patch(path, headers=headers_for("owner"), body=json.dumps({"tax_rate": "0.26"}))
+    assert bad.status_code == 400 and body_of(bad)["errors"][0]["field"] == "tax_rate"
+    changed = client.http.patch(
+        path, headers=headers_for("owner"), body=json.dumps({"tax_rate": 0, "min_order_cents": 0})
+    )
+    assert changed.status_code == 200 and (body_of(changed)["tax_rate"], body_of(changed)["min_order_cents"]) == (
+        "0",
+        0,
+    )
+    shown = body_of(client.http.get(path))
+    assert shown["tax_rate"] == "0" and shown["delivery_fee_cents"] == 249
