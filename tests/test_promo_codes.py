@@ -16,6 +16,7 @@ from chalicelib.domain import promos
 from tests.ordering import (
     ADDRESS,
     body_of,
+    hook,
     ledger,
     new_customer,
     order_body,
@@ -367,3 +368,36 @@ def test_restaurants_take_and_show_their_terms(client, headers_for, stack):
     )
     shown = body_of(client.http.get(path))
     assert shown["tax_rate"] == "0" and shown["delivery_fee_cents"] == 249
+
+
+def test_a_code_costs_no_extra_round_trip(client, headers_for, menu):
+    code = new_code(client, headers_for, max_uses_per_customer=3)["code"]
+    calls: list[str] = []
+
+    def record(event_name, **_):
+        calls.append(event_name.split(".")[-1])
+
+    undo_db, undo_sqs = hook("dynamodb", "before-call", record), hook("sqs", "before-call", record)
+    try:
+        body = order_body(menu["restaurant_id"], [(menu["dish"], 2)], promo_code=code)
+        quoted = client.http.post(
+            "/orders/quote", headers=headers_for("customer"), body=json.dumps(body | {"payment_token": None})
+        )
+        placed = place(client, headers_for("customer"), body)
+    finally:
+        undo_db()
+        undo_sqs()
+    assert quoted.status_code == 400  # a quote takes no payment token
+    assert placed.status_code == 202 and body_of(placed)["discount_cents"] == 200
+    assert calls == ["BatchGetItem", "PutItem", "SendMessage"]
+    calls.clear()
+    draft = {k: body[k] for k in ("restaurant_id", "items", "promo_code")}
+    undo_db = hook("dynamodb", "before-call", record)
+    try:
+        assert (
+            client.http.post("/orders/quote", headers=headers_for("customer"), body=json.dumps(draft)).status_code
+            == 200
+        )
+    finally:
+        undo_db()
+    assert calls == ["BatchGetItem"]
