@@ -438,6 +438,27 @@ def test_the_owner_closes_and_reopens_a_restaurant(browser: Any, local: LocalSta
     customer.context.close()
 
 
+def test_the_owner_sets_fees_and_tax_and_a_bad_rate_is_shown_beside_its_field(browser: Any, local: LocalStack) -> None:
+    owner = new_page(browser, local, TABLET)
+    sign_in(owner, OWNER, "/manage")
+    owner.get_by_label("Restaurant").select_option(label="Taqueria La Luna")
+    delivery = owner.get_by_label("Delivery fee (USD)", exact=True)
+    expect(delivery).to_have_value("1.99")  # Taqueria's page, not the one it replaced
+    expect(owner.get_by_label("Tax rate (%)")).to_have_value("8.25")
+    delivery.fill("2.50")
+    owner.get_by_label("Tax rate (%)").fill("30")
+    owner.get_by_role("button", name="Save fees").click()
+    expect(owner.get_by_label("Tax rate (%)")).to_have_attribute("aria-invalid", "true")
+    owner.get_by_label("Tax rate (%)").fill("8.5")
+    owner.get_by_role("button", name="Save fees").click()
+    owner.get_by_text("Fees saved").wait_for()
+    listed = local.http.get(f"{local.url}/api/restaurants?limit=100", timeout=10).json()["items"]
+    taqueria = next(r for r in listed if r["name"] == "Taqueria La Luna")
+    shown = local.http.get(f"{local.url}/api/restaurants/{taqueria['restaurant_id']}", timeout=10).json()
+    assert (shown["delivery_fee_cents"], shown["tax_rate"]) == (250, "0.085")
+    owner.context.close()
+
+
 MAIN_PAGES = {
     None: ["/#/sign-in", "/#/sign-up", "/#/restaurants", "/#/restaurants/{restaurant}", "/#/cart"],
     CUSTOMER: ["/#/cart", "/#/orders", "/#/orders/{order}", "/#/notifications", "/#/account"],

@@ -1,8 +1,9 @@
-// The owner's menu: open or close the restaurant; add and edit products (price, stock,
-// availability); upload an image through the presigned POST, then confirm it.
+// The owner's menu: open or close the restaurant; its fees, minimum and tax rate; add and
+// edit products (price, stock, availability); upload an image through the presigned POST,
+// then confirm it.
 import { ApiError, get, patch, post, put } from "../api.js";
 import { forget, ownedRestaurants } from "../owner.js";
-import { busy, field, form, h, money, showProblem } from "../ui.js";
+import { busy, clearErrors, field, form, h, money, showProblem } from "../ui.js";
 
 const CHOSEN_KEY = "chowline.managing";
 const IMAGE_TYPES = "image/jpeg,image/png,image/webp";
@@ -53,14 +54,51 @@ export default async function render({ query, go, page }) {
     h("button", { type: "submit", class: "primary" }, "Add product"),
   );
 
+  const terms = termsForm(await get(`/restaurants/${restaurant.restaurant_id}`, { auth: false, fresh: true }));
+
   page(
     "Menu",
     restaurants.length > 1 ? picker : null,
     h("section", { class: "panel" }, openState, toggle),
+    h("section", { class: "panel" }, h("h2", {}, "Fees and tax"), terms),
     h("h2", {}, "Products"),
     list,
     h("section", { class: "panel" }, h("h2", {}, "Add a product"), add),
   );
+}
+
+// Dollars and percentages on screen; cents and fractions ("0.0825") in the API.
+const dollars = (cents) => (cents / 100).toFixed(2);
+const percent = (rate) => String(Number((Number(rate) * 100).toFixed(4)));
+
+function termsForm(restaurant) {
+  const cents = (text) => (/^\d+(\.\d{1,2})?$/.test(text.trim()) ? Math.round(Number(text) * 100) : text.trim());
+  const rate = (text) => (/^\d+(\.\d{1,4})?$/.test(text.trim()) ? (Number(text) / 100).toFixed(6) : text.trim());
+  const saved = h("p", { class: "muted", "aria-live": "polite" });
+  const el = form(
+    (data) =>
+      save(el, async () => {
+        saved.textContent = "";
+        const updated = await patch(`/restaurants/${restaurant.restaurant_id}`, {
+          delivery_fee_cents: cents(data.get("delivery_fee_cents")),
+          delivery_fee_per_km_cents: cents(data.get("delivery_fee_per_km_cents")),
+          service_fee_rate: rate(data.get("service_fee_rate")),
+          min_order_cents: cents(data.get("min_order_cents")),
+          tax_rate: rate(data.get("tax_rate")),
+        });
+        forget(updated);
+        clearErrors(el);
+        saved.textContent = "Fees saved: the next orders are priced with them.";
+      }),
+    field("Delivery fee (USD)", "delivery_fee_cents", { value: dollars(restaurant.delivery_fee_cents), inputmode: "decimal" }),
+    field("Delivery fee per km (USD)", "delivery_fee_per_km_cents", { value: dollars(restaurant.delivery_fee_per_km_cents), inputmode: "decimal" }),
+    field("Service fee (% of the items)", "service_fee_rate", { value: percent(restaurant.service_fee_rate), inputmode: "decimal" }),
+    field("Minimum order (USD)", "min_order_cents", { value: dollars(restaurant.min_order_cents), inputmode: "decimal" }),
+    field("Tax rate (%)", "tax_rate", { value: percent(restaurant.tax_rate), inputmode: "decimal" }),
+    h("button", { type: "submit" }, "Save fees"),
+    saved,
+  );
+  return el;
 }
 
 function productBody(data, creating) {
