@@ -62,21 +62,11 @@ class OrdersService:
         domain.check_lines(cmd)
         order_id = domain.order_id_for(principal.user_id, key)
         digest = domain.request_hash(cmd)
-        snap = self._repo.snapshot(
-            order_id=order_id,
-            restaurant_id=cmd.restaurant_id,
-            product_ids=[line.product_id for line in cmd.items],
-            consistent=False,
-            user_id=principal.user_id,
-            promo_code=promos.canonical(cmd.promo_code) if cmd.promo_code else None,
-        )
-        require_account(snap.user_exists)
+        snap = self._read(principal, cmd, order_id)
         if snap.order is not None:
             return self._replay(snap.order, digest)
         now = self._clock()
-        priced = domain.price(
-            cmd, snap.restaurant, snap.products, distance_km=None, promo=snap.promo, at=datetime.fromisoformat(now)
-        )
+        priced = self._price(cmd, snap, now)
         order = domain.new_order(
             order_id=order_id,
             customer_id=principal.user_id,
@@ -96,8 +86,14 @@ class OrdersService:
         """What ``cmd`` would cost if placed now, priced as placement prices it (the same
         refusals): one BatchGetItem, nothing written."""
         domain.check_lines(cmd)
+        snap = self._read(principal, cmd, None)
+        return domain.quote_out(self._price(cmd, snap, self._clock()))
+
+    def _read(self, principal: Principal, cmd: domain.OrderDraft, order_id: str | None) -> Snapshot:
+        """The catalog, the caller's account, the promo code and (with ``order_id``) an
+        earlier order with this key: one BatchGetItem."""
         snap = self._repo.snapshot(
-            order_id=None,
+            order_id=order_id,
             restaurant_id=cmd.restaurant_id,
             product_ids=[line.product_id for line in cmd.items],
             consistent=False,
@@ -105,9 +101,12 @@ class OrdersService:
             promo_code=promos.canonical(cmd.promo_code) if cmd.promo_code else None,
         )
         require_account(snap.user_exists)
-        at = datetime.fromisoformat(self._clock())
-        priced = domain.price(cmd, snap.restaurant, snap.products, distance_km=None, promo=snap.promo, at=at)
-        return domain.quote_out(priced)
+        return snap
+
+    def _price(self, cmd: domain.OrderDraft, snap: Snapshot, now: str) -> domain.PricedOrder:
+        """Placement and quotes price alike: the catalog, the restaurant's terms, the code."""
+        at = datetime.fromisoformat(now)
+        return domain.price(cmd, snap.restaurant, snap.products, distance_km=None, promo=snap.promo, at=at)
 
     def _replay(self, order: domain.Order, digest: str) -> Placement:
         if order.request_hash != digest:
