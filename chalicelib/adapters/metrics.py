@@ -41,7 +41,7 @@ class Metrics:
         self.count(ORDERS_CONFIRMED)
 
     def order_failed(self, reason: str) -> None:
-        """``reason``: payment_declined | out_of_stock | restaurant_closed (a small, fixed set:
+        """``reason``: a ``FailureReason`` of the orders domain (a small, fixed set:
         each value is its own CloudWatch metric)."""
         self.count(ORDERS_FAILED, reason=reason)
 

@@ -385,14 +385,6 @@ class PricedOrder:
     money: pricing.Breakdown
     redemption: promos.Redemption | None = None
 
-    @property
-    def subtotal_cents(self) -> int:
-        return self.money.subtotal_cents
-
-    @property
-    def total_cents(self) -> int:
-        return self.money.total_cents
-
 
 def price(
     cmd: OrderDraft,
