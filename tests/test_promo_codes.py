@@ -397,3 +397,14 @@ def test_a_code_costs_no_extra_round_trip(client, headers_for, menu):
     finally:
         undo_db()
     assert calls == ["BatchGetItem"]
+
+
+def test_a_code_withdrawn_before_confirmation_fails_the_order_uncharged(client, headers_for, aws, menu, pipeline):
+    pipeline.drain()
+    code = new_code(client, headers_for)["code"]
+    order = place_as(new_customer(), menu["restaurant_id"], menu["dish"], code)
+    assert client.http.delete(f"/promo-codes/{code}", headers=headers_for("admin")).status_code == 204
+    pipeline.drain()
+    stored = order_item(aws, order.order_id)
+    assert (stored["status"], stored["failure_reason"]) == ("FAILED", "promo_code_exhausted")
+    assert order.order_id not in ledger().captures and uses(aws, code) == 0
