@@ -258,6 +258,7 @@ class Container:
                 "products": TableProbe(probes, s.products_table, "product_id"),
                 "orders": TableProbe(probes, s.orders_table, "order_id"),
                 "notifications": TableProbe(probes, s.notifications_table, "user_id", "sent_at"),
+                "promo codes": TableProbe(probes, s.promo_codes_table, "code", "scope"),
                 "orders queue": QueueProbe(probes, s.orders_queue_url),
             },
             version=__version__,

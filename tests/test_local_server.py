@@ -298,6 +298,7 @@ def test_ready_probes_every_store_the_api_uses(server, aws, settings_with):
         "products",
         "orders",
         "notifications",
+        "promo codes",
         "orders queue",
     }
     assert get(f"{server}/health", timeout=WAIT).json()["status"] == "ok"
