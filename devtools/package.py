@@ -310,7 +310,30 @@ def finish_zip(zip_path: Path, runtime: str) -> dict[str, Any]:
     return {"pyc_added": added, "runtime_provided_left_out": left_out, "files_left_out": len(dropped)}
 
 
+def check_stage(project_dir: Path, stage: str) -> None:
+    """Refuses a stage the app would refuse to start on (prod without Stripe), and secrets
+    named outside what the functions' policies may read (``chowline-<stage>-*``)."""
+    from chalicelib.settings import Settings
+
+    config = json.loads((project_dir / ".chalice" / "config.json").read_text())
+    variables = config["stages"].get(stage, {}).get("environment_variables", {})
+    settings = Settings.from_env({**variables, "CHOWLINE_STAGE": variables.get("CHOWLINE_STAGE", stage)})
+    problems = settings.missing()
+    for name, secret in (
+        ("STRIPE_API_KEY_SECRET", settings.stripe_api_key_secret),
+        ("STRIPE_WEBHOOK_SECRET", settings.stripe_webhook_secret),
+    ):
+        if secret and not secret.rsplit(":", 1)[-1].startswith(f"chowline-{stage}-"):
+            problems.append(f"{name}={secret}: the policies grant only secrets named chowline-{stage}-*")
+    if problems:
+        raise SystemExit(
+            f"Not packaging stage {stage}: set in .chalice/config.json (stages.{stage}.environment_variables) "
+            + "; ".join(problems)
+        )
+
+
 def package(project_dir: Path, stage: str, out: Path) -> dict[str, Any]:
+    check_stage(project_dir, stage)
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     app = declared(project_dir)

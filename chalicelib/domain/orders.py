@@ -56,10 +56,16 @@ CANCELLED = OrderStatus.CANCELLED
 
 # Request fields take the status name as text (strict models refuse a plain str for an enum).
 Status = Annotated[OrderStatus, Field(strict=False)]
-FailureReason = Literal["payment_declined", "out_of_stock", "restaurant_closed"]
+FailureReason = Literal[
+    "payment_declined", "out_of_stock", "restaurant_closed", "payment_unavailable", "payment_action_required"
+]
 PAYMENT_DECLINED: FailureReason = "payment_declined"
 OUT_OF_STOCK: FailureReason = "out_of_stock"
 RESTAURANT_CLOSED: FailureReason = "restaurant_closed"
+# The provider could not be reached for the whole retry window: nothing was charged.
+PAYMENT_UNAVAILABLE: FailureReason = "payment_unavailable"
+# The card needs its holder to authenticate (3-D Secure): nothing was charged.
+PAYMENT_ACTION_REQUIRED: FailureReason = "payment_action_required"
 
 TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
     PENDING: frozenset({CONFIRMED, FAILED, CANCELLED}),
@@ -143,6 +149,10 @@ class Order(BaseModel):
     reason: str | None = None
     authorization_id: str | None = None
     stock_taken: tuple[str, ...] = ()
+    # Reconciled from the provider's events (the webhook): a dispute, refunds made outside
+    # the API (the provider's dashboard).
+    dispute: dict[str, Any] | None = None
+    refunded_cents: int | None = None
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Order:
@@ -444,6 +454,16 @@ class OrderLineOut(ResponseModel):
     line_total_cents: int
 
 
+class OrderDispute(ResponseModel):
+    """A chargeback the customer's bank opened on the payment (`status` as the provider reports it)."""
+
+    dispute_id: str
+    status: str
+    reason: str
+    amount_cents: int
+    at: str
+
+
 class HistoryEntry(ResponseModel):
     status: OrderStatus
     at: str
@@ -468,6 +488,9 @@ class OrderOut(PlacedOrder):
     courier_id: str | None = None
     reason: str | None = None
     updated_at: str | None = None
+    # From the payment provider's events: a chargeback on this order, and what was refunded.
+    dispute: OrderDispute | None = None
+    refunded_cents: int | None = None
 
 
 class OrderPage(Page[OrderOut]):

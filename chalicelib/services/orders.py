@@ -13,20 +13,23 @@ from typing import Any
 
 from chalicelib.adapters.metrics import Metrics
 from chalicelib.adapters.orders_repo import Cancelled, OrdersRepository, Snapshot, StaleStatus
-from chalicelib.adapters.payments import PaymentGateway
+from chalicelib.adapters.payments import PaymentGateway, PaymentUnavailable
 from chalicelib.adapters.queue import OrdersQueue
 from chalicelib.domain import orders as domain
 from chalicelib.domain.clock import now as clock_now
 from chalicelib.domain.clock import rfc3339, utc_now_text
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ServiceUnavailable, Unprocessable
 from chalicelib.domain.paging import page_of
+from chalicelib.domain.payments import PaymentRetry
 from chalicelib.domain.principal import Principal, require_account
 
 log = logging.getLogger(__name__)
 
 PENDING_GRACE = timedelta(minutes=2)
 # The queue's redrive policy (infra/template.json): the receive after which SQS gives up.
-MAX_RECEIVES = 5
+# It exceeds the receives a payment retry gets before its bound (PaymentRetry), so an
+# unreachable provider fails the order (payment_unavailable) before SQS dead-letters it.
+MAX_RECEIVES = 10
 
 
 @dataclass(frozen=True)
@@ -246,11 +249,15 @@ class OrderProcessor:
         payments: PaymentGateway,
         metrics: Metrics,
         clock: Callable[[], str] = utc_now_text,
+        queue: OrdersQueue | None = None,
+        retry: PaymentRetry | None = None,
     ) -> None:
         self._repo = repo
         self._payments = payments
         self._metrics = metrics
         self._clock = clock
+        self._queue = queue
+        self._retry = retry or PaymentRetry()
 
     def handle_batch(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """Each record alone; a failed record skips the rest of its message group in this
@@ -262,12 +269,23 @@ class OrderProcessor:
         return dict(process_partial_response(event, self._record, processor, context))
 
     def _record(self, record: Any) -> str:
+        receives = int(record.attributes.approximate_receive_count or 1)
         try:
             return self.process(json.loads(record.body))
-        except Exception:
-            if int(record.attributes.approximate_receive_count or 0) >= MAX_RECEIVES:
+        except Exception as exc:
+            if receives >= MAX_RECEIVES:
                 self._metrics.dlq_sent()
+                self._note_dead_letter(record.body)
+            elif isinstance(exc, PaymentUnavailable) and self._queue is not None:
+                # The provider is down: wait longer after each receive (an outage is minutes).
+                self._queue.retry_later(record.receipt_handle, self._retry.delay(receives))
             raise
+
+    def _note_dead_letter(self, body: str) -> None:
+        try:
+            self._repo.mark_dead_lettered(str(json.loads(body)["order_id"]), self._clock())
+        except Exception:
+            log.exception("could not mark a dead-lettered order")
 
     def process(self, message: Mapping[str, Any]) -> str:
         """Returns the order's status after processing (for logs and tests)."""
@@ -303,15 +321,23 @@ class OrderProcessor:
         if reason:
             return self._fail(order, reason)
         started = time.perf_counter()
-        auth = self._payments.authorize(order)
+        try:
+            auth = self._payments.authorize(order)
+        except PaymentUnavailable:
+            if self._retry.exhausted(_moment(order.created_at), _moment(self._clock())):
+                return self._fail(order, domain.PAYMENT_UNAVAILABLE)
+            raise
         self._metrics.payment_latency((time.perf_counter() - started) * 1000, str(auth.get("status")))
+        authorization = auth.get("authorization_id")
+        if auth.get("status") == "action_required":
+            return self._fail(order, domain.PAYMENT_ACTION_REQUIRED, authorization)
         if auth.get("status") != "approved":
-            return self._fail(order, domain.PAYMENT_DECLINED)
+            return self._fail(order, domain.PAYMENT_DECLINED, authorization)
         products = snap.products
         for _ in range(3):
             tracked = [pid for pid in order.product_ids if "stock" in products.get(pid, {})]
             try:
-                self._repo.confirm(order, tracked, self._clock(), str(auth.get("authorization_id")))
+                self._repo.confirm(order, tracked, self._clock(), str(authorization))
                 break
             except Cancelled as exc:
                 if exc.order:
@@ -322,7 +348,7 @@ class OrderProcessor:
                 fresh = self._catalog(order)
                 reason = domain.shortfall(order, fresh.restaurant, fresh.products)
                 if reason:
-                    return self._fail(order, reason)
+                    return self._fail(order, reason, authorization)
                 products = fresh.products
         else:
             raise ServiceUnavailable(f"order {order.order_id} could not be confirmed; retrying")
@@ -330,9 +356,14 @@ class OrderProcessor:
         self._metrics.order_confirmed()
         return domain.CONFIRMED
 
-    def _fail(self, order: domain.Order, reason: domain.FailureReason) -> str:
+    def _fail(self, order: domain.Order, reason: domain.FailureReason, authorization_id: str | None = None) -> str:
+        """FAILED with ``reason``; the provider's authorization, if any, is recorded so that
+        settling releases it."""
+        moved = order.move(
+            domain.FAILED, None, at=self._clock(), failure_reason=reason, authorization_id=authorization_id
+        )
         try:
-            failed = self._repo.move(order, order.move(domain.FAILED, None, at=self._clock(), failure_reason=reason))
+            failed = self._repo.move(order, moved)
         except StaleStatus as exc:
             current = exc.current or self._repo.get(order.order_id)
             return self._settle(current) if current else "MISSING"
@@ -349,5 +380,13 @@ class OrderProcessor:
             self._payments.refund(order)
         elif status == domain.FAILED and order.failure_reason != domain.PAYMENT_DECLINED:
             # An earlier attempt may have authorized before the order failed: release it.
-            self._payments.void(order)
+            # After an outage (payment_unavailable) the provider never answered, so there
+            # is nothing it told us of to release (what it held unannounced, the webhook
+            # releases).
+            if order.failure_reason != domain.PAYMENT_UNAVAILABLE or order.authorization_id:
+                self._payments.void(order)
         return str(status)
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text)
