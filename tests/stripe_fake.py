@@ -11,8 +11,9 @@ PaymentIntents follow Stripe's state machine for card payments with manual captu
 by Stripe's test PaymentMethods: ``pm_card_visa`` authorizes (``requires_capture``),
 ``pm_card_chargeDeclined`` is a 402 ``card_error`` (``card_declined``),
 ``pm_card_authenticationRequired`` needs 3-D Secure (``requires_action``). Refunds refund
-a captured PaymentIntent. ``outage`` switches every request to a 500 ``api_error`` that,
-as when Stripe's edge fails, never reached the API: nothing is stored under its key.
+a captured PaymentIntent. ``outage`` (or ``failing_requests``: the next so many) answers
+a 500 ``api_error`` that, as when Stripe's edge fails, never reached the API: nothing is
+stored under its key.
 
 ``signed(event)`` signs a webhook event the way Stripe does (``Stripe-Signature:
 t=<unix>,v1=<HMAC-SHA256 of "<t>.<payload>">``).
@@ -59,6 +60,8 @@ def _invalid(message: str, code: str | None = None, param: str | None = None) ->
 class FakeStripe:
     secret_key: str = SECRET_KEY
     outage: bool = False
+    # An outage for the next this many requests, then Stripe answers again.
+    failing_requests: int = 0
     payment_intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Every request as (method, path, idempotency key, whether it was a replay).
@@ -91,7 +94,8 @@ class FakeStripe:
         key = headers.get("Idempotency-Key")
         params = dict(parse_qsl(body.decode(), keep_blank_values=True))
         with self._lock:
-            if self.outage:
+            if self.outage or self.failing_requests > 0:
+                self.failing_requests = max(self.failing_requests - 1, 0)
                 self.requests.append((method, path, key, False))
                 return self._error(500, {"type": "api_error", "message": "Stripe is having trouble."}, extra)
             if headers.get("Authorization") != f"Bearer {self.secret_key}":

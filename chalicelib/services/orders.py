@@ -337,7 +337,7 @@ class OrderProcessor:
         for _ in range(3):
             tracked = [pid for pid in order.product_ids if "stock" in products.get(pid, {})]
             try:
-                self._repo.confirm(order, tracked, self._clock(), str(authorization))
+                confirmed = self._repo.confirm(order, tracked, self._clock(), str(authorization))
                 break
             except Cancelled as exc:
                 if exc.order:
@@ -352,7 +352,7 @@ class OrderProcessor:
                 products = fresh.products
         else:
             raise ServiceUnavailable(f"order {order.order_id} could not be confirmed; retrying")
-        self._payments.capture(order)
+        self._payments.capture(confirmed)  # with the authorization it now records
         self._metrics.order_confirmed()
         return domain.CONFIRMED
 
