@@ -12,7 +12,7 @@ from chalice.app import CloudWatchEvent, DynamoDBEvent, Request, SQSEvent, Webso
 
 from chalicelib import __version__
 from chalicelib.bootstrap import container
-from chalicelib.domain import accounts, catalog, live, operations, orders
+from chalicelib.domain import accounts, catalog, live, operations, orders, payments
 from chalicelib.domain.base import Health
 from chalicelib.domain.errors import Unauthorized
 from chalicelib.domain.notifications import NotificationPage
@@ -504,6 +504,38 @@ def list_notifications() -> Response:
     """What the notifier sent me, newest first."""
     request = _request()
     return json_response(container().notifications.inbox(principal_of(request), query_model(request, ListQuery)))
+
+
+# --- Payments ----------------------------------------------------------------------------
+
+
+@api.route(
+    "/payments/webhook",
+    "POST",
+    roles=PUBLIC,
+    response_model=payments.WebhookReceipt,
+    statuses=(200, 400, 503),
+    extra={
+        "headers": {
+            "Stripe-Signature": {
+                "required": True,
+                "description": "Stripe's signature of the raw body (`t=<unix time>,v1=<HMAC-SHA256>`)",
+                "schema": {"type": "string"},
+            }
+        },
+        "tag": "payments",
+    },
+)
+def payment_webhook() -> Response:
+    """Stripe's events: disputes, late failures, dashboard refunds, reconciled onto orders.
+
+    Public and keyless: the `Stripe-Signature` header, checked against the endpoint's signing
+    secret over the raw body, is the authentication; a missing or wrong one is 400 and changes
+    nothing. Each event applies once (its id is recorded with the change): a redelivery
+    answers 200 with `applied: false`."""
+    request = _request()
+    receipt = container().payment_events.handle(request.raw_body, header(request, "Stripe-Signature"))
+    return json_response(receipt)
 
 
 # --- Live updates and devices -------------------------------------------------------------

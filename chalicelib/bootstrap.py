@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # each property imports what it builds: a function loads only
     from chalicelib.services.live import LiveService
     from chalicelib.services.notifications import NotificationsService
     from chalicelib.services.orders import OrderProcessor, OrdersService
+    from chalicelib.services.payment_events import PaymentEventsService
     from chalicelib.services.payments import PaymentsService
     from chalicelib.services.readiness import ReadinessService
     from chalicelib.services.signup import SignUpCompletion
@@ -230,6 +231,17 @@ class Container:
         return OrderProcessor(
             self.orders_repo, self.payment_gateway, self.metrics, queue=self.orders_queue, retry=retry
         )
+
+    @cached_property
+    def payment_events(self) -> PaymentEventsService:
+        """The webhook's: the signing secret is read on the first event (cached after)."""
+        from chalicelib.adapters.secrets import Secret
+        from chalicelib.adapters.stripe_webhooks import verified_event
+        from chalicelib.services.payment_events import PaymentEventsService
+
+        s = self.settings
+        secret = Secret(self.clients, s.stripe_webhook_secret).value if s.stripe_webhook_secret else None
+        return PaymentEventsService(verified_event, secret, self.orders_repo, self.orders_queue)
 
     @cached_property
     def notifications(self) -> NotificationsService:
