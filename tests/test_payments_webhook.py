@@ -15,7 +15,6 @@ from chalicelib.domain import orders as domain
 from tests.ordering import ADDRESS, new_customer, order_item, seed_product, seed_restaurant
 from tests.stripe_fake import WEBHOOK_SECRET, FakeStripe, signed
 
-
 # Stripe's events, numbered as one account's are.
 EVENTS = FakeStripe()
 
