@@ -92,3 +92,12 @@ def test_the_stripe_key_comes_from_secrets_manager(stack, aws):
         provider = Container(settings).payment_provider
         assert provider.authorize("ord_key", 1000, "USD", VISA).status == APPROVED
         assert server.fake.requests[-1][:2] == ("POST", "/v1/payment_intents")
+
+
+def test_the_cost_model_prices_stripes_fees_per_order():
+    from bench.cost import stripe_fees
+
+    fees = stripe_fees()  # 2.9 % + 30¢ on the $30 average order
+    assert round(fees.per_order, 4) == 1.17 and round(fees.monthly) == 1_170_000
+    assert round(fees.share_of(3_000), 1) == 3.9
+    assert round(stripe_fees(4_000, 2.5, 25).per_order, 4) == 1.25
