@@ -227,6 +227,7 @@ class Container:
             base=timedelta(seconds=s.payment_retry_base_seconds),
             cap=timedelta(seconds=s.payment_retry_cap_seconds),
             bound=timedelta(seconds=s.payment_retry_bound_seconds),
+            action_window=timedelta(seconds=s.payment_action_seconds),
         )
         return OrderProcessor(
             self.orders_repo, self.payment_gateway, self.metrics, queue=self.orders_queue, retry=retry

@@ -78,6 +78,8 @@ class Settings:
     payment_retry_base_seconds: int = 15
     payment_retry_cap_seconds: int = 180
     payment_retry_bound_seconds: int = 900
+    # How long a card needing 3-D Secure waits for its holder before the order fails.
+    payment_action_seconds: int = 900
     # The emulator cannot run concurrent writes beside a cancelled transaction (it restores
     # whole tables); against it, the order writes of one process take turns.
     serialize_writes: bool = False
@@ -168,6 +170,7 @@ class Settings:
             payment_retry_base_seconds=int(env.get("PAYMENT_RETRY_BASE_SECONDS", "15")),
             payment_retry_cap_seconds=int(env.get("PAYMENT_RETRY_CAP_SECONDS", "180")),
             payment_retry_bound_seconds=int(env.get("PAYMENT_RETRY_BOUND_SECONDS", "900")),
+            payment_action_seconds=int(env.get("PAYMENT_ACTION_SECONDS", "900")),
             serialize_writes=_flag(env.get("SERIALIZE_WRITES"), default=bool(endpoint)),
             sweep_max_age_seconds=int(env.get("SWEEP_MAX_AGE_SECONDS", "86400")),
             web_api_key=env.get("WEB_API_KEY", ""),

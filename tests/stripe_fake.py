@@ -86,6 +86,21 @@ class FakeStripe:
             if pi["status"] == "succeeded"
         }
 
+    def authenticate(self, intent_id: str, passed: bool = True) -> dict[str, Any]:
+        """The customer answers the 3-D Secure challenge in Stripe's page (as Stripe.js would):
+        the PaymentIntent is authorized, or back to needing a payment method."""
+        with self._lock:
+            intent = self.payment_intents[intent_id]
+            assert intent["status"] == "requires_action", intent["status"]
+            intent["next_action"] = None
+            if passed:
+                intent.update(status="requires_capture", amount_capturable=intent["amount"])
+                intent["latest_charge"] = f"ch_{intent_id[3:]}"
+            else:
+                intent["status"] = "requires_payment_method"
+                intent["last_payment_error"] = {"type": "card_error", "code": "payment_intent_authentication_failure"}
+            return dict(intent)
+
     # --- the HTTP surface -------------------------------------------------------------------
 
     def handle(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, dict[str, str], bytes]:

@@ -18,7 +18,16 @@ from chalicelib.domain import orders as domain
 from chalicelib.domain.clock import now, rfc3339
 from chalicelib.domain.payments import PaymentRetry
 from tests.ordering import ADDRESS, hook, new_customer, order_item, seed_product, seed_restaurant, table, throttle
-from tests.stripe_fake import DECLINED, NEEDS_AUTHENTICATION, SECRET_KEY, VISA, FakeStripe, StripeServer
+from tests.stripe_fake import (
+    DECLINED,
+    NEEDS_AUTHENTICATION,
+    SECRET_KEY,
+    VISA,
+    WEBHOOK_SECRET,
+    FakeStripe,
+    StripeServer,
+    signed,
+)
 
 
 @pytest.fixture(scope="module")
@@ -107,14 +116,69 @@ def test_three_deliveries_make_one_payment_intent_and_one_capture(stack, aws, pi
     [intent] = stripe.by_order(paid)
     assert (intent["status"], intent["amount_received"]) == ("succeeded", 1250)
     assert order_item(aws, paid)["authorization_id"] == intent["id"]
-    for order_id, reason, status in (
-        (declined, "payment_declined", "requires_payment_method"),
-        (needs_3ds, "payment_action_required", "canceled"),
-    ):
-        item = order_item(aws, order_id)
-        assert (item["status"], item["failure_reason"]) == ("FAILED", reason)
-        assert [pi["status"] for pi in stripe.by_order(order_id)] == [status]
-    assert executed(stripe, needs_3ds, "void") == 1
+    item = order_item(aws, declined)
+    assert (item["status"], item["failure_reason"]) == ("FAILED", "payment_declined")
+    assert [pi["status"] for pi in stripe.by_order(declined)] == ["requires_payment_method"]
+    # 3-D Secure: the order waits for its customer, one PaymentIntent, nothing captured.
+    waiting = order_item(aws, needs_3ds)
+    [intent] = stripe.by_order(needs_3ds)
+    assert (waiting["status"], intent["status"]) == ("PENDING", "requires_action")
+    assert waiting["payment_action"]["client_secret"] == intent["client_secret"]
+    assert executed(stripe, needs_3ds, "authorize") == 1 and executed(stripe, needs_3ds, "capture") == 0
+
+
+def webhook(server: StripeServer):
+    """The webhook's service as the composition root wires it, with the fake's signing secret."""
+    from chalicelib.adapters.stripe_webhooks import verified_event
+    from chalicelib.bootstrap import container
+    from chalicelib.services.payment_events import PaymentEventsService
+
+    app = container()
+    return PaymentEventsService(verified_event, lambda: WEBHOOK_SECRET, app.orders_repo, app.orders_queue)
+
+
+def test_3d_secure_shows_its_customer_the_action_and_the_webhook_resumes_the_order(
+    stack, aws, pipeline, stripe, server
+):
+    from chalicelib.bootstrap import container
+    from chalicelib.domain.principal import Principal
+
+    restaurant = seed_restaurant(aws, "owner-stripe")
+    dish = seed_product(aws, restaurant, price_cents=1100, stock=10)
+    order_id, customer_id = place(restaurant, dish, NEEDS_AUTHENTICATION)
+    pipeline.drain()
+    [intent] = stripe.by_order(order_id)
+    mine = container().orders.get(Principal(user_id=customer_id, roles=frozenset({"customers"})), order_id)
+    assert mine.status == "PENDING" and mine.payment_action is not None
+    assert mine.payment_action.client_secret == intent["client_secret"]
+    admin = container().orders.get(Principal(user_id="someone-else", roles=frozenset({"admins"})), order_id)
+    assert admin.payment_action is None, "the client secret is its customer's only"
+    authorized = stripe.authenticate(intent["id"])  # the customer passes the challenge
+    event = stripe.event("payment_intent.amount_capturable_updated", authorized)
+    assert webhook(server).handle(*signed(event)).applied is True
+    assert webhook(server).handle(*signed(event)).applied is False, "a replay queues nothing more"
+    pipeline.drain()
+    item = order_item(aws, order_id)
+    assert item["status"] == "CONFIRMED"
+    assert [executed(stripe, order_id, step) for step in ("authorize", "capture")] == [1, 1]
+    assert stripe.by_order(order_id)[0]["amount_received"] == 1100
+
+
+def test_3d_secure_nobody_answers_fails_the_order_and_releases_it(aws, pipeline, stripe, processor, monkeypatch):
+    from chalicelib.bootstrap import container
+
+    restaurant = seed_restaurant(aws, "owner-stripe")
+    dish = seed_product(aws, restaurant, price_cents=1100, stock=10)
+    order_id, _ = place(restaurant, dish, NEEDS_AUTHENTICATION)
+    pipeline.drain()
+    assert order_item(aws, order_id)["status"] == "PENDING"
+    later = now() + timedelta(minutes=16)
+    monkeypatch.setattr(processor, "_clock", lambda: rfc3339(later))
+    assert container().orders.sweep(later) >= 1, "the sweeper looks at waiting orders"
+    pipeline.drain()
+    item = order_item(aws, order_id)
+    assert (item["status"], item["failure_reason"]) == ("FAILED", "payment_action_required")
+    assert [pi["status"] for pi in stripe.by_order(order_id)] == ["canceled"]
 
 
 def test_an_outage_backs_off_then_every_order_confirms_once(aws, pipeline, stripe, processor, monkeypatch):

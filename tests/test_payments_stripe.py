@@ -94,14 +94,31 @@ def test_a_declined_card_is_declined_and_asking_again_replays_the_decline(server
     assert stripe.authorize(order_id(), 1500, "USD", "pm_not_a_card").status == DECLINED
 
 
-def test_a_card_needing_3d_secure_authorizes_nothing(server, fake):
+def test_a_card_needing_3d_secure_waits_for_its_holder_then_authorizes(server, fake):
     stripe = provider_for(server)
     oid = order_id()
     auth = stripe.authorize(oid, 1100, "USD", NEEDS_AUTHENTICATION)
     assert auth.status == ACTION_REQUIRED
     [intent] = fake.by_order(oid)
     assert (intent["id"], intent["status"]) == (auth.authorization_id, "requires_action")
-    assert stripe.void(oid, auth.authorization_id).status == VOIDED
+    assert auth.client_secret == intent["client_secret"]
+    assert stripe.authorize(oid, 1100, "USD", NEEDS_AUTHENTICATION, auth.authorization_id).status == ACTION_REQUIRED
+    fake.authenticate(intent["id"])
+    again = stripe.authorize(oid, 1100, "USD", NEEDS_AUTHENTICATION, auth.authorization_id)
+    assert (again.status, again.authorization_id) == (APPROVED, intent["id"])
+    assert stripe.capture(oid, 1100, "USD", again.authorization_id).status == CAPTURED
+    assert len(fake.by_order(oid)) == 1
+
+
+def test_a_card_failing_3d_secure_is_declined_and_an_abandoned_one_voided(server, fake):
+    stripe = provider_for(server)
+    failed, abandoned = order_id(), order_id()
+    first = stripe.authorize(failed, 1100, "USD", NEEDS_AUTHENTICATION)
+    fake.authenticate(first.authorization_id, passed=False)
+    assert stripe.authorize(failed, 1100, "USD", NEEDS_AUTHENTICATION, first.authorization_id).status == DECLINED
+    waiting = stripe.authorize(abandoned, 1100, "USD", NEEDS_AUTHENTICATION)
+    assert stripe.void(abandoned, waiting.authorization_id).status == VOIDED
+    assert fake.by_order(abandoned)[0]["status"] == "canceled"
 
 
 def test_an_outage_is_a_provider_error_and_the_retry_charges_once(server, fake):

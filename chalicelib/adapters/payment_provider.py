@@ -38,6 +38,8 @@ class PaymentResult:
     order_id: str
     amount_cents: int = 0
     authorization_id: str | None = None
+    # With ACTION_REQUIRED: what the customer's client hands Stripe's library to authenticate.
+    client_secret: str | None = None
 
 
 class PaymentProvider(Protocol):
@@ -45,7 +47,11 @@ class PaymentProvider(Protocol):
     of ``authorize``) when the order has recorded one; a provider keyed by order id alone
     may ignore it."""
 
-    def authorize(self, order_id: str, amount_cents: int, currency: str, token: str) -> PaymentResult: ...
+    def authorize(
+        self, order_id: str, amount_cents: int, currency: str, token: str, reference: str | None = None
+    ) -> PaymentResult:
+        """With a ``reference`` (an authorization that awaited its customer), where it stands now."""
+        ...
 
     def capture(
         self, order_id: str, amount_cents: int, currency: str, reference: str | None = None
@@ -81,7 +87,9 @@ class FakePaymentProvider:
         self.outage = False
         self._lock = threading.Lock()
 
-    def authorize(self, order_id: str, amount_cents: int, currency: str, token: str) -> PaymentResult:
+    def authorize(
+        self, order_id: str, amount_cents: int, currency: str, token: str, reference: str | None = None
+    ) -> PaymentResult:
         with self._lock:
             self._check(token)
             ledger = self.ledger

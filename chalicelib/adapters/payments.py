@@ -40,7 +40,7 @@ class PaymentGateway:
         return self._call("refund", order)
 
     def _call(self, op: str, order: Order, **extra: str) -> dict[str, Any]:
-        if order.authorization_id and op != "authorize":
+        if order.authorization_id:
             extra["authorization_id"] = order.authorization_id
         payload = {
             "op": op,

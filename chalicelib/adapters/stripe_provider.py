@@ -65,8 +65,16 @@ class StripeProvider:
 
     # --- the four operations -------------------------------------------------------------
 
-    def authorize(self, order_id: str, amount_cents: int, currency: str, token: str) -> PaymentResult:
+    def authorize(
+        self, order_id: str, amount_cents: int, currency: str, token: str, reference: str | None = None
+    ) -> PaymentResult:
         import stripe
+
+        if reference:
+            # It awaited its customer (3-D Secure): the first answer is stored under the key,
+            # so read the PaymentIntent as it is now.
+            with _provider_errors():
+                return _authorization(order_id, self._stripe.payment_intents.retrieve(reference))
 
         params = {
             "amount": amount_cents,
@@ -180,7 +188,7 @@ def _authorization(order_id: str, intent: Any) -> PaymentResult:
     if status in {"requires_capture", "succeeded"}:
         return PaymentResult(APPROVED, order_id, amount, intent["id"])
     if status == "requires_action":
-        return PaymentResult(ACTION_REQUIRED, order_id, amount, intent["id"])
+        return PaymentResult(ACTION_REQUIRED, order_id, amount, intent["id"], intent["client_secret"])
     if status == "processing":
         raise ProviderError(f"PaymentIntent {intent['id']} is still processing")
     return PaymentResult(DECLINED, order_id, amount, intent["id"])

@@ -153,6 +153,8 @@ class Order(BaseModel):
     # the API (the provider's dashboard).
     dispute: dict[str, Any] | None = None
     refunded_cents: int | None = None
+    # While PENDING: the card needs its holder (3-D Secure); see PaymentAction.
+    payment_action: dict[str, Any] | None = None
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Order:
@@ -464,6 +466,17 @@ class OrderDispute(ResponseModel):
     at: str
 
 
+class PaymentAction(ResponseModel):
+    """The card asks its holder to authenticate (3-D Secure) before it is charged: the
+    customer's client passes `client_secret` to Stripe.js (`stripe.handleNextAction`); the
+    order then goes on by itself, or fails `payment_action_required` if nobody acts before
+    `expires_at`. Shown to the order's customer only, while the order is PENDING."""
+
+    type: Literal["authenticate"]
+    client_secret: str
+    expires_at: str
+
+
 class HistoryEntry(ResponseModel):
     status: OrderStatus
     at: str
@@ -491,6 +504,7 @@ class OrderOut(PlacedOrder):
     # From the payment provider's events: a chargeback on this order, and what was refunded.
     dispute: OrderDispute | None = None
     refunded_cents: int | None = None
+    payment_action: PaymentAction | None = None
 
 
 class OrderPage(Page[OrderOut]):
@@ -501,12 +515,16 @@ def placed_out(order: Order) -> PlacedOrder:
     return PlacedOrder.model_validate(order.item())
 
 
-def order_out(order: Order) -> OrderOut:
-    return OrderOut.model_validate(order.item())
+def order_out(order: Order, viewer: str | None = None) -> OrderOut:
+    """The order as ``viewer`` (a user id) sees it: a pending payment action is its customer's."""
+    item = order.item()
+    if order.status != PENDING or viewer != order.customer_id:
+        item.pop("payment_action", None)
+    return OrderOut.model_validate(item)
 
 
-def orders_out(orders: Iterable[Order]) -> list[dict[str, Any]]:
-    return [order_out(order).model_dump(mode="json") for order in orders]
+def orders_out(orders: Iterable[Order], viewer: str | None = None) -> list[dict[str, Any]]:
+    return [order_out(order, viewer).model_dump(mode="json") for order in orders]
 
 
 ROLES_THAT_MOVE = frozenset({RESTAURANT_OWNERS, COURIERS, ADMINS})

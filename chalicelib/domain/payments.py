@@ -66,7 +66,10 @@ def apply_event(event: PaymentEvent, order: domain.Order, at: str) -> tuple[doma
         if order.status == domain.PENDING:
             return order.move(domain.FAILED, None, at=at, failure_reason=domain.PAYMENT_DECLINED), False
         return order, False
-    # AUTHORIZED: held money for an order that will never be paid for.
+    # AUTHORIZED: the customer authenticated (the order waits for it: process it again), or
+    # money is held for an order that will never be paid for (release it).
+    if order.status == domain.PENDING and order.payment_action and order.authorization_id == event.intent_id:
+        return order, True
     unpaid = order.status in domain.RELEASED_STATUSES or order.status == domain.FAILED
     if unpaid and not order.authorization_id and event.intent_id:
         return order.model_copy(update={"authorization_id": event.intent_id}), True
@@ -87,11 +90,14 @@ class WebhookReceipt(ResponseModel):
 @dataclass(frozen=True)
 class PaymentRetry:
     """Backoff for provider errors: ``base`` seconds after the first failed receive,
-    doubling, at most ``cap``; until ``bound`` after placement."""
+    doubling, at most ``cap``; until ``bound`` after placement. And the wait for a
+    customer's authentication."""
 
     base: timedelta = timedelta(seconds=15)
     cap: timedelta = timedelta(seconds=180)
     bound: timedelta = timedelta(minutes=15)
+    # How long after placement a card needing 3-D Secure waits for its holder.
+    action_window: timedelta = timedelta(minutes=15)
 
     def delay(self, receives: int) -> int:
         """Seconds to wait before the next receive, after ``receives`` receives."""

@@ -114,10 +114,12 @@ class OrdersService:
 
     def get(self, principal: Principal, order_id: str) -> domain.OrderOut:
         order, _ = self._visible(principal, order_id)
-        return domain.order_out(order)
+        return domain.order_out(order, principal.user_id)
 
     def list_mine(self, principal: Principal, query: domain.OrdersQuery) -> dict[str, Any]:
-        return self._list("by_customer", "customer_id", principal.user_id, query, newest_first=True)
+        return self._list(
+            "by_customer", "customer_id", principal.user_id, query, newest_first=True, viewer=principal.user_id
+        )
 
     def list_restaurant(self, principal: Principal, restaurant_id: str, query: domain.OrdersQuery) -> dict[str, Any]:
         owner = self._repo.restaurant_owner(restaurant_id)
@@ -128,7 +130,15 @@ class OrdersService:
     def deliveries(self, query: domain.OrdersQuery) -> dict[str, Any]:
         return self._list("by_status", "status", domain.READY, query, newest_first=False)
 
-    def _list(self, index: str, key: str, value: str, query: domain.OrdersQuery, newest_first: bool) -> dict[str, Any]:
+    def _list(
+        self,
+        index: str,
+        key: str,
+        value: str,
+        query: domain.OrdersQuery,
+        newest_first: bool,
+        viewer: str | None = None,
+    ) -> dict[str, Any]:
         items, cursor = self._repo.query(
             index=index,
             key=key,
@@ -138,7 +148,7 @@ class OrdersService:
             status=query.status,
             newest_first=newest_first,
         )
-        return page_of(domain.orders_out(items), cursor)
+        return page_of(domain.orders_out(items, viewer), cursor)
 
     def _visible(self, principal: Principal, order_id: str, target: str | None = None) -> tuple[domain.Order, bool]:
         """The order if the caller may see it (else 404), and whether they own its restaurant.
@@ -330,7 +340,7 @@ class OrderProcessor:
         self._metrics.payment_latency((time.perf_counter() - started) * 1000, str(auth.get("status")))
         authorization = auth.get("authorization_id")
         if auth.get("status") == "action_required":
-            return self._fail(order, domain.PAYMENT_ACTION_REQUIRED, authorization)
+            return self._await_action(order, auth)
         if auth.get("status") != "approved":
             return self._fail(order, domain.PAYMENT_DECLINED, authorization)
         products = snap.products
@@ -355,6 +365,29 @@ class OrderProcessor:
         self._payments.capture(confirmed)  # with the authorization it now records
         self._metrics.order_confirmed()
         return domain.CONFIRMED
+
+    def _await_action(self, order: domain.Order, auth: Mapping[str, Any]) -> str:
+        """The card needs its holder (3-D Secure): the order waits, PENDING, showing its
+        customer what their client needs, until the provider's event says they acted (the
+        webhook queues the order again) or the window closes (then it fails, released)."""
+        placed = _moment(order.created_at)
+        authorization = auth.get("authorization_id")
+        if _moment(self._clock()) - placed >= self._retry.action_window:
+            return self._fail(order, domain.PAYMENT_ACTION_REQUIRED, authorization)
+        if order.payment_action:
+            return str(order.status)  # still waiting; the sweeper looks again
+        action = {
+            "type": "authenticate",
+            "client_secret": auth.get("client_secret"),
+            "expires_at": rfc3339(placed + self._retry.action_window),
+        }
+        waiting = order.model_copy(update={"authorization_id": authorization, "payment_action": action})
+        try:
+            self._repo.move(order, waiting)
+        except StaleStatus as exc:
+            current = exc.current or self._repo.get(order.order_id)
+            return self._settle(current) if current else "MISSING"
+        return str(order.status)
 
     def _fail(self, order: domain.Order, reason: domain.FailureReason, authorization_id: str | None = None) -> str:
         """FAILED with ``reason``; the provider's authorization, if any, is recorded so that

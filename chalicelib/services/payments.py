@@ -34,7 +34,9 @@ class PaymentsService:
         cmd = PaymentCommand.model_validate(event)
         try:
             if cmd.op == "authorize":
-                result = self.provider.authorize(cmd.order_id, cmd.amount_cents, cmd.currency, cmd.payment_token or "")
+                result = self.provider.authorize(
+                    cmd.order_id, cmd.amount_cents, cmd.currency, cmd.payment_token or "", cmd.authorization_id
+                )
             elif cmd.op == "capture":
                 result = self.provider.capture(cmd.order_id, cmd.amount_cents, cmd.currency, cmd.authorization_id)
             elif cmd.op == "void":
