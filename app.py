@@ -514,7 +514,7 @@ def list_notifications() -> Response:
     "POST",
     roles=PUBLIC,
     response_model=payments.WebhookReceipt,
-    statuses=(200, 400, 503),
+    statuses=(200, 400),
     extra={
         "headers": {
             "Stripe-Signature": {

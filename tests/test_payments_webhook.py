@@ -157,6 +157,7 @@ def test_a_late_failure_fails_a_pending_order(client, aws, pipeline, configured)
     assert (item["status"], item["failure_reason"]) == ("FAILED", "payment_declined")
 
 
-def test_an_unconfigured_stage_receives_no_events(client, aws):
+def test_an_unconfigured_stage_verifies_no_event(client, aws):
     payload, signature = signed(EVENTS.event("charge.refunded", {"object": "charge"}))
-    assert post(client, payload, signature).status_code == 503
+    response = post(client, payload, signature)
+    assert response.status_code == 400 and "no webhook signing secret" in json.loads(response.body)["detail"]

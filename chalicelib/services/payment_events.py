@@ -11,7 +11,7 @@ from typing import Any
 from chalicelib.adapters.orders_repo import OrdersRepository, StaleStatus
 from chalicelib.adapters.queue import OrdersQueue
 from chalicelib.domain.clock import utc_now_text
-from chalicelib.domain.errors import ServiceUnavailable
+from chalicelib.domain.errors import FieldError, ServiceUnavailable, ValidationFailed
 from chalicelib.domain.payments import WebhookReceipt, apply_event, payment_event
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,11 @@ class PaymentEventsService:
         event to its order in one conditional write that also records the event id: a
         replay, another event type or an unknown order answer 200 with ``applied: false``."""
         if self._secret is None:
-            raise ServiceUnavailable("This stage receives no payment events (no webhook secret is configured)")
+            # Without a signing secret no signature can be right: refused like a forged one.
+            raise ValidationFailed(
+                "This stage has no webhook signing secret: no event can be verified",
+                [FieldError("Stripe-Signature", "cannot be verified on this stage")],
+            )
         event = payment_event(self._verify(payload, signature, self._secret()))
         if event is None:
             return WebhookReceipt(received=True, applied=False)
