@@ -520,7 +520,7 @@ def list_notifications() -> Response:
             "Stripe-Signature": {
                 "required": True,
                 "description": "Stripe's signature of the raw body (`t=<unix time>,v1=<HMAC-SHA256>`)",
-                "schema": {"type": "string"},
+                "schema": {"type": "string", "pattern": r"^t=\d+(,[a-z0-9]+=[0-9a-f]+)+$"},
             }
         },
         "tag": "payments",
