@@ -9,6 +9,8 @@ const REASONS = {
   payment_declined: "The payment was declined.",
   out_of_stock: "Something in the order sold out.",
   restaurant_closed: "The restaurant was closed.",
+  payment_unavailable: "The payment could not be taken just now; nothing was charged. Try again later.",
+  payment_action_required: "The card needed confirming with your bank in time; nothing was charged.",
 };
 
 export default async function render({ params: [orderId], page }) {
