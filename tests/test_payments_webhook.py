@@ -48,7 +48,7 @@ def configured(webhook_secret, monkeypatch):
 
 
 def post(client, payload: bytes, signature: str | None):
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json; charset=utf-8"}  # as Stripe sends it
     if signature is not None:
         headers["Stripe-Signature"] = signature
     return client.http.post("/payments/webhook", body=payload, headers=headers)
