@@ -436,7 +436,10 @@ def list_my_orders() -> Response:
 
 @api.route("/orders/{order_id}", roles=SIGNED_IN, response_model=orders.OrderOut, statuses=(200, 401, 404))
 def get_order(order_id: str) -> Response:
-    """One order: its customer, its restaurant's owner, its courier and admins see it."""
+    """One order: its customer, its restaurant's owner, its courier and admins see it.
+
+    While its card awaits 3-D Secure the order stays `PENDING` and its customer (only) sees
+    `payment_action`: pass its `client_secret` to Stripe.js, and the order goes on by itself."""
     return json_response(container().orders.get(principal_of(_request()), order_id))
 
 
