@@ -12,7 +12,7 @@ from chalice.app import CloudWatchEvent, DynamoDBEvent, Request, SQSEvent, Webso
 
 from chalicelib import __version__
 from chalicelib.bootstrap import container
-from chalicelib.domain import accounts, catalog, live, operations, orders, promos
+from chalicelib.domain import accounts, catalog, live, operations, orders, payments, promos
 from chalicelib.domain.base import Health
 from chalicelib.domain.errors import Unauthorized
 from chalicelib.domain.notifications import NotificationPage
@@ -450,7 +450,10 @@ def list_my_orders() -> Response:
 
 @api.route("/orders/{order_id}", roles=SIGNED_IN, response_model=orders.OrderOut, statuses=(200, 401, 404))
 def get_order(order_id: str) -> Response:
-    """One order: its customer, its restaurant's owner, its courier and admins see it."""
+    """One order: its customer, its restaurant's owner, its courier and admins see it.
+
+    While its card awaits 3-D Secure the order stays `PENDING` and its customer (only) sees
+    `payment_action`: pass its `client_secret` to Stripe.js, and the order goes on by itself."""
     return json_response(container().orders.get(principal_of(_request()), order_id))
 
 
@@ -552,6 +555,38 @@ def delete_promo_code(code: str) -> Response:
     """Withdraw a promo code: orders can no longer use it; its name stays taken."""
     container().promo_codes.withdraw(principal_of(_request()), code)
     return Response(body="", status_code=204)
+
+
+# --- Payments ----------------------------------------------------------------------------
+
+
+@api.route(
+    "/payments/webhook",
+    "POST",
+    roles=PUBLIC,
+    response_model=payments.WebhookReceipt,
+    statuses=(200, 400),
+    extra={
+        "headers": {
+            "Stripe-Signature": {
+                "required": True,
+                "description": "Stripe's signature of the raw body (`t=<unix time>,v1=<HMAC-SHA256>`)",
+                "schema": {"type": "string", "pattern": r"^t=\d+(,[a-z0-9]+=[0-9a-f]+)+$"},
+            }
+        },
+        "tag": "payments",
+    },
+)
+def payment_webhook() -> Response:
+    """Stripe's events: disputes, late failures, dashboard refunds, reconciled onto orders.
+
+    Public and keyless: the `Stripe-Signature` header, checked against the endpoint's signing
+    secret over the raw body, is the authentication; a missing or wrong one is 400 and changes
+    nothing. Each event applies once (its id is recorded with the change): a redelivery
+    answers 200 with `applied: false`."""
+    request = _request()
+    receipt = container().payment_events.handle(request.raw_body, header(request, "Stripe-Signature"))
+    return json_response(receipt)
 
 
 # --- Live updates and devices -------------------------------------------------------------

@@ -108,6 +108,17 @@ P = {
     "xray_trace": Price(5.00, "per million traces recorded (first 100K free)", "https://aws.amazon.com/xray/pricing/"),
 }
 
+# Stripe's fees, beside the AWS bill: its standard US card price per successful charge
+# (https://stripe.com/pricing, read 2025-10), on the traffic model's average order. A refund
+# does not give the fee back; a voided authorization (failed, cancelled before capture) costs
+# nothing.
+STRIPE_PERCENT = 2.9
+STRIPE_FIXED_CENTS = 30
+AVERAGE_ORDER_CENTS = 3_000
+# The secrets the payment function and the webhook read (created by the operator, not the
+# template: docs/deploy.md).
+STRIPE_SECRETS = 2
+
 # The traffic model: 50K users, 10M API requests and 1M orders a month, lunch peak.
 USERS = 50_000
 API_REQUESTS = 10_000_000
@@ -158,14 +169,15 @@ IMAGE_REQUESTS_PER_ORDER = 5
 ORDER_WRITES = 7
 # As infra/template.json has it now: four GSIs projecting ALL, so every write of the order
 # rewrites its copy in by_customer and by_restaurant, moves it in by_status (delete + put)
-# and, once a courier is set, rewrites by_courier.
-ORDER_WRU_AS_TEMPLATED = ORDER_WRITES * (1 + 1 + 1 + 2) + 3 + 1
+# and, once a courier is set, rewrites by_courier; by_authorization (keys only) is written
+# once, when the order records its payment's authorization.
+ORDER_WRU_AS_TEMPLATED = ORDER_WRITES * (1 + 1 + 1 + 2) + 3 + 1 + 1
 # Recommended: KEYS_ONLY/INCLUDE projections (an index entry is written only when its key
 # changes) and a sparse status index (an attribute present only while PENDING or READY,
 # the two states someone lists: the sweeper and couriers): 7 base writes + 1 extra for the
 # transaction + by_customer, by_restaurant at creation + by_courier at pick-up + 4 moves of
-# the sparse index.
-ORDER_WRU_RECOMMENDED = ORDER_WRITES + 1 + 2 + 1 + 4
+# the sparse index + by_authorization once.
+ORDER_WRU_RECOMMENDED = ORDER_WRITES + 1 + 2 + 1 + 4 + 1
 STOCK_WRU = 3 * 2  # three products per order, in the transaction (2x)
 INBOX_WRU = 5  # one inbox item per change the customer is told about
 # Live updates (chalicelib/domain/live.py): per order, 7 status changes reach the customer
@@ -267,7 +279,7 @@ def deployed_from(sam: dict[str, Any]) -> Deployed:
         alarms=len(of("AWS::CloudWatch::Alarm")),
         dashboards=len(of("AWS::CloudWatch::Dashboard")),
         secrets=len(of("AWS::SecretsManager::Secret")),
-        orders_indexes_project_all=all(
+        orders_indexes_project_all=any(
             index["Projection"]["ProjectionType"] == "ALL"
             for index in resources["OrdersTable"]["Properties"].get("GlobalSecondaryIndexes", [])
         ),
@@ -295,6 +307,41 @@ class Inputs:
     measured: list[str] = field(default_factory=list)
     dax_nodes: int = 0  # EnableDax off; the template's default cluster is 3 nodes
     deployed: Deployed = field(default_factory=lambda: deployed_from(load_template()))
+    average_order_cents: int = AVERAGE_ORDER_CENTS
+    stripe_percent: float = STRIPE_PERCENT
+    stripe_fixed_cents: int = STRIPE_FIXED_CENTS
+
+
+@dataclass(frozen=True)
+class StripeFees:
+    per_order: float  # USD
+    monthly: float
+
+    def share_of(self, order_cents: int) -> float:
+        return self.per_order * 100 / order_cents * 100
+
+
+def stripe_fees(
+    average_order_cents: int = AVERAGE_ORDER_CENTS,
+    percent: float = STRIPE_PERCENT,
+    fixed_cents: int = STRIPE_FIXED_CENTS,
+    orders: int = ORDERS,
+) -> StripeFees:
+    """Stripe's fee on every captured order (the 3 % refunded later keep theirs)."""
+    per_order = (average_order_cents * percent / 100 + fixed_cents) / 100
+    return StripeFees(per_order, per_order * orders)
+
+
+def stripe_text(lines: list[Line], inputs: Inputs) -> str:
+    fees = stripe_fees(inputs.average_order_cents, inputs.stripe_percent, inputs.stripe_fixed_cents)
+    aws_per_order = totals(lines).billed / ORDERS
+    return (
+        f"Stripe, beside the AWS bill: {inputs.stripe_percent:g} % + {inputs.stripe_fixed_cents}¢ per charge on "
+        f"a ${inputs.average_order_cents / 100:,.2f} average order is ${fees.per_order:.4f} per order "
+        f"({fees.share_of(inputs.average_order_cents):.1f} % of it), ${fees.monthly:,.0f}/month for "
+        f"{ORDERS:,} orders: {fees.per_order / aws_per_order:,.0f} times the AWS bill per order "
+        f"(${aws_per_order:.6f}); together ${fees.per_order + aws_per_order:.4f} per order."
+    )
 
 
 def load_measured(inputs: Inputs) -> Inputs:
@@ -603,6 +650,9 @@ def model(inputs: Inputs) -> list[Line]:
         per_unit("CloudWatch", "dashboards", deployed.dashboards, "cw_dashboard", free=DASHBOARDS_FREE, fixed=True),
     ]
     lines.append(per_unit("Secrets Manager", "secrets (the cursor key)", deployed.secrets, "secret", fixed=True))
+    lines.append(
+        per_unit("Secrets Manager", "Stripe's API key and webhook secret", STRIPE_SECRETS, "secret", fixed=True)
+    )
     # X-Ray: the template's sampling rule (1 %, no reservoir); the default (1/s + 5 %) would
     # record about 2.4M traces, $12.
     traces = (origin + ORDERS * 2) * deployed.trace_rate
@@ -696,6 +746,7 @@ def render(lines: list[Line], inputs: Inputs, markdown: bool = False) -> str:
     for url in sorted({P[line.price].source for line in lines}):
         out.append(f"  {url}")
     out += notes(lines, inputs)
+    out.append(stripe_text(lines, inputs))
     out.append(
         f"measured inputs used: {', '.join(inputs.measured) or 'none (run make bench first); documented defaults'}"
     )
@@ -787,6 +838,7 @@ def blocks(sam: dict[str, Any]) -> dict[str, str]:
         + (f", the {d.stage_cache_gb} GB stage cache" if d.stage_cache_gb else "")
         + f", {d.alarms} alarms, {d.dashboards} dashboard(s), {d.secrets} secret(s).",
         f"- Traces: {d.trace_rate:.0%} sampling. " + peak(inputs) + ".",
+        "- **Payments:** " + stripe_text(lines, inputs),
     ]
     per_service = ["| service | billed $/month |", "|---|---|"]
     per_service += [f"| {service} | {amount:,.2f} |" for service, amount in t.by_service.items()]
@@ -835,6 +887,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--dax-nodes", type=int, default=0, help="EnableDax on: the cluster's nodes (3 by default)")
     parser.add_argument("--write-docs", action="store_true", help="regenerate the figures docs/*.md quote")
+    parser.add_argument("--average-order-cents", type=int, default=AVERAGE_ORDER_CENTS, help="for Stripe's fees")
+    parser.add_argument("--stripe-percent", type=float, default=STRIPE_PERCENT)
+    parser.add_argument("--stripe-fixed-cents", type=int, default=STRIPE_FIXED_CENTS)
     args = parser.parse_args(argv)
     sam = load_template(args.template)
     if args.write_docs:
@@ -846,6 +901,9 @@ def main(argv: list[str] | None = None) -> None:
         as_templated=False if args.recommended else None,
         deployed=deployed_from(sam),
         dax_nodes=args.dax_nodes,
+        average_order_cents=args.average_order_cents,
+        stripe_percent=args.stripe_percent,
+        stripe_fixed_cents=args.stripe_fixed_cents,
     )
     inputs = load_measured(inputs)
     print(render(model(inputs), inputs, markdown=args.markdown))

@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # each property imports what it builds: a function loads only
     from chalicelib.services.live import LiveService
     from chalicelib.services.notifications import NotificationsService
     from chalicelib.services.orders import OrderProcessor, OrdersService
+    from chalicelib.services.payment_events import PaymentEventsService
     from chalicelib.services.payments import PaymentsService
     from chalicelib.services.promos import PromoCodesService
     from chalicelib.services.readiness import ReadinessService
@@ -189,9 +190,15 @@ class Container:
 
     @cached_property
     def payment_provider(self) -> PaymentProvider:
+        s = self.settings
+        if s.payment_provider == "stripe":
+            from chalicelib.adapters.secrets import Secret
+            from chalicelib.adapters.stripe_provider import StripeProvider
+
+            return StripeProvider(Secret(self.clients, s.stripe_api_key_secret).value, api_base=s.stripe_api_base)
         from chalicelib.adapters.payment_provider import provider_for
 
-        return provider_for(self.settings.payment_provider)
+        return provider_for(s.payment_provider)
 
     @cached_property
     def payments(self) -> PaymentsService:
@@ -221,9 +228,30 @@ class Container:
 
     @cached_property
     def order_processor(self) -> OrderProcessor:
+        from chalicelib.domain.payments import PaymentRetry
         from chalicelib.services.orders import OrderProcessor
 
-        return OrderProcessor(self.orders_repo, self.payment_gateway, self.metrics)
+        s = self.settings
+        retry = PaymentRetry(
+            base=timedelta(seconds=s.payment_retry_base_seconds),
+            cap=timedelta(seconds=s.payment_retry_cap_seconds),
+            bound=timedelta(seconds=s.payment_retry_bound_seconds),
+            action_window=timedelta(seconds=s.payment_action_seconds),
+        )
+        return OrderProcessor(
+            self.orders_repo, self.payment_gateway, self.metrics, queue=self.orders_queue, retry=retry
+        )
+
+    @cached_property
+    def payment_events(self) -> PaymentEventsService:
+        """The webhook's: the signing secret is read on the first event (cached after)."""
+        from chalicelib.adapters.secrets import Secret
+        from chalicelib.adapters.stripe_webhooks import verified_event
+        from chalicelib.services.payment_events import PaymentEventsService
+
+        s = self.settings
+        secret = Secret(self.clients, s.stripe_webhook_secret).value if s.stripe_webhook_secret else None
+        return PaymentEventsService(verified_event, secret, self.orders_repo, self.orders_queue)
 
     @cached_property
     def notifications(self) -> NotificationsService:
@@ -338,12 +366,12 @@ _container: Container | None = None
 def container() -> Container:
     global _container
     if _container is None:
-        _container = Container(Settings.from_env())
+        _container = Container(Settings.from_env().require_complete())
     return _container
 
 
 def reset(settings: Settings | None = None) -> Container:
     """Drops every cached adapter (tests and the local stack re-point the app with this)."""
     global _container
-    _container = Container(settings or Settings.from_env())
+    _container = Container(settings or Settings.from_env().require_complete())
     return _container

@@ -19,6 +19,10 @@ def _flag(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+class StageMisconfigured(RuntimeError):
+    """The stage's environment lacks what it needs to run (the message says what)."""
+
+
 @dataclass(frozen=True)
 class Settings:
     stage: str
@@ -58,8 +62,24 @@ class Settings:
         return f"https://{self.assets_bucket}.s3.{self.region}.amazonaws.com"
 
     # --- orders ---
-    # "fake" (the test tokens of API.md) on every stage but prod, which needs a real provider.
+    # "fake" (the test tokens of API.md) on every stage but prod, which takes real payments
+    # through "stripe".
     payment_provider: str = "fake"
+    # Secrets Manager secrets (their names or ARNs; the values never sit in the environment):
+    # Stripe's secret API key (the payment function reads it) and the webhook endpoint's
+    # signing secret (the API reads it).
+    stripe_api_key_secret: str = ""
+    stripe_webhook_secret: str = ""
+    # Stripe's API address: its own unless pointed elsewhere (the tests' local Stripe).
+    stripe_api_base: str = ""
+    # A payment the provider cannot take is retried with a growing delay (the message's
+    # visibility: base, doubled per receive, capped) until this long after placement; then
+    # the order fails with payment_unavailable.
+    payment_retry_base_seconds: int = 15
+    payment_retry_cap_seconds: int = 180
+    payment_retry_bound_seconds: int = 900
+    # How long a card needing 3-D Secure waits for its holder before the order fails.
+    payment_action_seconds: int = 900
     # The emulator cannot run concurrent writes beside a cancelled transaction (it restores
     # whole tables); against it, the order writes of one process take turns.
     serialize_writes: bool = False
@@ -90,6 +110,30 @@ class Settings:
     @property
     def issuer(self) -> str:
         return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+
+    def missing(self) -> list[str]:
+        """What this stage lacks to run: prod takes real payments, through Stripe only."""
+        if self.stage != "prod" and self.payment_provider != "stripe":
+            return []
+        if self.payment_provider != "stripe":
+            return [f"PAYMENT_PROVIDER=stripe (it is {self.payment_provider!r}: the prod stage takes real payments)"]
+        wanted = {
+            "STRIPE_API_KEY_SECRET": (self.stripe_api_key_secret, "Stripe's secret API key (sk_live_...)"),
+            "STRIPE_WEBHOOK_SECRET": (self.stripe_webhook_secret, "the webhook endpoint's signing secret (whsec_...)"),
+        }
+        return [
+            f"{name}: the name or ARN of the Secrets Manager secret holding {what}"
+            for name, (value, what) in wanted.items()
+            if not value
+        ]
+
+    def require_complete(self) -> Settings:
+        missing = self.missing()
+        if missing:
+            raise StageMisconfigured(
+                f"The {self.stage} stage cannot start without Stripe configured; missing: " + "; ".join(missing)
+            )
+        return self
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -122,7 +166,14 @@ class Settings:
             catalog_cache_seconds=int(env.get("CATALOG_CACHE_SECONDS", "30")),
             endpoint_url=endpoint,
             image_upload_seconds=int(env.get("IMAGE_UPLOAD_SECONDS", "300")),
-            payment_provider=env.get("PAYMENT_PROVIDER") or ("live" if stage == "prod" else "fake"),
+            payment_provider=env.get("PAYMENT_PROVIDER") or ("stripe" if stage == "prod" else "fake"),
+            stripe_api_key_secret=env.get("STRIPE_API_KEY_SECRET", ""),
+            stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", ""),
+            stripe_api_base=env.get("STRIPE_API_BASE", "").rstrip("/"),
+            payment_retry_base_seconds=int(env.get("PAYMENT_RETRY_BASE_SECONDS", "15")),
+            payment_retry_cap_seconds=int(env.get("PAYMENT_RETRY_CAP_SECONDS", "180")),
+            payment_retry_bound_seconds=int(env.get("PAYMENT_RETRY_BOUND_SECONDS", "900")),
+            payment_action_seconds=int(env.get("PAYMENT_ACTION_SECONDS", "900")),
             serialize_writes=_flag(env.get("SERIALIZE_WRITES"), default=bool(endpoint)),
             sweep_max_age_seconds=int(env.get("SWEEP_MAX_AGE_SECONDS", "86400")),
             web_api_key=env.get("WEB_API_KEY", ""),
@@ -161,4 +212,4 @@ def push_variable(platform: str) -> str:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings.from_env()
+    return Settings.from_env().require_complete()

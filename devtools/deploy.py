@@ -360,6 +360,29 @@ def set_function_environment(lambda_client: Any, stage: str, env: dict[str, str]
         lambda_client.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
 
 
+def require_payment_secrets(secrets_client: Any, project_dir: Path, stage: str) -> None:
+    """Refuses a stage the app would refuse to start on (devtools/package.py says which), and
+    one whose Stripe secrets are not in Secrets Manager yet (docs/deploy.md creates them)."""
+    from chalicelib.settings import Settings
+    from devtools.package import check_stage
+
+    check_stage(project_dir, stage)
+    config = json.loads((project_dir / ".chalice" / "config.json").read_text())
+    variables = config["stages"][stage].get("environment_variables", {})
+    settings = Settings.from_env({**variables, "CHOWLINE_STAGE": stage})
+    if settings.payment_provider != "stripe":
+        return
+    missing = []
+    for name in (settings.stripe_api_key_secret, settings.stripe_webhook_secret):
+        try:
+            secrets_client.describe_secret(SecretId=name)
+        except secrets_client.exceptions.ResourceNotFoundException:
+            missing.append(name)
+    if missing:
+        commands = "; ".join(f"aws secretsmanager create-secret --name {name} --secret-string ..." for name in missing)
+        raise SystemExit(f"Not deploying stage {stage}: Stripe's secrets are missing ({commands})")
+
+
 def deploy(
     stage: str,
     session: Any,
@@ -370,6 +393,7 @@ def deploy(
     web_bucket: str | None = None,
 ) -> dict[str, Any]:
     template = template or json.loads((project_dir / "infra" / "template.json").read_text())
+    require_payment_secrets(session.client("secretsmanager"), project_dir, stage)
     outputs = deploy_stack(session.client("cloudformation"), stack_name(stage), template, stage, delay)
     env = environment(outputs, stage)
     env.update(push_applications(session.client("sns"), session.client("secretsmanager"), stage))

@@ -4,7 +4,8 @@
   function's maximum concurrency, Lambda-shaped SQS events, partial batch responses: the
   records not in ``batchItemFailures`` are deleted, the failed ones are made visible again
   at once (the emulator's FIFO redelivery after a visibility timeout can lose messages of a
-  group) and after ``maxReceiveCount`` receives are moved to the DLQ here.
+  group) unless the handler set their visibility itself (a payment retry's backoff, which
+  Lambda leaves as set too), and after ``maxReceiveCount`` receives are moved to the DLQ here.
 - the Orders table stream -> ``notify``: Lambda-shaped stream events of up to 100 records,
   retried from the first failed record, as Lambda does with ReportBatchItemFailures.
 - ``sweep_pending_orders`` every minute.
@@ -65,6 +66,8 @@ class Pipeline:
         self._sweep_every = sweep_every
         self._stop = threading.Event()
         self._stream_wake = threading.Event()
+        # Receipt handles whose visibility the handler changed (its backoff stands).
+        self._delayed: set[str] = set()
         self._threads: list[threading.Thread] = []
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -112,6 +115,9 @@ class Pipeline:
         _ = (app.order_processor, app.orders, app.notifications, app.payment_provider)
         app.clients.get("dynamodb").meta.events.register(
             "after-call.dynamodb", self._wake_stream, unique_id=f"wake-stream-{id(self)}"
+        )
+        app.clients.get("sqs").meta.events.register(
+            "before-parameter-build.sqs.ChangeMessageVisibility", self._note_delay, unique_id=f"note-delay-{id(self)}"
         )
         attributes = self._client("sqs").get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["All"])
         policy = json.loads(attributes["Attributes"].get("RedrivePolicy", "{}") or "{}")
@@ -245,9 +251,12 @@ class Pipeline:
         retry = []
         for message in (m for m in messages if m["MessageId"] in failed):
             receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+            with self._lock:
+                delayed = message["ReceiptHandle"] in self._delayed
+                self._delayed.discard(message["ReceiptHandle"])
             if self.dlq_url and receives >= self.max_receives:
                 self._dead_letter(message)
-            else:
+            elif not delayed:
                 retry.append(message)
         if retry:
             sqs.change_message_visibility_batch(
@@ -257,6 +266,10 @@ class Pipeline:
                     for i, m in enumerate(retry)
                 ],
             )
+
+    def _note_delay(self, params: dict[str, Any], **_: Any) -> None:
+        with self._lock:
+            self._delayed.add(str(params.get("ReceiptHandle", "")))
 
     def _dead_letter(self, message: dict[str, Any]) -> None:
         attributes = message.get("Attributes", {})

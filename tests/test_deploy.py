@@ -29,6 +29,9 @@ from devtools.provision import emulated_subset, load_template
 ROOT = Path(__file__).resolve().parent.parent
 
 
+STRIPE_SECRETS = ("chowline-prod-stripe-api-key", "chowline-prod-stripe-webhook")
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
@@ -40,7 +43,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with mock_aws():
         import boto3
 
-        yield boto3.session.Session(region_name="us-east-1")
+        session = boto3.session.Session(region_name="us-east-1")
+        for name in STRIPE_SECRETS:  # made once by the operator (docs/deploy.md)
+            session.client("secretsmanager").create_secret(Name=name, SecretString="configured-out-of-band")
+        yield session
 
 
 @pytest.fixture
@@ -313,3 +319,10 @@ def test_deploy_creates_push_applications_from_secrets_and_wires_the_websocket(a
     deploy.deploy("prod", aws, project, template=stack_template(aws), chalice_deploy=record_policy, delay=1)
     assert ":ws123/*/POST/@connections/*" in seen["notify"]
     assert len(aws.client("sns").list_platform_applications()["PlatformApplications"]) == 1
+
+
+def test_deploy_refuses_a_prod_stage_whose_stripe_secrets_are_missing(aws: Any, project: Path) -> None:
+    aws.client("secretsmanager").delete_secret(SecretId=STRIPE_SECRETS[1], ForceDeleteWithoutRecovery=True)
+    with pytest.raises(SystemExit, match="create-secret --name chowline-prod-stripe-webhook"):
+        deploy.deploy("prod", aws, project, template=stack_template(aws), chalice_deploy=lambda *_: None, delay=1)
+    assert aws.client("cloudformation").list_stacks()["StackSummaries"] == [], "refused before anything was made"

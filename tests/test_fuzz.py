@@ -52,6 +52,10 @@ KNOWN: dict[tuple[str, str], str] = {
         "whether a code is right no schema can say: a wrong code, or an unknown email (no account "
         "enumeration), is a 400 naming the code"
     ),
+    ("ST202", "POST /payments/webhook"): (
+        "whether a signature is right no schema can say: one that does not sign the body with the "
+        "endpoint's secret (or any, on a stage without one) is the documented 400 naming Stripe-Signature"
+    ),
     ("ST202", "POST /orders"): (
         "one product on two lines cannot be said in JSON Schema (uniqueItems compares whole lines); "
         "it gets a 400 that names the repeated line"

@@ -112,6 +112,16 @@ REACHED_NOT_CALLED = {
     ("websocket_disconnect", "chalicelib.adapters.sockets"): "disconnect posts nothing",
     ("websocket_disconnect", "dynamodb:PutItem"): "disconnect only removes the row",
     ("websocket_disconnect", "dynamodb:Query"): "disconnect only removes the row",
+    **{
+        (function, "sqs:ChangeMessageVisibility"): "only the processor delays a message it received"
+        for function in ("api_handler", "sweep_pending_orders")
+    },
+    **{
+        (function, "secretsmanager:GetSecretValue"): (
+            "the payment function reads Stripe's key; these invoke it (in process on the local stack only)"
+        )
+        for function in ("process_order", "sweep_pending_orders")
+    },
 }
 POWERTOOLS_DYNAMO = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 

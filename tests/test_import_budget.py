@@ -30,6 +30,7 @@ FORBIDDEN = (
     "aws_lambda_powertools",
     "aws_xray_sdk",
     "chalicelib.entry.openapi",
+    "stripe",
     *TOOLS,
 )
 # `import app` may take at most this multiple of importing chalice and pydantic's BaseModel.
@@ -78,6 +79,7 @@ def test_import_of_app_stays_within_its_budget():
 # verified the token, logs are JSON), served from the emulator -----------------------------
 
 ANY_FUNCTION = (
+    "stripe",  # the Stripe provider and the webhook route only (on the local stage: neither)
     "boto3",  # the clients are botocore's, the DynamoDB codec is the adapter's own
     "jwt",
     "cryptography",

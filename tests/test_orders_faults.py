@@ -1,5 +1,6 @@
-"""Faults: throttled DynamoDB and a failing payment provider are retried, land in the DLQ
-after 5 receives, come back with the redrive command and complete; nothing is lost or
+"""Faults: throttled DynamoDB is retried, lands in the DLQ after maxReceiveCount receives,
+comes back with the redrive command and completes; a failing payment provider is retried
+until the payment bound, then the order fails payment_unavailable; nothing is lost or
 charged twice. The sweeper re-enqueues orders whose message never left."""
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.domain import orders as domain
-from chalicelib.domain.clock import now
+from chalicelib.domain.clock import now, rfc3339
+from chalicelib.services.orders import MAX_RECEIVES
 from tests.ordering import (
     ADDRESS,
     ledger,
@@ -23,6 +25,15 @@ from tests.ordering import (
     stock_of,
     throttle,
 )
+
+
+@pytest.fixture(autouse=True)
+def no_backoff(monkeypatch):
+    """Payment retries come back at once here (tests/test_payments_outage.py runs the backoff)."""
+    from chalicelib.bootstrap import container
+    from chalicelib.domain.payments import PaymentRetry
+
+    monkeypatch.setattr(container().order_processor, "_retry", PaymentRetry(timedelta(0), timedelta(0)))
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +84,7 @@ def test_throttled_transactions_go_to_the_dlq_then_redrive_completes(stack, aws,
         pipeline.drain()
     finally:
         undo()
-    assert calls["n"] == 2 * 5, "each order tried once per receive, 5 receives"
+    assert calls["n"] == 2 * MAX_RECEIVES, "each order tried once per receive, maxReceiveCount receives"
     assert dlq_messages(stack, aws) == 2
     assert all(order_item(aws, oid)["status"] == "PENDING" for oid in ids)
     assert stock_of(aws, dish) == 5
@@ -103,32 +114,34 @@ def test_throttled_reads_are_retried_too(stack, aws, pipeline):
     assert order_item(aws, order_id)["status"] == "CONFIRMED"
 
 
-def test_payment_errors_go_to_the_dlq_uncharged_and_a_healed_provider_completes(stack, aws, pipeline):
+def test_payment_errors_are_retried_a_healed_provider_completes_and_a_dead_one_fails_unpaid(
+    stack, aws, pipeline, monkeypatch
+):
+    from chalicelib.bootstrap import container
+
     pipeline.drain()
+    # Each look at the clock is two minutes on: the 15-minute bound passes after 8 failures.
+    moments = iter(now() + timedelta(minutes=2 * n) for n in range(10_000))
+    monkeypatch.setattr(container().order_processor, "_clock", lambda: rfc3339(next(moments)))
     restaurant = seed_restaurant(aws, "owner-x")
     dish = seed_product(aws, restaurant, price_cents=800, stock=4)
     broken = place(restaurant, dish, token="tok_error")
     outage = place(restaurant, dish)
     provider().outage = True
     try:
-        pipeline.drain()
+        for _ in range(3):
+            assert pipeline.pump_queue() == 2, "both are retried, the provider still down"
     finally:
         provider().outage = False
-    assert dlq_messages(stack, aws) == 2
-    assert order_item(aws, broken)["status"] == order_item(aws, outage)["status"] == "PENDING"
-    assert broken not in ledger().authorizations and outage not in ledger().authorizations
-
-    assert redrive(stack) == 2
     pipeline.drain()
     assert order_item(aws, outage)["status"] == "CONFIRMED"
-    assert ledger().captures[outage] == 800
-    # tok_error always fails: it is back in the DLQ, still unpaid and still there.
-    assert order_item(aws, broken)["status"] == "PENDING"
-    assert dlq_messages(stack, aws) == 1
-    assert broken not in ledger().captures
+    assert ledger().captures[outage] == 800 and ledger().authorizations[outage] == 800
+    # tok_error always fails: past the bound its order fails, nothing taken, no DLQ.
+    failed = order_item(aws, broken)
+    assert (failed["status"], failed["failure_reason"]) == ("FAILED", "payment_unavailable")
+    assert broken not in ledger().authorizations and broken not in ledger().captures
+    assert dlq_messages(stack, aws) == 0
     assert stock_of(aws, dish) == 3
-    redrive(stack)
-    aws("sqs").purge_queue(QueueUrl=stack["env"]["ORDERS_QUEUE_URL"])
 
 
 def test_capture_failure_after_confirming_is_retried_and_charges_once(stack, aws, pipeline):

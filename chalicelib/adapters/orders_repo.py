@@ -270,9 +270,24 @@ class OrdersRepository:
             limit=limit,
             cursor=None,
             scope="sweep",
+            # Orders whose message went to the DLQ wait for the redrive, not the sweeper.
+            filter_expression="attribute_not_exists(dead_lettered_at)",
             key_attributes=("order_id", "status", "created_at"),
         )
         return [domain.Order.from_item(item) for item in items]
+
+    def order_for_payment(self, authorization_id: str) -> str | None:
+        """The order holding a provider's authorization (``by_authorization``: keys only)."""
+        with aws_errors(_STORE):
+            out = self._db.query(
+                TableName=self._orders,
+                IndexName="by_authorization",
+                KeyConditionExpression="authorization_id = :a",
+                ExpressionAttributeValues={":a": {"S": authorization_id}},
+                Limit=1,
+            )
+        items = out.get("Items", [])
+        return str(items[0]["order_id"]["S"]) if items else None
 
     # --- writes ---------------------------------------------------------------------------
 
@@ -315,6 +330,49 @@ class OrdersRepository:
                 raise StaleStatus(_order(item) if item else None) from exc
             raise
         return _order(out["Attributes"])
+
+    def mark_dead_lettered(self, order_id: str, at: str) -> None:
+        """Notes that a PENDING order's message went to the DLQ (the sweeper leaves it to the
+        redrive); an order that moved on meanwhile is left as it is."""
+        try:
+            with aws_errors(_STORE), self._writing():
+                self._db.update_item(
+                    TableName=self._orders,
+                    Key=_order_key(order_id),
+                    UpdateExpression="SET dead_lettered_at = :at",
+                    ConditionExpression="#s = :pending",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues={":at": {"S": at}, ":pending": {"S": domain.PENDING}},
+                )
+        except Exception as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+
+    def apply_payment_event(self, order: domain.Order, changed: domain.Order, event_id: str) -> bool:
+        """``order`` becomes ``changed`` and records ``event_id``, in one conditional write:
+        False if the event was recorded already (a replay changes nothing); StaleStatus if
+        the order's status moved since it was read."""
+        update = _status_update(order, changed)
+        update["UpdateExpression"] += " ADD #events :event_set"
+        update["ConditionExpression"] = f"({update['ConditionExpression']}) AND NOT contains(#events, :event)"
+        update["ExpressionAttributeNames"]["#events"] = "payment_events"
+        update["ExpressionAttributeValues"].update({":event_set": {"SS": [event_id]}, ":event": {"S": event_id}})
+        try:
+            with aws_errors(_STORE), self._writing():
+                self._db.update_item(
+                    TableName=self._orders,
+                    Key=_order_key(order.order_id),
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    **update,
+                )
+        except Exception as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            item = getattr(exc, "response", {}).get("Item") or {}
+            if event_id in item.get("payment_events", {}).get("SS", []):
+                return False
+            raise StaleStatus(_order(item) if item else None) from exc
+        return True
 
     def confirm(self, order: domain.Order, tracked: list[str], at: str, authorization_id: str) -> domain.Order:
         """ONE transaction: take each line's stock (never below 0, product still available),

@@ -19,6 +19,8 @@ CAPTURED = "captured"
 VOIDED = "voided"
 REFUNDED = "refunded"
 NOTHING = "nothing"
+# The card needs its holder (3-D Secure): nothing is authorized until they act.
+ACTION_REQUIRED = "action_required"
 
 # The test cards of every non-production stage (public test values, not secrets).
 APPROVED_CARD = "tok_visa"
@@ -36,16 +38,28 @@ class PaymentResult:
     order_id: str
     amount_cents: int = 0
     authorization_id: str | None = None
+    # With ACTION_REQUIRED: what the customer's client hands Stripe's library to authenticate.
+    client_secret: str | None = None
 
 
 class PaymentProvider(Protocol):
-    def authorize(self, order_id: str, amount_cents: int, currency: str, token: str) -> PaymentResult: ...
+    """``reference`` is the provider's id of the order's authorization (``authorization_id``
+    of ``authorize``) when the order has recorded one; a provider keyed by order id alone
+    may ignore it."""
 
-    def capture(self, order_id: str, amount_cents: int, currency: str) -> PaymentResult: ...
+    def authorize(
+        self, order_id: str, amount_cents: int, currency: str, token: str, reference: str | None = None
+    ) -> PaymentResult:
+        """With a ``reference`` (an authorization that awaited its customer), where it stands now."""
+        ...
 
-    def void(self, order_id: str) -> PaymentResult: ...
+    def capture(
+        self, order_id: str, amount_cents: int, currency: str, reference: str | None = None
+    ) -> PaymentResult: ...
 
-    def refund(self, order_id: str, amount_cents: int, currency: str) -> PaymentResult:
+    def void(self, order_id: str, reference: str | None = None) -> PaymentResult: ...
+
+    def refund(self, order_id: str, amount_cents: int, currency: str, reference: str | None = None) -> PaymentResult:
         """Gives back whatever was taken: refunds a capture, voids a bare authorization."""
         ...
 
@@ -73,7 +87,9 @@ class FakePaymentProvider:
         self.outage = False
         self._lock = threading.Lock()
 
-    def authorize(self, order_id: str, amount_cents: int, currency: str, token: str) -> PaymentResult:
+    def authorize(
+        self, order_id: str, amount_cents: int, currency: str, token: str, reference: str | None = None
+    ) -> PaymentResult:
         with self._lock:
             self._check(token)
             ledger = self.ledger
@@ -87,7 +103,7 @@ class FakePaymentProvider:
             ledger.authorizations[order_id] = amount_cents
             return self._auth(order_id, APPROVED, amount_cents)
 
-    def capture(self, order_id: str, amount_cents: int, currency: str) -> PaymentResult:
+    def capture(self, order_id: str, amount_cents: int, currency: str, reference: str | None = None) -> PaymentResult:
         with self._lock:
             self._check()
             ledger = self.ledger
@@ -101,7 +117,7 @@ class FakePaymentProvider:
             ledger.captures[order_id] = min(amount_cents, authorized)
             return PaymentResult(CAPTURED, order_id, ledger.captures[order_id])
 
-    def void(self, order_id: str) -> PaymentResult:
+    def void(self, order_id: str, reference: str | None = None) -> PaymentResult:
         with self._lock:
             self._check()
             ledger = self.ledger
@@ -114,7 +130,7 @@ class FakePaymentProvider:
             ledger.voids[order_id] = ledger.authorizations[order_id]
             return PaymentResult(VOIDED, order_id, ledger.voids[order_id])
 
-    def refund(self, order_id: str, amount_cents: int, currency: str) -> PaymentResult:
+    def refund(self, order_id: str, amount_cents: int, currency: str, reference: str | None = None) -> PaymentResult:
         with self._lock:
             self._check()
             ledger = self.ledger
@@ -140,27 +156,8 @@ class FakePaymentProvider:
         return PaymentResult(status, order_id, amount, authorization_id=f"auth_{order_id}")
 
 
-class UnconfiguredProvider:
-    """Production until a real processor is wired in here: refuses every call loudly
-    (a failing payment retries, then waits in the DLQ; no order is confirmed unpaid)."""
-
-    def _refuse(self) -> PaymentResult:
-        raise ProviderError("no live payment provider is configured for this stage")
-
-    def authorize(self, order_id: str, amount_cents: int, currency: str, token: str) -> PaymentResult:
-        return self._refuse()
-
-    def capture(self, order_id: str, amount_cents: int, currency: str) -> PaymentResult:
-        return self._refuse()
-
-    def void(self, order_id: str) -> PaymentResult:
-        return self._refuse()
-
-    def refund(self, order_id: str, amount_cents: int, currency: str) -> PaymentResult:
-        return self._refuse()
-
-
 def provider_for(name: str) -> PaymentProvider:
+    """The stage's provider by name; Stripe's needs its secret, so the composition root builds it."""
     if name == "fake":
         return FakePaymentProvider()
-    return UnconfiguredProvider()
+    raise ValueError(f"unknown payment provider {name!r}")

@@ -40,6 +40,8 @@ class PaymentGateway:
         return self._call("refund", order)
 
     def _call(self, op: str, order: Order, **extra: str) -> dict[str, Any]:
+        if order.authorization_id:
+            extra["authorization_id"] = order.authorization_id
         payload = {
             "op": op,
             "order_id": order.order_id,

@@ -21,6 +21,13 @@ class OrdersQueue:
         with aws_errors("The order queue"):
             self._clients.get("sqs").send_message(QueueUrl=self._url, **message_of(order, dedup_suffix))
 
+    def retry_later(self, receipt_handle: str, seconds: int) -> None:
+        """Keeps a received message hidden for ``seconds`` more: its next receive comes then."""
+        with aws_errors("The order queue"):
+            self._clients.get("sqs").change_message_visibility(
+                QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+            )
+
     def send_many(self, orders: list[Order]) -> int:
         """SendMessageBatch by tens; returns how many were accepted."""
         sent = 0

@@ -59,12 +59,23 @@ CANCELLED = OrderStatus.CANCELLED
 
 # Request fields take the status name as text (strict models refuse a plain str for an enum).
 Status = Annotated[OrderStatus, Field(strict=False)]
-FailureReason = Literal["payment_declined", "out_of_stock", "restaurant_closed", "promo_code_exhausted"]
+FailureReason = Literal[
+    "payment_declined",
+    "out_of_stock",
+    "restaurant_closed",
+    "promo_code_exhausted",
+    "payment_unavailable",
+    "payment_action_required",
+]
 PAYMENT_DECLINED: FailureReason = "payment_declined"
 OUT_OF_STOCK: FailureReason = "out_of_stock"
 RESTAURANT_CLOSED: FailureReason = "restaurant_closed"
 # The promo code's last use went to another order between placement and confirmation.
 PROMO_CODE_EXHAUSTED: FailureReason = "promo_code_exhausted"
+# The provider could not be reached for the whole retry window: nothing was charged.
+PAYMENT_UNAVAILABLE: FailureReason = "payment_unavailable"
+# The card needs its holder to authenticate (3-D Secure): nothing was charged.
+PAYMENT_ACTION_REQUIRED: FailureReason = "payment_action_required"
 
 TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
     PENDING: frozenset({CONFIRMED, FAILED, CANCELLED}),
@@ -159,6 +170,12 @@ class Order(BaseModel):
     reason: str | None = None
     authorization_id: str | None = None
     stock_taken: tuple[str, ...] = ()
+    # Reconciled from the provider's events (the webhook): a dispute, refunds made outside
+    # the API (the provider's dashboard).
+    dispute: dict[str, Any] | None = None
+    refunded_cents: int | None = None
+    # While PENDING: the card needs its holder (3-D Secure); see PaymentAction.
+    payment_action: dict[str, Any] | None = None
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Order:
@@ -505,6 +522,27 @@ class OrderLineOut(ResponseModel):
     line_total_cents: int
 
 
+class OrderDispute(ResponseModel):
+    """A chargeback the customer's bank opened on the payment (`status` as the provider reports it)."""
+
+    dispute_id: str
+    status: str
+    reason: str
+    amount_cents: int
+    at: str
+
+
+class PaymentAction(ResponseModel):
+    """The card asks its holder to authenticate (3-D Secure) before it is charged: the
+    customer's client passes `client_secret` to Stripe.js (`stripe.handleNextAction`); the
+    order then goes on by itself, or fails `payment_action_required` if nobody acts before
+    `expires_at`. Shown to the order's customer only, while the order is PENDING."""
+
+    type: Literal["authenticate"]
+    client_secret: str
+    expires_at: str
+
+
 class HistoryEntry(ResponseModel):
     status: OrderStatus
     at: str
@@ -544,6 +582,10 @@ class OrderOut(PlacedOrder):
     courier_id: str | None = None
     reason: str | None = None
     updated_at: str | None = None
+    # From the payment provider's events: a chargeback on this order, and what was refunded.
+    dispute: OrderDispute | None = None
+    refunded_cents: int | None = None
+    payment_action: PaymentAction | None = None
 
 
 class OrderPage(Page[OrderOut]):
@@ -573,12 +615,16 @@ def placed_out(order: Order) -> PlacedOrder:
     return PlacedOrder.model_validate(receipt(order))
 
 
-def order_out(order: Order) -> OrderOut:
-    return OrderOut.model_validate(receipt(order))
+def order_out(order: Order, viewer: str | None = None) -> OrderOut:
+    """The order as ``viewer`` (a user id) sees it: a pending payment action is its customer's."""
+    item = receipt(order)
+    if order.status != PENDING or viewer != order.customer_id:
+        item.pop("payment_action", None)
+    return OrderOut.model_validate(item)
 
 
-def orders_out(orders: Iterable[Order]) -> list[dict[str, Any]]:
-    return [order_out(order).model_dump(mode="json") for order in orders]
+def orders_out(orders: Iterable[Order], viewer: str | None = None) -> list[dict[str, Any]]:
+    return [order_out(order, viewer).model_dump(mode="json") for order in orders]
 
 
 ROLES_THAT_MOVE = frozenset({RESTAURANT_OWNERS, COURIERS, ADMINS})

@@ -23,8 +23,9 @@ SIGNED_IN = frozenset({"*"})
 # web app, the mobile apps, each partner), whose usage plan meters and throttles it at the
 # gateway. These paths do not: what monitors and a client need before they have a key
 # (liveness and readiness, the contract, the client configuration that hands the web app
-# its key).
-KEYLESS_PATHS = frozenset({"/health", "/ready", "/openapi.json", "/docs", "/client-config"})
+# its key), and the payment provider's webhook (Stripe sends no key: its signature is the
+# authentication).
+KEYLESS_PATHS = frozenset({"/health", "/ready", "/openapi.json", "/docs", "/client-config", "/payments/webhook"})
 
 
 @dataclass(frozen=True)

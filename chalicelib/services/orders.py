@@ -13,7 +13,7 @@ from typing import Any
 
 from chalicelib.adapters.metrics import Metrics
 from chalicelib.adapters.orders_repo import Cancelled, OrdersRepository, Snapshot, StaleStatus
-from chalicelib.adapters.payments import PaymentGateway
+from chalicelib.adapters.payments import PaymentGateway, PaymentUnavailable
 from chalicelib.adapters.queue import OrdersQueue
 from chalicelib.domain import orders as domain
 from chalicelib.domain import promos
@@ -21,13 +21,16 @@ from chalicelib.domain.clock import now as clock_now
 from chalicelib.domain.clock import rfc3339, utc_now_text
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ServiceUnavailable, Unprocessable
 from chalicelib.domain.paging import page_of
+from chalicelib.domain.payments import PaymentRetry
 from chalicelib.domain.principal import Principal, require_account
 
 log = logging.getLogger(__name__)
 
 PENDING_GRACE = timedelta(minutes=2)
 # The queue's redrive policy (infra/template.json): the receive after which SQS gives up.
-MAX_RECEIVES = 5
+# It exceeds the receives a payment retry gets before its bound (PaymentRetry), so an
+# unreachable provider fails the order (payment_unavailable) before SQS dead-letters it.
+MAX_RECEIVES = 10
 
 
 @dataclass(frozen=True)
@@ -132,10 +135,12 @@ class OrdersService:
 
     def get(self, principal: Principal, order_id: str) -> domain.OrderOut:
         order, _ = self._visible(principal, order_id)
-        return domain.order_out(order)
+        return domain.order_out(order, principal.user_id)
 
     def list_mine(self, principal: Principal, query: domain.OrdersQuery) -> dict[str, Any]:
-        return self._list("by_customer", "customer_id", principal.user_id, query, newest_first=True)
+        return self._list(
+            "by_customer", "customer_id", principal.user_id, query, newest_first=True, viewer=principal.user_id
+        )
 
     def list_restaurant(self, principal: Principal, restaurant_id: str, query: domain.OrdersQuery) -> dict[str, Any]:
         owner = self._repo.restaurant_owner(restaurant_id)
@@ -146,7 +151,15 @@ class OrdersService:
     def deliveries(self, query: domain.OrdersQuery) -> dict[str, Any]:
         return self._list("by_status", "status", domain.READY, query, newest_first=False)
 
-    def _list(self, index: str, key: str, value: str, query: domain.OrdersQuery, newest_first: bool) -> dict[str, Any]:
+    def _list(
+        self,
+        index: str,
+        key: str,
+        value: str,
+        query: domain.OrdersQuery,
+        newest_first: bool,
+        viewer: str | None = None,
+    ) -> dict[str, Any]:
         items, cursor = self._repo.query(
             index=index,
             key=key,
@@ -156,7 +169,7 @@ class OrdersService:
             status=query.status,
             newest_first=newest_first,
         )
-        return page_of(domain.orders_out(items), cursor)
+        return page_of(domain.orders_out(items, viewer), cursor)
 
     def _visible(self, principal: Principal, order_id: str, target: str | None = None) -> tuple[domain.Order, bool]:
         """The order if the caller may see it (else 404), and whether they own its restaurant.
@@ -274,11 +287,15 @@ class OrderProcessor:
         payments: PaymentGateway,
         metrics: Metrics,
         clock: Callable[[], str] = utc_now_text,
+        queue: OrdersQueue | None = None,
+        retry: PaymentRetry | None = None,
     ) -> None:
         self._repo = repo
         self._payments = payments
         self._metrics = metrics
         self._clock = clock
+        self._queue = queue
+        self._retry = retry or PaymentRetry()
 
     def handle_batch(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """Each record alone; a failed record skips the rest of its message group in this
@@ -290,12 +307,23 @@ class OrderProcessor:
         return dict(process_partial_response(event, self._record, processor, context))
 
     def _record(self, record: Any) -> str:
+        receives = int(record.attributes.approximate_receive_count or 1)
         try:
             return self.process(json.loads(record.body))
-        except Exception:
-            if int(record.attributes.approximate_receive_count or 0) >= MAX_RECEIVES:
+        except Exception as exc:
+            if receives >= MAX_RECEIVES:
                 self._metrics.dlq_sent()
+                self._note_dead_letter(record.body)
+            elif isinstance(exc, PaymentUnavailable) and self._queue is not None:
+                # The provider is down: wait longer after each receive (an outage is minutes).
+                self._queue.retry_later(record.receipt_handle, self._retry.delay(receives))
             raise
+
+    def _note_dead_letter(self, body: str) -> None:
+        try:
+            self._repo.mark_dead_lettered(str(json.loads(body)["order_id"]), self._clock())
+        except Exception:
+            log.exception("could not mark a dead-lettered order")
 
     def process(self, message: Mapping[str, Any]) -> str:
         """Returns the order's status after processing (for logs and tests)."""
@@ -331,15 +359,23 @@ class OrderProcessor:
         if reason:
             return self._fail(order, reason)
         started = time.perf_counter()
-        auth = self._payments.authorize(order)
+        try:
+            auth = self._payments.authorize(order)
+        except PaymentUnavailable:
+            if self._retry.exhausted(_moment(order.created_at), _moment(self._clock())):
+                return self._fail(order, domain.PAYMENT_UNAVAILABLE)
+            raise
         self._metrics.payment_latency((time.perf_counter() - started) * 1000, str(auth.get("status")))
+        authorization = auth.get("authorization_id")
+        if auth.get("status") == "action_required":
+            return self._await_action(order, auth)
         if auth.get("status") != "approved":
-            return self._fail(order, domain.PAYMENT_DECLINED)
+            return self._fail(order, domain.PAYMENT_DECLINED, authorization)
         products = snap.products
         for _ in range(3):
             tracked = [pid for pid in order.product_ids if "stock" in products.get(pid, {})]
             try:
-                self._repo.confirm(order, tracked, self._clock(), str(auth.get("authorization_id")))
+                confirmed = self._repo.confirm(order, tracked, self._clock(), str(authorization))
                 break
             except Cancelled as exc:
                 if exc.order:
@@ -347,23 +383,51 @@ class OrderProcessor:
                     return self._settle(current) if current else "MISSING"
                 if exc.promo:
                     # Other orders took the code's last uses (or it was withdrawn) meanwhile.
-                    return self._fail(order, domain.PROMO_CODE_EXHAUSTED)
+                    return self._fail(order, domain.PROMO_CODE_EXHAUSTED, authorization)
                 # Sold out or closed meanwhile (or a product changed how it counts stock):
                 # a fresh read says which.
                 fresh = self._catalog(order)
                 reason = domain.shortfall(order, fresh.restaurant, fresh.products)
                 if reason:
-                    return self._fail(order, reason)
+                    return self._fail(order, reason, authorization)
                 products = fresh.products
         else:
             raise ServiceUnavailable(f"order {order.order_id} could not be confirmed; retrying")
-        self._payments.capture(order)
+        self._payments.capture(confirmed)  # with the authorization it now records
         self._metrics.order_confirmed()
         return domain.CONFIRMED
 
-    def _fail(self, order: domain.Order, reason: domain.FailureReason) -> str:
+    def _await_action(self, order: domain.Order, auth: Mapping[str, Any]) -> str:
+        """The card needs its holder (3-D Secure): the order waits, PENDING, showing its
+        customer what their client needs, until the provider's event says they acted (the
+        webhook queues the order again) or the window closes (then it fails, released)."""
+        placed = _moment(order.created_at)
+        authorization = auth.get("authorization_id")
+        if _moment(self._clock()) - placed >= self._retry.action_window:
+            return self._fail(order, domain.PAYMENT_ACTION_REQUIRED, authorization)
+        if order.payment_action:
+            return str(order.status)  # still waiting; the sweeper looks again
+        action = {
+            "type": "authenticate",
+            "client_secret": auth.get("client_secret"),
+            "expires_at": rfc3339(placed + self._retry.action_window),
+        }
+        waiting = order.model_copy(update={"authorization_id": authorization, "payment_action": action})
         try:
-            failed = self._repo.move(order, order.move(domain.FAILED, None, at=self._clock(), failure_reason=reason))
+            self._repo.move(order, waiting)
+        except StaleStatus as exc:
+            current = exc.current or self._repo.get(order.order_id)
+            return self._settle(current) if current else "MISSING"
+        return str(order.status)
+
+    def _fail(self, order: domain.Order, reason: domain.FailureReason, authorization_id: str | None = None) -> str:
+        """FAILED with ``reason``; the provider's authorization, if any, is recorded so that
+        settling releases it."""
+        moved = order.move(
+            domain.FAILED, None, at=self._clock(), failure_reason=reason, authorization_id=authorization_id
+        )
+        try:
+            failed = self._repo.move(order, moved)
         except StaleStatus as exc:
             current = exc.current or self._repo.get(order.order_id)
             return self._settle(current) if current else "MISSING"
@@ -380,5 +444,13 @@ class OrderProcessor:
             self._payments.refund(order)
         elif status == domain.FAILED and order.failure_reason != domain.PAYMENT_DECLINED:
             # An earlier attempt may have authorized before the order failed: release it.
-            self._payments.void(order)
+            # After an outage (payment_unavailable) the provider never answered, so there
+            # is nothing it told us of to release (what it held unannounced, the webhook
+            # releases).
+            if order.failure_reason != domain.PAYMENT_UNAVAILABLE or order.authorization_id:
+                self._payments.void(order)
         return str(status)
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text)

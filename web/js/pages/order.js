@@ -11,6 +11,8 @@ const REASONS = {
   out_of_stock: "Something in the order sold out.",
   restaurant_closed: "The restaurant was closed.",
   promo_code_exhausted: "The promo code was used up before the order was confirmed. Nothing was charged.",
+  payment_unavailable: "The payment could not be taken just now; nothing was charged. Try again later.",
+  payment_action_required: "The card needed confirming with your bank in time; nothing was charged.",
 };
 
 export default async function render({ params: [orderId], page }) {
