@@ -169,3 +169,15 @@ def test_a_key_reused_with_other_parameters_is_refused_not_charged(server, fake)
 def test_a_wrong_secret_key_is_a_provider_error(server, fake):
     with pytest.raises(ProviderError, match="AuthenticationError"):
         provider_for(server, "sk_test_wrong").authorize(order_id(), 1000, "USD", VISA)
+
+
+def test_a_free_order_charges_nothing_and_never_reaches_stripe(server, fake):
+    from chalicelib.services.payments import PaymentsService
+
+    payments = PaymentsService(provider_for(server))
+    oid = order_id()
+    authorized = payments.handle({"op": "authorize", "order_id": oid, "amount_cents": 0, "payment_token": VISA})
+    assert authorized["status"] == APPROVED
+    for op in ("capture", "void", "refund"):
+        assert payments.handle({"op": op, "order_id": oid, "amount_cents": 0})["status"] == NOTHING
+    assert fake.by_order(oid) == []
