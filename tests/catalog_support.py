@@ -65,8 +65,8 @@ def menu_count(aws: Any, env: dict[str, str], restaurant_id: str) -> int:
 
 
 @contextmanager
-def dynamodb_calls() -> Iterator[list[str]]:
-    """Records the operation name of every DynamoDB call the app makes meanwhile."""
+def dynamodb_calls(clients: Any = None) -> Iterator[list[str]]:
+    """Records the operation name of every DynamoDB call the app (or ``clients``) makes meanwhile."""
     from chalicelib.bootstrap import container
 
     calls: list[str] = []
@@ -74,7 +74,7 @@ def dynamodb_calls() -> Iterator[list[str]]:
     def record(model: Any, **_: Any) -> None:
         calls.append(model.name)
 
-    events = container().clients.get("dynamodb").meta.events
+    events = (clients or container().clients).get("dynamodb").meta.events
     events.register("before-call.dynamodb", record, unique_id="catalog-test-recorder")
     try:
         yield calls
