@@ -11,14 +11,25 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from chalicelib.domain.accounts import ADMINS, COURIERS, RESTAURANT_OWNERS, Address
+from chalicelib.domain import zones
+from chalicelib.domain.accounts import ADMINS, COURIERS, RESTAURANT_OWNERS, Address, Latitude, Longitude
 from chalicelib.domain.base import RequestModel, ResponseModel, WholeNumber, text
-from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, ValidationFailed
+from chalicelib.domain.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    NotFound,
+    OutOfDeliveryArea,
+    RestaurantClosed,
+    Unprocessable,
+    ValidationFailed,
+)
 from chalicelib.domain.paging import ListQuery, Page
 from chalicelib.domain.principal import Principal
 
@@ -143,6 +154,7 @@ class Order(BaseModel):
     reason: str | None = None
     authorization_id: str | None = None
     stock_taken: tuple[str, ...] = ()
+    distance_km: float | None = None  # from the restaurant to the delivery address
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Order:
@@ -268,10 +280,17 @@ class OrderLineIn(RequestModel):
     quantity: Annotated[int, Field(ge=1, le=50), WholeNumber]
 
 
+class DeliveryAddress(Address):
+    """An address an order goes to: its coordinates decide whether the restaurant delivers there."""
+
+    lat: Latitude
+    lng: Longitude
+
+
 class PlaceOrder(RequestModel):
     restaurant_id: Id
     items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_LINES)]
-    delivery_address: Address
+    delivery_address: DeliveryAddress
     payment_token: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
     notes: Annotated[str, text(500, multiline=True)] | None = None
 
@@ -358,8 +377,8 @@ def price(
     cmd: PlaceOrder, restaurant: Mapping[str, Any] | None, products: Mapping[str, Mapping[str, Any]]
 ) -> PricedOrder:
     """Prices come from the catalog only. An unknown restaurant, or products it does not
-    sell, are 404 (with the fields named); a closed restaurant or an unavailable product is
-    409 (a retry later may work)."""
+    sell, are 404 (with the fields named); an unavailable product is 409 (a retry later may
+    work). Whether the restaurant delivers there and now is ``delivery_distance``'s call."""
     if restaurant is None:
         raise NotFound("No such restaurant", [FieldError("restaurant_id", "unknown restaurant")])
     invalid: list[FieldError] = []
@@ -381,8 +400,6 @@ def price(
         )
     if invalid:
         raise NotFound("Some products are not sold by this restaurant", invalid)
-    if restaurant.get("is_open") is not True:
-        raise Conflict("The restaurant is closed", [FieldError("restaurant_id", "the restaurant is closed")])
     if unavailable:
         raise Conflict("Some products are not available", unavailable)
     if len(currencies) > 1:
@@ -391,11 +408,17 @@ def price(
 
 
 def shortfall(
-    order: Order, restaurant: Mapping[str, Any] | None, products: Mapping[str, Mapping[str, Any]]
+    order: Order,
+    restaurant: Mapping[str, Any] | None,
+    products: Mapping[str, Mapping[str, Any]],
+    at: datetime | None = None,
 ) -> FailureReason | None:
     """What a fresh read of the catalog says about confirming ``order`` now (the transaction's
-    conditions stay the judge; this spares a transaction that is bound to fail)."""
+    conditions stay the judge; this spares a transaction that is bound to fail). With ``at``,
+    the restaurant's hours count too (the transaction checks only its owner's switch)."""
     if restaurant is None or restaurant.get("is_open") is not True:
+        return RESTAURANT_CLOSED
+    if at is not None and not zones.open_at(restaurant, at):
         return RESTAURANT_CLOSED
     for line in order.items:
         product = products.get(line.product_id)
@@ -406,6 +429,26 @@ def shortfall(
     return None
 
 
+def delivery_distance(cmd: PlaceOrder, restaurant: Mapping[str, Any], at: datetime) -> float:
+    """The kilometres from the restaurant to the delivery address (to 10 m), if the restaurant
+    delivers there and takes orders at ``at``; else a 422 that writes nothing."""
+    address = cmd.delivery_address
+    distance = zones.distance_to(restaurant, address.lat, address.lng)
+    if not zones.delivers(restaurant, distance):
+        radius = restaurant.get("delivery_radius_km")
+        detail = (
+            f"The address is {zones.shown_distance(distance)} km from the restaurant, which delivers within {radius} km"
+            if distance is not None
+            else "This restaurant has no delivery area yet"
+        )
+        raise OutOfDeliveryArea(detail, [FieldError("delivery_address", "outside the restaurant's delivery area")])
+    if not zones.open_at(restaurant, at):
+        raise RestaurantClosed(
+            "The restaurant is not taking orders now", [FieldError("restaurant_id", "the restaurant is closed")]
+        )
+    return zones.shown_distance(distance or 0.0)
+
+
 def new_order(
     *,
     order_id: str,
@@ -414,6 +457,7 @@ def new_order(
     priced: PricedOrder,
     request_digest: str,
     now: str,
+    distance_km: float | None = None,
 ) -> Order:
     return Order(
         order_id=order_id,
@@ -430,6 +474,7 @@ def new_order(
         status_history=(StatusStamp(status=PENDING, at=now),),
         created_at=now,
         updated_at=now,
+        distance_km=distance_km,
     )
 
 
@@ -468,6 +513,7 @@ class OrderOut(PlacedOrder):
     courier_id: str | None = None
     reason: str | None = None
     updated_at: str | None = None
+    distance_km: float | None = None
 
 
 class OrderPage(Page[OrderOut]):

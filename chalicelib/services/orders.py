@@ -17,7 +17,7 @@ from chalicelib.adapters.payments import PaymentGateway
 from chalicelib.adapters.queue import OrdersQueue
 from chalicelib.domain import orders as domain
 from chalicelib.domain.clock import now as clock_now
-from chalicelib.domain.clock import rfc3339, utc_now_text
+from chalicelib.domain.clock import parse_rfc3339, rfc3339, utc_now_text
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ServiceUnavailable, Unprocessable
 from chalicelib.domain.paging import page_of
 from chalicelib.domain.principal import Principal, require_account
@@ -72,13 +72,16 @@ class OrdersService:
         if snap.order is not None:
             return self._replay(snap.order, digest)
         priced = domain.price(cmd, snap.restaurant, snap.products)
+        now = self._clock()
+        distance = domain.delivery_distance(cmd, snap.restaurant or {}, parse_rfc3339(now))
         order = domain.new_order(
             order_id=order_id,
             customer_id=principal.user_id,
             cmd=cmd,
             priced=priced,
             request_digest=digest,
-            now=self._clock(),
+            now=now,
+            distance_km=distance,
         )
         existing = self._repo.put_new(order)
         if existing is not None:
@@ -299,7 +302,7 @@ class OrderProcessor:
         )
 
     def _confirm(self, order: domain.Order, snap: Snapshot) -> str:
-        reason = domain.shortfall(order, snap.restaurant, snap.products)
+        reason = domain.shortfall(order, snap.restaurant, snap.products, at=parse_rfc3339(self._clock()))
         if reason:
             return self._fail(order, reason)
         started = time.perf_counter()
@@ -320,7 +323,7 @@ class OrderProcessor:
                 # Sold out or closed meanwhile (or a product changed how it counts stock):
                 # a fresh read says which.
                 fresh = self._catalog(order)
-                reason = domain.shortfall(order, fresh.restaurant, fresh.products)
+                reason = domain.shortfall(order, fresh.restaurant, fresh.products, at=parse_rfc3339(self._clock()))
                 if reason:
                     return self._fail(order, reason)
                 products = fresh.products
