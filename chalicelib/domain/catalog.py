@@ -76,7 +76,12 @@ OpeningHours = dict[Day, Annotated[list[TimeRange], Field(max_length=4)]]
 TimeZone = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$"), AfterValidator(_known_zone)
 ]
-ClosureDate = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_real_date)]
+ClosureDate = Annotated[
+    str,
+    StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"),
+    AfterValidator(_real_date),
+    Field(json_schema_extra={"format": "date"}),
+]
 HolidayClosures = Annotated[list[ClosureDate], Field(max_length=MAX_CLOSURES), AfterValidator(lambda d: sorted(set(d)))]
 Latitude = Annotated[
     float, Field(ge=-geo.MAX_LATITUDE, le=geo.MAX_LATITUDE, allow_inf_nan=False), AfterValidator(_coordinate)
@@ -134,11 +139,12 @@ class RestaurantCreate(RequestModel):
     owner_id: UserId
     is_open: bool = True
     opening_hours: OpeningHours | None = None
-    # Without a location a restaurant delivers nowhere (and is not listed by location).
-    location: Location | None = None
+    location: Location | None = Field(None, description="Without one the restaurant delivers nowhere")
     delivery_radius_km: RadiusKm = zones.DEFAULT_RADIUS_KM
-    timezone: TimeZone = zones.DEFAULT_TIMEZONE
-    holiday_closures: HolidayClosures = []
+    timezone: TimeZone = Field(zones.DEFAULT_TIMEZONE, description="IANA name; hours and closures are read in it")
+    holiday_closures: HolidayClosures = Field(
+        [], description="Local dates (YYYY-MM-DD) the restaurant is closed all day"
+    )
 
 
 class RestaurantUpdate(_Patch):
@@ -158,9 +164,10 @@ class RestaurantUpdate(_Patch):
 class RestaurantQuery(ListQuery):
     city: City | None = None
     cuisine: Cuisine | None = None
-    # Together: the restaurants that deliver to this point, nearest first (one page).
-    lat: Latitude | None = None
-    lng: Longitude | None = None
+    lat: Latitude | None = Field(
+        None, description="With `lng`: the restaurants whose delivery radius covers this point, nearest first"
+    )
+    lng: Longitude | None = Field(None, description="With `lat` (a listing by location is one page: no cursor)")
 
     @property
     def nearby(self) -> bool:
@@ -219,10 +226,13 @@ class RestaurantSummary(ResponseModel):
     city: str
     cuisine: str
     is_open: bool
-    is_open_now: bool
+    is_open_now: bool = Field(
+        description="Taking orders now: switched on, within its opening hours and not on a holiday closure"
+    )
     image_url: str | None = None
-    # Listings by location only: from the restaurant to the point asked about.
-    distance_km: float | None = None
+    distance_km: float | None = Field(
+        None, description="Listings by `lat`/`lng` only: kilometres from the restaurant to that point"
+    )
 
 
 class LocationOut(ResponseModel):
