@@ -69,9 +69,13 @@ DEMO_RESTAURANTS: tuple[tuple[str, str, str, str, list[tuple[str, str, int, str,
         "3530 SE Hawthorne Blvd, Portland, OR 97214",
         [
             ("Croissant", "Laminated butter dough", 425, "Pastry", 60),
+            ("Pain au chocolat", "Two batons of dark chocolate", 475, "Pastry", 60),
             ("Morning bun", "Orange zest, cinnamon sugar", 475, "Pastry", 40),
+            ("Cardamom knot", "Swedish-style, pearl sugar", 450, "Pastry", 40),
             ("Country loaf", "Naturally leavened, 1 kg", 900, "Bread", 20),
+            ("Baguette", "Baked every two hours", 400, "Bread", 40),
             ("Drip coffee", "12 oz", 300, "Drinks", 200),
+            ("Latte", "Double shot, 12 oz", 475, "Drinks", 150),
         ],
     ),
 )
