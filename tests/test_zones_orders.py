@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.adapters.dynamo import to_item
 from chalicelib.domain import orders as domain
-from chalicelib.domain.errors import OutOfDeliveryArea, RestaurantClosed
+from chalicelib.domain.zones import OutOfDeliveryArea, RestaurantClosed
 from tests.ordering import (
     ADDRESS,
     KITCHEN,

@@ -117,16 +117,6 @@ class Unprocessable(ChowlineError):
     status = 422
 
 
-class OutOfDeliveryArea(Unprocessable):
-    type = "out_of_delivery_area"
-    title = "Outside the delivery area"
-
-
-class RestaurantClosed(Unprocessable):
-    type = "restaurant_closed"
-    title = "The restaurant is closed"
-
-
 class TooManyRequests(ChowlineError):
     status = 429
 

@@ -25,8 +25,6 @@ from chalicelib.domain.errors import (
     FieldError,
     Forbidden,
     NotFound,
-    OutOfDeliveryArea,
-    RestaurantClosed,
     Unprocessable,
     ValidationFailed,
 )
@@ -441,9 +439,11 @@ def delivery_distance(cmd: PlaceOrder, restaurant: Mapping[str, Any], at: dateti
             if distance is not None
             else "This restaurant has no delivery area yet"
         )
-        raise OutOfDeliveryArea(detail, [FieldError("delivery_address", "outside the restaurant's delivery area")])
+        raise zones.OutOfDeliveryArea(
+            detail, [FieldError("delivery_address", "outside the restaurant's delivery area")]
+        )
     if not zones.open_at(restaurant, at):
-        raise RestaurantClosed(
+        raise zones.RestaurantClosed(
             "The restaurant is not taking orders now", [FieldError("restaurant_id", "the restaurant is closed")]
         )
     return zones.shown_distance(distance or 0.0)

@@ -9,11 +9,27 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import geo, hours
+from chalicelib.domain.errors import Unprocessable
 
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_RADIUS_KM = 5.0
 # Distances shown and stored: to 10 m.
 DISTANCE_DECIMALS = 2
+
+
+class OutOfDeliveryArea(Unprocessable):
+    """422: the delivery address is outside the restaurant's radius (problem types narrow the
+    vocabulary's 422 here, as the contract names them)."""
+
+    type = "out_of_delivery_area"
+    title = "Outside the delivery area"
+
+
+class RestaurantClosed(Unprocessable):
+    """422: the restaurant is not taking orders at this instant."""
+
+    type = "restaurant_closed"
+    title = "The restaurant is closed"
 
 
 def open_at(restaurant: Mapping[str, Any], moment: datetime) -> bool:
