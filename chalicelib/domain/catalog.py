@@ -88,6 +88,12 @@ Latitude = Annotated[
 ]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False), AfterValidator(_coordinate)]
 RadiusKm = Annotated[float, Field(gt=0, le=geo.MAX_DELIVERY_RADIUS_KM, allow_inf_nan=False)]
+HOURS_TEXT = (
+    'Weekly hours in the restaurant\'s time zone, e.g. {"mon": ["11:00-14:30", "18:00-02:00"]}: a day left out '
+    "is closed, a range closing at or before its opening runs past midnight, 00:00-24:00 is the whole day; "
+    "null: open at every hour"
+)
+RADIUS_TEXT = "How far it delivers, in km from its location"
 
 
 def canonical_city(city: str) -> str:
@@ -138,9 +144,9 @@ class RestaurantCreate(RequestModel):
     address: Address
     owner_id: UserId
     is_open: bool = True
-    opening_hours: OpeningHours | None = None
+    opening_hours: OpeningHours | None = Field(None, description=HOURS_TEXT)
     location: Location | None = Field(None, description="Without one the restaurant delivers nowhere")
-    delivery_radius_km: RadiusKm = zones.DEFAULT_RADIUS_KM
+    delivery_radius_km: RadiusKm = Field(zones.DEFAULT_RADIUS_KM, description=RADIUS_TEXT)
     timezone: TimeZone = Field(zones.DEFAULT_TIMEZONE, description="IANA name; hours and closures are read in it")
     holiday_closures: HolidayClosures = Field(
         [], description="Local dates (YYYY-MM-DD) the restaurant is closed all day"
