@@ -63,7 +63,7 @@ def _real_date(value: str) -> str:
 
 
 def _coordinate(value: float) -> float:
-    return round(value, 7)  # about 1 cm
+    return round(value, 7)  # about 1 cm, as an address's (chalicelib/domain/accounts.py)
 
 
 # "HH:MM-HH:MM" in the restaurant's time zone; closing at or before opening runs past midnight.
@@ -83,6 +83,7 @@ ClosureDate = Annotated[
     Field(json_schema_extra={"format": "date"}),
 ]
 HolidayClosures = Annotated[list[ClosureDate], Field(max_length=MAX_CLOSURES), AfterValidator(lambda d: sorted(set(d)))]
+# A restaurant (and a lookup) only where deliveries are served; an address may be anywhere.
 Latitude = Annotated[
     float, Field(ge=-geo.MAX_LATITUDE, le=geo.MAX_LATITUDE, allow_inf_nan=False), AfterValidator(_coordinate)
 ]

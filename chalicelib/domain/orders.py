@@ -20,14 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from chalicelib.domain import zones
 from chalicelib.domain.accounts import ADMINS, COURIERS, RESTAURANT_OWNERS, Address, Latitude, Longitude
 from chalicelib.domain.base import RequestModel, ResponseModel, WholeNumber, text
-from chalicelib.domain.errors import (
-    Conflict,
-    FieldError,
-    Forbidden,
-    NotFound,
-    Unprocessable,
-    ValidationFailed,
-)
+from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, ValidationFailed
 from chalicelib.domain.paging import ListQuery, Page
 from chalicelib.domain.principal import Principal
 
