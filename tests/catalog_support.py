@@ -53,6 +53,18 @@ class CatalogApi:
         return body(response)
 
 
+def offset(lat: float, lng: float, km_north: float, km_east: float) -> tuple[float, float]:
+    """A point about ``km_north`` and ``km_east`` from (lat, lng) (good to metres at city scale)."""
+    import math
+
+    from chalicelib.domain.geo import KM_PER_DEGREE
+
+    return (
+        round(lat + km_north / KM_PER_DEGREE, 6),
+        round(lng + km_east / (KM_PER_DEGREE * math.cos(math.radians(lat))), 6),
+    )
+
+
 def menu_count(aws: Any, env: dict[str, str], restaurant_id: str) -> int:
     out = aws("dynamodb").query(
         TableName=env["PRODUCTS_TABLE"],

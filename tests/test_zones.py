@@ -16,7 +16,7 @@ import pytest
 
 from chalicelib.adapters.dynamo import to_item
 from chalicelib.domain import geo, hours, zones
-from tests.catalog_support import CatalogApi, body, dynamodb_calls, unique
+from tests.catalog_support import CatalogApi, body, dynamodb_calls, offset, unique
 
 
 @pytest.fixture(scope="module")
@@ -27,14 +27,6 @@ def api(client, headers_for):
 @pytest.fixture(scope="module")
 def owner(new_user):
     return new_user("customers", "restaurant_owners")
-
-
-def offset(lat: float, lng: float, km_north: float, km_east: float) -> tuple[float, float]:
-    """A point about ``km_north`` and ``km_east`` from (lat, lng) (good to metres at city scale)."""
-    return (
-        round(lat + km_north / geo.KM_PER_DEGREE, 6),
-        round(lng + km_east / (geo.KM_PER_DEGREE * math.cos(math.radians(lat))), 6),
-    )
 
 
 def lonely_point(rng: random.Random) -> tuple[float, float]:

@@ -12,6 +12,7 @@ import pytest
 from chalicelib.adapters.dynamo import to_item
 from chalicelib.domain import orders as domain
 from chalicelib.domain.zones import OutOfDeliveryArea, RestaurantClosed
+from tests.catalog_support import offset
 from tests.ordering import (
     ADDRESS,
     KITCHEN,
@@ -25,7 +26,6 @@ from tests.ordering import (
     sub_of,
     table,
 )
-from tests.test_zones import offset
 
 ELEVEN_TO_TEN = {day: ["11:00-22:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
