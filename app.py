@@ -234,7 +234,10 @@ def _public(body: catalog.ResponseModel) -> Response:
     statuses=(200, 304, 400),
 )
 def list_restaurants() -> Response:
-    """Restaurants in name order, optionally in one `city` and/or of one `cuisine`."""
+    """Restaurants in name order, optionally in one `city` and/or of one `cuisine`.
+
+    With `lat` and `lng`: those whose delivery radius covers that point, nearest first, each
+    with `distance_km` (one page of the nearest `limit`)."""
     return _public(container().catalog.list_restaurants(query_model(_request(), catalog.RestaurantQuery)))
 
 
@@ -268,7 +271,8 @@ def get_restaurant(restaurant_id: str) -> Response:
     statuses=(200, 400, 404, 409),
 )
 def update_restaurant(restaurant_id: str) -> Response:
-    """Change a restaurant's name, cuisine, address, opening state or hours."""
+    """Change a restaurant's name, cuisine, address, opening state, hours, location, delivery
+    radius, time zone or holiday closures."""
     cmd = body_model(_request(), catalog.RestaurantUpdate)
     return json_response(container().catalog.update_restaurant(principal_of(_request()), restaurant_id, cmd))
 
@@ -410,7 +414,11 @@ def confirm_restaurant_image(restaurant_id: str) -> Response:
     },
 )
 def place_order() -> Response:
-    """Place an order (priced from the catalog), processed asynchronously."""
+    """Place an order (priced from the catalog), processed asynchronously.
+
+    The delivery address needs `lat`/`lng`: outside the restaurant's radius is 422
+    `out_of_delivery_area`; while it is not taking orders (switched off, outside its hours,
+    a holiday) 422 `restaurant_closed`."""
     request = _request()
     placed = container().orders.place(
         principal_of(request), header(request, "Idempotency-Key"), body_model(request, orders.PlaceOrder)

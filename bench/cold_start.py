@@ -24,7 +24,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.common import MENU_RESOURCE, median, proxy_event, run_child
+from bench.common import MENU_RESOURCE, delivery_address, median, proxy_event, run_child
 
 RUNS = 10
 FUNCTIONS = ("api_handler", "process_order", "notify", "payment")
@@ -108,6 +108,7 @@ class FirstInvocations:
         self._container = reset()
         menu = self._container.catalog.menu(restaurant_id, ListQuery(limit=100))
         self._product_id = next(p.product_id for p in menu.items if p.available and (p.stock is None or p.stock >= 100))
+        self._address = delivery_address(self._container.catalog.get_restaurant(restaurant_id).model_dump())
 
     def event(self, function: str) -> dict[str, Any]:
         if function == "api_handler":
@@ -135,7 +136,7 @@ class FirstInvocations:
             {
                 "restaurant_id": self._restaurant_id,
                 "items": [{"product_id": self._product_id, "quantity": 1}],
-                "delivery_address": {"label": "work", "line1": "1 Bench St", "city": "Springfield", "postcode": "1"},
+                "delivery_address": self._address,
                 "payment_token": "tok_visa",
             }
         )

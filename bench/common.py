@@ -41,8 +41,13 @@ def lambda_env(env: dict[str, str]) -> dict[str, str]:
 
 
 def first_restaurant(env: dict[str, str]) -> str:
-    """A seeded restaurant's id (by the by_name index), or a made-up one when none is seeded."""
+    """The first seeded restaurant (by the by_name index) that delivers somewhere and is open
+    now, or a made-up id when none is seeded."""
     import boto3
+
+    from chalicelib.adapters.dynamo import from_item
+    from chalicelib.domain import zones
+    from chalicelib.domain.clock import now
 
     client = boto3.session.Session().client("dynamodb")
     out = client.query(
@@ -50,10 +55,17 @@ def first_restaurant(env: dict[str, str]) -> str:
         IndexName="by_name",
         KeyConditionExpression="listing = :l",
         ExpressionAttributeValues={":l": {"S": "restaurants"}},
-        Limit=1,
     )
-    items = out.get("Items", [])
-    return items[0]["restaurant_id"]["S"] if items else "r-" + uuid.uuid4().hex[:8]
+    items = [from_item(item) for item in out.get("Items", [])]
+    ready = [i for i in items if i.get("location") and zones.open_at(i, now())]
+    chosen = ready or items
+    return str(chosen[0]["restaurant_id"]) if chosen else "r-" + uuid.uuid4().hex[:8]
+
+
+def delivery_address(restaurant: dict[str, Any]) -> dict[str, Any]:
+    """An address the restaurant delivers to: at its own door (or anywhere, if it has no location)."""
+    location = restaurant.get("location") or {"lat": 0.0, "lng": 0.0}
+    return {"label": "work", "line1": "1 Bench St", "city": "Springfield", "postcode": "1", **location}
 
 
 def proxy_event(path: str, resource: str, params: dict[str, str] | None = None, method: str = "GET") -> dict[str, Any]:

@@ -24,9 +24,11 @@ from typing import Any
 
 import requests
 
+from bench.common import delivery_address
 from devtools.api_keys import DEMO_API_KEYS
 
 PHASE = threading.local()
+BENCH_KITCHEN = {"lat": 39.7907, "lng": -89.6501}  # Springfield; orders go to its door
 
 
 def _stamp(text: str) -> float:
@@ -100,6 +102,8 @@ def seed(env: dict[str, str], stock: int) -> tuple[str, str, str]:
             "cuisine": {"S": "bench"},
             "address": {"S": "1 Main St"},
             "is_open": {"BOOL": True},
+            "location": {"M": {"lat": {"N": str(BENCH_KITCHEN["lat"])}, "lng": {"N": str(BENCH_KITCHEN["lng"])}}},
+            "delivery_radius_km": {"N": "5"},
             "listing": {"S": "restaurants"},
             "name_sort": {"S": f"bench bistro#{restaurant}"},
             "created_at": {"S": now},
@@ -134,7 +138,7 @@ def place_orders(url: str, token: str, restaurant: str, lines: list[tuple[str, i
     body = {
         "restaurant_id": restaurant,
         "items": [{"product_id": p, "quantity": q} for p, q in lines],
-        "delivery_address": {"label": "home", "line1": "1 Main St", "city": "Springfield", "postcode": "12345"},
+        "delivery_address": delivery_address({"location": BENCH_KITCHEN}),
         "payment_token": "tok_visa",
     }
     ids = []

@@ -1,5 +1,6 @@
 """Demo restaurants and menus, owned by owner@demo.chowline.dev, written through the catalog
-service itself (the same validation and item shapes as the API)."""
+service itself (the same validation and item shapes as the API); and the demo customer's
+saved delivery address, with its coordinates, so checkout works without geolocation."""
 
 from __future__ import annotations
 
@@ -61,6 +62,22 @@ DEMO_RESTAURANTS: tuple[tuple[str, str, str, str, list[tuple[str, str, int, str,
             ("Sparkling water", "12 oz can", 250, "Drinks", 200),
         ],
     ),
+    (
+        "Willow Bakery",
+        "Portland",
+        "bakery",
+        "3530 SE Hawthorne Blvd, Portland, OR 97214",
+        [
+            ("Croissant", "Laminated butter dough", 425, "Pastry", 60),
+            ("Pain au chocolat", "Two batons of dark chocolate", 475, "Pastry", 60),
+            ("Morning bun", "Orange zest, cinnamon sugar", 475, "Pastry", 40),
+            ("Cardamom knot", "Swedish-style, pearl sugar", 450, "Pastry", 40),
+            ("Country loaf", "Naturally leavened, 1 kg", 900, "Bread", 20),
+            ("Baguette", "Baked every two hours", 400, "Bread", 40),
+            ("Drip coffee", "12 oz", 300, "Drinks", 200),
+            ("Latte", "Double shot, 12 oz", 475, "Drinks", 150),
+        ],
+    ),
 )
 
 
@@ -82,6 +99,58 @@ DEMO_TERMS: dict[str, dict[str, Any]] = {
 }
 # The demo promo code: 10 % off from $15, five times per customer.
 DEMO_PROMO_CODE = {"code": "LUNCH10", "percent_off": 10, "min_subtotal_cents": 1500, "max_uses_per_customer": 5}
+
+
+EVERY_DAY = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+AROUND_THE_CLOCK = {day: ["00:00-24:00"] for day in EVERY_DAY}
+
+
+def closed_today_and_tomorrow(zone: str) -> list[str]:
+    """Holiday closures that keep a restaurant closed whatever the hour of the seeding day (and
+    the next, so a stack started just before midnight still has one closed restaurant)."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    today = datetime.now(UTC).astimezone(ZoneInfo(zone)).date()
+    return [today.isoformat(), (today + timedelta(days=1)).isoformat()]
+
+
+# Where each demo restaurant is and when it takes orders. The three the tests and the load
+# test order from are open at every hour; the bakery is closed on the seeding day.
+DEMO_ZONES: dict[str, dict[str, Any]] = {
+    "Taqueria La Luna": {
+        "location": {"lat": 30.2631, "lng": -97.7289},
+        "delivery_radius_km": 8,
+        "timezone": "America/Chicago",
+        "opening_hours": AROUND_THE_CLOCK,
+    },
+    "Pho Saigon": {
+        "location": {"lat": 30.3616, "lng": -97.7170},
+        "delivery_radius_km": 12,
+        "timezone": "America/Chicago",
+    },
+    "Rose City Pizza": {
+        "location": {"lat": 45.5590, "lng": -122.6431},
+        "delivery_radius_km": 6,
+        "timezone": "America/Los_Angeles",
+        "opening_hours": AROUND_THE_CLOCK,
+    },
+    "Willow Bakery": {
+        "location": {"lat": 45.5122, "lng": -122.6270},
+        "delivery_radius_km": 4,
+        "timezone": "America/Los_Angeles",
+        "opening_hours": {day: ["07:00-15:00"] for day in EVERY_DAY[:6]},
+    },
+}
+# Chosen each time the catalog is seeded (a date in the restaurant's own zone).
+CLOSED_NOW = "Willow Bakery"
+
+
+def zone_fields(name: str) -> dict[str, Any]:
+    fields = dict(DEMO_ZONES[name])
+    if name == CLOSED_NOW:
+        fields["holiday_closures"] = closed_today_and_tomorrow(fields["timezone"])
+    return fields
 
 
 def owner_id(clients: Any, user_pool_id: str, email: str = OWNER_EMAIL) -> str:
@@ -117,9 +186,21 @@ def seed_catalog(env: dict[str, str]) -> None:
             create = model.RestaurantCreate.model_validate(
                 {"name": name, "city": city, "cuisine": cuisine, "address": address, "owner_id": owner}
                 | DEMO_TERMS.get(name, {})
+                | zone_fields(name)
             )
             restaurant = catalog.create_restaurant(admin, create)
             futures += [pool.submit(add, *product, restaurant.restaurant_id) for product in products]
         for future in futures:
             future.result()
     container.promo_codes.create(admin, PromoCodeCreate.model_validate(DEMO_PROMO_CODE))
+    seed_customer_address(container)
+
+
+def seed_customer_address(container: Any) -> None:
+    from chalicelib.domain.accounts import ProfileUpdate
+    from chalicelib.domain.principal import Principal
+    from chalicelib.entry.examples import ADDRESS, DEMO_CUSTOMER
+
+    customer_id = owner_id(container.clients, container.settings.user_pool_id, DEMO_CUSTOMER)
+    principal = Principal(user_id=customer_id, email=DEMO_CUSTOMER, roles=frozenset({"customers"}))
+    container.accounts.update_profile(principal, ProfileUpdate.model_validate({"addresses": [ADDRESS]}))

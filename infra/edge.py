@@ -54,7 +54,7 @@ WEBSOCKET_BURST_LIMIT = 1000
 # The public catalog GETs: the only cached methods. Query strings and path parameters are
 # cache keys; If-None-Match too, so a cached 304 never answers a request without it.
 CACHED_GETS: dict[str, list[str]] = {
-    "/restaurants": ["city", "cuisine", "limit", "cursor"],
+    "/restaurants": ["city", "cuisine", "limit", "cursor", "lat", "lng"],
     "/restaurants/{restaurant_id}": [],
     "/restaurants/{restaurant_id}/products": ["limit", "cursor"],
     "/products/{product_id}": [],

@@ -53,6 +53,18 @@ class CatalogApi:
         return body(response)
 
 
+def offset(lat: float, lng: float, km_north: float, km_east: float) -> tuple[float, float]:
+    """A point about ``km_north`` and ``km_east`` from (lat, lng) (good to metres at city scale)."""
+    import math
+
+    from chalicelib.domain.geo import KM_PER_DEGREE
+
+    return (
+        round(lat + km_north / KM_PER_DEGREE, 6),
+        round(lng + km_east / (KM_PER_DEGREE * math.cos(math.radians(lat))), 6),
+    )
+
+
 def menu_count(aws: Any, env: dict[str, str], restaurant_id: str) -> int:
     out = aws("dynamodb").query(
         TableName=env["PRODUCTS_TABLE"],
@@ -65,8 +77,8 @@ def menu_count(aws: Any, env: dict[str, str], restaurant_id: str) -> int:
 
 
 @contextmanager
-def dynamodb_calls() -> Iterator[list[str]]:
-    """Records the operation name of every DynamoDB call the app makes meanwhile."""
+def dynamodb_calls(clients: Any = None) -> Iterator[list[str]]:
+    """Records the operation name of every DynamoDB call the app (or ``clients``) makes meanwhile."""
     from chalicelib.bootstrap import container
 
     calls: list[str] = []
@@ -74,7 +86,7 @@ def dynamodb_calls() -> Iterator[list[str]]:
     def record(model: Any, **_: Any) -> None:
         calls.append(model.name)
 
-    events = container().clients.get("dynamodb").meta.events
+    events = (clients or container().clients).get("dynamodb").meta.events
     events.register("before-call.dynamodb", record, unique_id="catalog-test-recorder")
     try:
         yield calls

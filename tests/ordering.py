@@ -10,8 +10,18 @@ from typing import Any
 
 from chalicelib.adapters.dynamo import from_item, to_item
 from chalicelib.domain.clock import utc_now_text
+from chalicelib.domain.zones import cell_of
 
-ADDRESS = {"label": "home", "line1": "1 Main St", "city": "Springfield", "postcode": "12345"}
+# Springfield, Illinois; seeded restaurants stand about 1 km north and deliver within 5 km.
+ADDRESS = {
+    "label": "home",
+    "line1": "1 Main St",
+    "city": "Springfield",
+    "postcode": "12345",
+    "lat": 39.7817,
+    "lng": -89.6501,
+}
+KITCHEN = {"lat": 39.7907, "lng": -89.6501}
 
 
 def table(name: str) -> str:
@@ -31,6 +41,10 @@ def seed_restaurant(aws: Any, owner_id: str, *, is_open: bool = True, name: str 
         "cuisine": "test",
         "address": "1 Kitchen Rd",
         "is_open": is_open,
+        "location": KITCHEN,
+        "geo_cell": cell_of(KITCHEN),
+        "delivery_radius_km": 5,
+        "timezone": "America/Chicago",
         "listing": "restaurants",
         "name_sort": f"{name.lower()}#{restaurant_id}",
         "created_at": now,

@@ -110,6 +110,8 @@ def fill_checkout(page: Any) -> None:
     page.get_by_label("Street address").fill("500 Congress Ave")
     page.get_by_label("City").fill("Austin")
     page.get_by_label("Postcode").fill("78701")
+    page.get_by_label("Latitude").fill("30.2686")
+    page.get_by_label("Longitude").fill("-97.7425")
     page.get_by_label("Payment").select_option("tok_visa")
 
 
@@ -207,7 +209,14 @@ def place_order_by_api(local: LocalStack, token: str, restaurant: str, product: 
     body = {
         "restaurant_id": restaurant_id,
         "items": [{"product_id": product_id, "quantity": 1}],
-        "delivery_address": {"label": "Home", "line1": "9 Elm St", "city": "Austin", "postcode": "78702"},
+        "delivery_address": {
+            "label": "Home",
+            "line1": "9 Elm St",
+            "city": "Austin",
+            "postcode": "78702",
+            "lat": 30.2622,
+            "lng": -97.7250,
+        },
         "payment_token": "tok_visa",
     }
     headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"browser-{uuid.uuid4()}"}

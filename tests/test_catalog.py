@@ -135,7 +135,16 @@ def test_list_filters_by_city_and_cuisine_in_name_order(api, owner):
 
     in_city = body(api.call("GET", f"/restaurants?city={city.lower()}&limit=100"))
     assert [r["name"] for r in in_city["items"]] == ["Alpha", "bravo", "charlie", "delta", "echo"]
-    assert set(in_city["items"][0]) == {"restaurant_id", "name", "city", "cuisine", "is_open", "image_url"}
+    assert set(in_city["items"][0]) == {
+        "restaurant_id",
+        "name",
+        "city",
+        "cuisine",
+        "is_open",
+        "is_open_now",
+        "image_url",
+        "distance_km",
+    }
 
     both = body(api.call("GET", f"/restaurants?city={city}&cuisine={cuisine.upper()}"))
     assert [r["name"] for r in both["items"]] == ["Alpha", "bravo"]

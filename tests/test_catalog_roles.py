@@ -29,6 +29,7 @@ CATALOG_WRITES = {
 MATRIX: list[tuple[str, str, str, Any, tuple[int, ...]]] = [
     ("list restaurants", "GET", "/restaurants", None, (200, 200, 200, 200, 200)),
     ("list by city", "GET", "/restaurants?city=Springfield&cuisine=diner", None, (200, 200, 200, 200, 200)),
+    ("list by location", "GET", "/restaurants?lat=39.78&lng=-89.65", None, (200, 200, 200, 200, 200)),
     (
         "create restaurant",
         "POST",
@@ -40,6 +41,18 @@ MATRIX: list[tuple[str, str, str, Any, tuple[int, ...]]] = [
     ("get unknown restaurant", "GET", "/restaurants/unknown-id", None, (404, 404, 404, 404, 404)),
     ("patch restaurant", "PATCH", "/restaurants/{a}", {"is_open": True}, (401, 403, 200, 403, 200)),
     ("patch unknown restaurant", "PATCH", "/restaurants/unknown-id", {"is_open": True}, (401, 403, 404, 404, 404)),
+    (
+        "patch delivery zone and hours",
+        "PATCH",
+        "/restaurants/{a}",
+        {
+            "location": {"lat": 39.79, "lng": -89.65},
+            "delivery_radius_km": 6,
+            "timezone": "America/Chicago",
+            "holiday_closures": ["2030-12-25"],
+        },
+        (401, 403, 200, 403, 200),
+    ),
     ("get menu", "GET", "/restaurants/{a}/products", None, (200, 200, 200, 200, 200)),
     ("get unknown menu", "GET", "/restaurants/unknown-id/products", None, (404, 404, 404, 404, 404)),
     (

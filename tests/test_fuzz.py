@@ -58,7 +58,20 @@ KNOWN: dict[tuple[str, str], str] = {
     ),
     ("ST202", "POST /orders"): (
         "one product on two lines cannot be said in JSON Schema (uniqueItems compares whole lines); "
-        "it gets a 400 that names the repeated line"
+        "it gets a 400 that names the repeated line; and whether the address is inside the restaurant's "
+        "radius, or the restaurant open at that instant, is the catalog's to say (422 out_of_delivery_area, "
+        "422 restaurant_closed)"
+    ),
+    ("ST202", "GET /restaurants"): (
+        "lat and lng go together, which OpenAPI cannot say of two query parameters: one alone is a 400 naming the other"
+    ),
+    ("ST202", "POST /restaurants"): (
+        "a time zone must be one the IANA database has, and an opening range cannot open and close at "
+        "the same minute: no pattern says either; each gets a 400 naming the field"
+    ),
+    ("ST202", "PATCH /restaurants/{restaurant_id}"): (
+        "as for POST /restaurants: an unknown time zone or a range that opens and closes at the same "
+        "minute is a 400 naming the field"
     ),
     ("ST202", "POST /promo-codes"): (
         "a validity window must run forward (ends_at after starts_at), which JSON Schema cannot compare; "

@@ -13,6 +13,7 @@ import requests
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from chalicelib.entry.examples import ADDRESS
 from devtools.api_keys import WEB_KEY_HEADERS
 from tests.localstack import LocalStack
 from tests.tokens import expired, forged, minted_with_moto_key, resign, signing_key
@@ -97,7 +98,7 @@ def test_an_order_reaches_its_customer_and_owner_live(local_stack):
             json={
                 "restaurant_id": restaurant,
                 "items": [{"product_id": dish["product_id"], "quantity": 1}],
-                "delivery_address": {"label": "home", "line1": "1 Main St", "city": "Springfield", "postcode": "1"},
+                "delivery_address": ADDRESS,  # in Austin, where the first listed restaurant delivers
                 "payment_token": "tok_visa",
             },
             timeout=10,

@@ -321,3 +321,21 @@ def test_account_lifecycle_routes_are_documented(document, path, method):
         assert "requestBody" not in operation
     assert "409" in document["paths"]["/users/me"]["delete"]["responses"]
     assert "401" in document["paths"]["/auth/mfa"]["post"]["responses"]
+
+
+def test_delivery_zones_and_hours_are_documented(document):
+    schemas = document["components"]["schemas"]
+    listing = document["paths"]["/restaurants"]["get"]
+    assert {"lat", "lng"} <= {p["name"] for p in listing["parameters"]}
+    zone_fields = {"location", "delivery_radius_km", "timezone", "opening_hours", "holiday_closures"}
+    for model in ("RestaurantCreate", "RestaurantUpdate", "Restaurant"):
+        assert zone_fields <= set(schemas[model]["properties"]), model
+    assert schemas["RestaurantCreate"]["properties"]["delivery_radius_km"]["maximum"] == 15
+    assert {"is_open_now", "distance_km"} <= set(schemas["RestaurantSummary"]["properties"])
+    assert "is_open_now" in schemas["RestaurantSummary"]["required"]
+    address = schemas["PlaceOrder"]["properties"]["delivery_address"]["$ref"].rsplit("/", 1)[-1]
+    assert {"lat", "lng"} <= set(schemas[address]["required"])
+    assert "distance_km" in schemas["OrderOut"]["properties"]
+    placing = document["paths"]["/orders"]["post"]
+    assert "422" in placing["responses"]
+    assert "out_of_delivery_area" in placing["description"] and "restaurant_closed" in placing["description"]

@@ -225,7 +225,7 @@ def test_catalog_problems_write_nothing(client, headers_for, aws, stack, menu):
         (order_body(menu["restaurant_id"], [(menu["burger"], 1), ("prd_nope", 1)]), 404, "items[1].product_id"),
         (order_body(menu["restaurant_id"], [(foreign, 1)]), 404, "items[0].product_id"),
         (order_body(menu["restaurant_id"], [(menu["fries"], 1), (off_menu, 1)]), 409, "items[1].product_id"),
-        (order_body(closed, [(closed_dish, 1)]), 409, "restaurant_id"),
+        (order_body(closed, [(closed_dish, 1)]), 422, "restaurant_id"),
         (order_body("rst_unknown", [(menu["burger"], 1)]), 404, "restaurant_id"),
     ]
     customer = sub_of_client(client, headers_for)

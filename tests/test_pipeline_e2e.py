@@ -44,6 +44,8 @@ def seed_menu(stack: LocalStack) -> tuple[str, str]:
             "cuisine": {"S": "diner"},
             "address": {"S": "1 Main St"},
             "is_open": {"BOOL": True},
+            "location": {"M": {"lat": {"N": "39.7907"}, "lng": {"N": "-89.6501"}}},
+            "delivery_radius_km": {"N": "5"},
             "listing": {"S": "restaurants"},
             "name_sort": {"S": f"e2e diner#{restaurant}"},
             "created_at": {"S": "2025-01-01T00:00:00.000Z"},
@@ -96,7 +98,14 @@ def test_order_to_doorstep_with_notifications(local_stack):
     body = {
         "restaurant_id": restaurant,
         "items": [{"product_id": dish, "quantity": 2}],
-        "delivery_address": {"label": "home", "line1": "2 Elm St", "city": "Springfield", "postcode": "12345"},
+        "delivery_address": {
+            "label": "home",
+            "line1": "2 Elm St",
+            "city": "Springfield",
+            "postcode": "12345",
+            "lat": 39.7817,
+            "lng": -89.6501,
+        },
         "payment_token": "tok_visa",
     }
     placed = local_stack.http.post(

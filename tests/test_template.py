@@ -337,6 +337,16 @@ def test_stage_cache_is_on_for_the_public_catalog_gets_only(packaged: dict[str, 
                 assert "cacheKeyParameters" not in operation.get("x-amazon-apigateway-integration", {})
 
 
+def test_every_query_parameter_of_a_cached_get_reaches_the_app_and_keys_the_cache() -> None:
+    """API Gateway forwards (and keys its cache on) only the query parameters the edge lists:
+    one left out would never reach the function, or share another query's cached answer."""
+    import app as app_module
+
+    for op in app_module.api.operations:
+        if op.method == "GET" and op.path in edge.CACHED_GETS and op.query_model is not None:
+            assert set(op.query_model.model_fields) == set(edge.CACHED_GETS[op.path]), op.path
+
+
 def test_authorizer_trusts_the_stack_user_pool(packaged: dict[str, Any]) -> None:
     body = props(packaged["sam"], "RestAPI")["DefinitionBody"]
     authorizer = body["securityDefinitions"]["chowline-users"]["x-amazon-apigateway-authorizer"]

@@ -41,6 +41,7 @@ class Rush:
         self.lock = threading.Lock()
         self.restaurants: list[str] = []
         self.menus: dict[str, list[dict[str, Any]]] = {}
+        self.addresses: dict[str, dict[str, Any]] = {}  # restaurant_id -> an address it delivers to
         self.stock_at_start: dict[str, int] = {}
         self.placed: dict[str, dict[str, Any]] = {}  # order_id -> {"lines", "status"}
         self.started = time.time()
@@ -120,7 +121,7 @@ class Customer(HttpUser):
             body = {
                 "restaurant_id": rid,
                 "items": [{"product_id": pid, "quantity": q} for pid, q in lines],
-                "delivery_address": {"label": "work", "line1": "1 Lunch St", "city": "Springfield", "postcode": "1"},
+                "delivery_address": RUSH.addresses[rid],
                 "payment_token": "tok_visa",
             }
             headers = {**self.auth, "Idempotency-Key": uuid.uuid4().hex}
@@ -214,8 +215,21 @@ class Courier(Staff):
 def load_catalog(environment: Any, **_: Any) -> None:
     host = environment.host.rstrip("/")
     restaurants = requests.get(f"{host}/restaurants?limit=100", headers=api_key(host), timeout=30).json()["items"]
-    RUSH.restaurants = [r["restaurant_id"] for r in restaurants if r.get("is_open", True)]
-    for rid in RUSH.restaurants:
+    RUSH.restaurants = [r["restaurant_id"] for r in restaurants if r.get("is_open_now", r.get("is_open", True))]
+    for rid in list(RUSH.restaurants):
+        # Lunch goes to an office about 500 m north of the restaurant: inside every delivery area.
+        location = requests.get(f"{host}/restaurants/{rid}", headers=api_key(host), timeout=30).json().get("location")
+        if not location:
+            RUSH.restaurants.remove(rid)  # delivers nowhere
+            continue
+        RUSH.addresses[rid] = {
+            "label": "work",
+            "line1": "1 Lunch St",
+            "city": "Springfield",
+            "postcode": "1",
+            "lat": round(location["lat"] + 0.0045, 6),
+            "lng": location["lng"],
+        }
         items = requests.get(f"{host}/restaurants/{rid}/products?limit=100", headers=api_key(host), timeout=30).json()[
             "items"
         ]

@@ -6,7 +6,7 @@ when the stack has one (chalicelib/adapters/dax.py); writes always go to DynamoD
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from chalicelib.adapters.aws import AwsClients, aws_errors, error_code
@@ -17,6 +17,8 @@ from chalicelib.domain.errors import ServiceUnavailable
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 Clients = AwsClients | DaxClients
+GEO_INDEX = "by_geo_cell"
+GEO_READERS = 9
 
 
 class CatalogTable:
@@ -192,6 +194,35 @@ class RestaurantsRepository(CatalogTable):
             scope=f"restaurants|{index}|{city or ''}|{cuisine or ''}",
             key_attributes=("restaurant_id", key, "name_sort"),
         )
+
+    def in_cells(self, cells: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """The restaurants indexed in each geohash cell: one Query per cell on by_geo_cell (a
+        further page only for a cell whose projected items pass 1 MB, some thousands of
+        restaurants), the cells read side by side."""
+        if not cells:
+            return {}
+        if len(cells) == 1:
+            return {cells[0]: self._cell(cells[0])}
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(len(cells), GEO_READERS)) as pool:
+            return dict(zip(cells, pool.map(self._cell, cells), strict=True))
+
+    def _cell(self, cell: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        params: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": GEO_INDEX,
+            "KeyConditionExpression": "geo_cell = :c",
+            "ExpressionAttributeValues": {":c": {"S": cell}},
+        }
+        while True:
+            with aws_errors(self.what):
+                out = self.reads.get("dynamodb").query(**params)
+            found.extend(from_item(item) for item in out.get("Items", []))
+            if not out.get("LastEvaluatedKey"):
+                return found
+            params["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 
 
 class ProductsRepository(CatalogTable):

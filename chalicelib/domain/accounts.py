@@ -105,13 +105,17 @@ def _coordinate(value: float) -> float:
     return round(value, 7)
 
 
+Latitude = Annotated[float, Field(ge=-90, le=90), AfterValidator(_coordinate)]
+Longitude = Annotated[float, Field(ge=-180, le=180), AfterValidator(_coordinate)]
+
+
 class Address(RequestModel):
     label: Annotated[str, text(40, 1)]
     line1: Annotated[str, text(200, 1)]
     city: Annotated[str, text(100, 1)]
     postcode: Annotated[str, text(20, 1)]
-    lat: Annotated[float, Field(ge=-90, le=90), AfterValidator(_coordinate)] | None = None
-    lng: Annotated[float, Field(ge=-180, le=180), AfterValidator(_coordinate)] | None = None
+    lat: Latitude | None = None
+    lng: Longitude | None = None
 
 
 class ProfileUpdate(RequestModel):

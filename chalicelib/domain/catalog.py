@@ -8,9 +8,9 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-from chalicelib.domain import pricing
+from chalicelib.domain import geo, hours, pricing, zones
 from chalicelib.domain.accounts import RESTAURANT_OWNERS
 from chalicelib.domain.base import Omitted, RequestModel, ResponseModel, WholeNumber, text
 from chalicelib.domain.errors import FieldError, Forbidden, NotFound, Unprocessable, ValidationFailed
@@ -42,8 +42,60 @@ PriceCents = Annotated[int, Field(gt=0, le=MAX_PRICE_CENTS), WholeNumber]
 Stock = Annotated[int, Field(ge=0, le=MAX_STOCK), WholeNumber]
 UserId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-TimeRange = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")]
+MAX_CLOSURES = 100
+
+
+def _usable_range(value: str) -> str:
+    problem = hours.range_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _known_zone(value: str) -> str:
+    hours.zone(value)  # ValueError for a name the time zone database does not have
+    return value
+
+
+def _real_date(value: str) -> str:
+    if not hours.valid_date(value):
+        raise ValueError(f"{value} is not a calendar date")
+    return value
+
+
+def _coordinate(value: float) -> float:
+    return round(value, 7)  # about 1 cm, as an address's (chalicelib/domain/accounts.py)
+
+
+# "HH:MM-HH:MM" in the restaurant's time zone; closing at or before opening runs past midnight.
+TimeRange = Annotated[
+    str,
+    StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$"),
+    AfterValidator(_usable_range),
+]
 OpeningHours = dict[Day, Annotated[list[TimeRange], Field(max_length=4)]]
+TimeZone = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$"), AfterValidator(_known_zone)
+]
+ClosureDate = Annotated[
+    str,
+    StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"),
+    AfterValidator(_real_date),
+    Field(json_schema_extra={"format": "date"}),
+]
+HolidayClosures = Annotated[list[ClosureDate], Field(max_length=MAX_CLOSURES), AfterValidator(lambda d: sorted(set(d)))]
+# A restaurant (and a lookup) only where deliveries are served; an address may be anywhere.
+Latitude = Annotated[
+    float, Field(ge=-geo.MAX_LATITUDE, le=geo.MAX_LATITUDE, allow_inf_nan=False), AfterValidator(_coordinate)
+]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False), AfterValidator(_coordinate)]
+RadiusKm = Annotated[float, Field(gt=0, le=geo.MAX_DELIVERY_RADIUS_KM, allow_inf_nan=False)]
+HOURS_TEXT = (
+    'Weekly hours in the restaurant\'s time zone, e.g. {"mon": ["11:00-14:30", "18:00-02:00"]}: a day left out '
+    "is closed, a range closing at or before its opening runs past midnight, 00:00-24:00 is the whole day; "
+    "null: open at every hour"
+)
+RADIUS_TEXT = "How far it delivers, in km from its location"
 
 
 def canonical_city(city: str) -> str:
@@ -82,6 +134,11 @@ class _Patch(RequestModel):
         return self.model_dump(include=self.model_fields_set)
 
 
+class Location(RequestModel):
+    lat: Latitude
+    lng: Longitude
+
+
 class RestaurantCreate(RequestModel):
     name: Name
     city: City
@@ -89,7 +146,13 @@ class RestaurantCreate(RequestModel):
     address: Address
     owner_id: UserId
     is_open: bool = True
-    opening_hours: OpeningHours | None = None
+    opening_hours: OpeningHours | None = Field(None, description=HOURS_TEXT)
+    location: Location | None = Field(None, description="Without one the restaurant delivers nowhere")
+    delivery_radius_km: RadiusKm = Field(zones.DEFAULT_RADIUS_KM, description=RADIUS_TEXT)
+    timezone: TimeZone = Field(zones.DEFAULT_TIMEZONE, description="IANA name; hours and closures are read in it")
+    holiday_closures: HolidayClosures = Field(
+        [], description="Local dates (YYYY-MM-DD) the restaurant is closed all day"
+    )
     # Pricing terms (chalicelib/domain/pricing.py): fees in cents, rates as exact decimals.
     delivery_fee_cents: pricing.FeeCents = 0
     delivery_fee_per_km_cents: pricing.PerKmCents = 0
@@ -106,6 +169,10 @@ class RestaurantUpdate(_Patch):
     address: Address | Omitted = None
     is_open: bool | Omitted = None
     opening_hours: OpeningHours | None = None
+    location: Location | Omitted = None
+    delivery_radius_km: RadiusKm | Omitted = None
+    timezone: TimeZone | Omitted = None
+    holiday_closures: HolidayClosures | Omitted = None
     delivery_fee_cents: pricing.FeeCents | Omitted = None
     delivery_fee_per_km_cents: pricing.PerKmCents | Omitted = None
     service_fee_rate: pricing.Rate | Omitted = None
@@ -116,6 +183,14 @@ class RestaurantUpdate(_Patch):
 class RestaurantQuery(ListQuery):
     city: City | None = None
     cuisine: Cuisine | None = None
+    lat: Latitude | None = Field(
+        None, description="With `lng`: the restaurants whose delivery radius covers this point, nearest first"
+    )
+    lng: Longitude | None = Field(None, description="With `lat` (a listing by location is one page: no cursor)")
+
+    @property
+    def nearby(self) -> bool:
+        return self.lat is not None or self.lng is not None
 
 
 class ProductCreate(RequestModel):
@@ -170,12 +245,27 @@ class RestaurantSummary(ResponseModel):
     city: str
     cuisine: str
     is_open: bool
+    is_open_now: bool = Field(
+        description="Taking orders now: switched on, within its opening hours and not on a holiday closure"
+    )
     image_url: str | None = None
+    distance_km: float | None = Field(
+        None, description="Listings by `lat`/`lng` only: kilometres from the restaurant to that point"
+    )
+
+
+class LocationOut(ResponseModel):
+    lat: float
+    lng: float
 
 
 class Restaurant(RestaurantSummary):
     address: str
     opening_hours: dict[str, list[str]] | None = None
+    location: LocationOut | None = None
+    delivery_radius_km: float | None = None
+    timezone: str = zones.DEFAULT_TIMEZONE
+    holiday_closures: list[str] = []
     # What an order here costs beyond its items (rates as decimal text, e.g. "0.0825").
     delivery_fee_cents: int = 0
     delivery_fee_per_km_cents: int = 0
@@ -249,6 +339,11 @@ def new_restaurant(cmd: RestaurantCreate, restaurant_id: str, now: str) -> dict[
         "address": cmd.address,
         "is_open": cmd.is_open,
         "opening_hours": cmd.opening_hours,
+        "location": cmd.location.model_dump() if cmd.location else None,
+        "geo_cell": zones.cell_of(cmd.location.model_dump()) if cmd.location else None,
+        "delivery_radius_km": cmd.delivery_radius_km,
+        "timezone": cmd.timezone,
+        "holiday_closures": cmd.holiday_closures,
         **stored_terms(cmd.model_dump(include=set(pricing.TERM_NAMES))),
         "listing": LISTING,
         "name_sort": name_sort(cmd.name, restaurant_id),
@@ -264,6 +359,8 @@ def restaurant_changes(current: dict[str, Any], cmd: RestaurantUpdate, now: str)
         changes["cuisine"] = canonical_cuisine(changes["cuisine"])
     if "name" in changes:
         changes["name_sort"] = name_sort(changes["name"], current["restaurant_id"])
+    if "location" in changes:
+        changes["geo_cell"] = zones.cell_of(changes["location"])
     changes["updated_at"] = now
     return changes
 
@@ -313,6 +410,17 @@ def ensure_manages(principal: Principal, restaurant: dict[str, Any]) -> None:
     if RESTAURANT_OWNERS in principal.roles and restaurant.get("owner_id") == principal.user_id:
         return
     raise Forbidden("Only this restaurant's owner or an admin can change it")
+
+
+def nearby_point(query: RestaurantQuery) -> tuple[float, float]:
+    """The point of a listing by location: both coordinates, and one page only (the nearest
+    ``limit``: a cursor would not make the lookup cheaper, only the same reads again)."""
+    errors = [FieldError(name, "send lat and lng together") for name in ("lat", "lng") if getattr(query, name) is None]
+    if query.cursor is not None:
+        errors.append(FieldError("cursor", "a listing by location is one page: raise limit (up to 100) instead"))
+    if errors or query.lat is None or query.lng is None:
+        raise ValidationFailed("The location listing needs lat and lng, and no cursor", errors)
+    return query.lat, query.lng
 
 
 def restaurant_not_found(restaurant_id: str) -> NotFound:

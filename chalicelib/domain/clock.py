@@ -15,3 +15,8 @@ def rfc3339(moment: datetime) -> str:
 
 def utc_now_text() -> str:
     return rfc3339(now())
+
+
+def parse_rfc3339(text: str) -> datetime:
+    """The instant an ``rfc3339`` text names (aware, UTC)."""
+    return datetime.fromisoformat(text).astimezone(UTC)

@@ -17,8 +17,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from chalicelib.domain import pricing, promos
-from chalicelib.domain.accounts import ADMINS, COURIERS, RESTAURANT_OWNERS, Address
+from chalicelib.domain import pricing, promos, zones
+from chalicelib.domain.accounts import ADMINS, COURIERS, RESTAURANT_OWNERS, Address, Latitude, Longitude
 from chalicelib.domain.base import RequestModel, ResponseModel, WholeNumber, text
 from chalicelib.domain.clock import now as clock_now
 from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, ValidationFailed
@@ -176,6 +176,7 @@ class Order(BaseModel):
     refunded_cents: int | None = None
     # While PENDING: the card needs its holder (3-D Secure); see PaymentAction.
     payment_action: dict[str, Any] | None = None
+    distance_km: float | None = None  # from the restaurant to the delivery address
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Order:
@@ -301,19 +302,26 @@ class OrderLineIn(RequestModel):
     quantity: Annotated[int, Field(ge=1, le=50), WholeNumber]
 
 
+class DeliveryAddress(Address):
+    """An address an order goes to: its coordinates decide whether the restaurant delivers there."""
+
+    lat: Latitude
+    lng: Longitude
+
+
 class OrderDraft(RequestModel):
     """What prices an order: a quote asks with this, an order places it."""
 
     restaurant_id: Id
     items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_LINES)]
-    delivery_address: Address | None = None
+    delivery_address: DeliveryAddress | None = None
     # For the courier, chosen by the customer; never taxed.
     tip_cents: pricing.TipCents = 0
     promo_code: promos.Code | None = None
 
 
 class PlaceOrder(OrderDraft):
-    delivery_address: Address
+    delivery_address: DeliveryAddress
     payment_token: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
     notes: Annotated[str, text(500, multiline=True)] | None = None
 
@@ -414,8 +422,9 @@ def price(
 ) -> PricedOrder:
     """Prices come from the catalog only, fees and tax from the restaurant's terms
     (``pricing.breakdown``). An unknown restaurant, or products it does not sell, are 404
-    (with the fields named); a closed restaurant or an unavailable product is 409 (a retry
-    later may work); below the minimum order, or a promo code that does not apply, is 422."""
+    (with the fields named); an unavailable product is 409 (a retry later may work); below
+    the minimum order, or a promo code that does not apply, is 422. Whether the restaurant
+    delivers there and now is ``delivery_distance``'s call."""
     if restaurant is None:
         raise NotFound("No such restaurant", [FieldError("restaurant_id", "unknown restaurant")])
     invalid: list[FieldError] = []
@@ -437,8 +446,6 @@ def price(
         )
     if invalid:
         raise NotFound("Some products are not sold by this restaurant", invalid)
-    if restaurant.get("is_open") is not True:
-        raise Conflict("The restaurant is closed", [FieldError("restaurant_id", "the restaurant is closed")])
     if unavailable:
         raise Conflict("Some products are not available", unavailable)
     if len(currencies) > 1:
@@ -467,11 +474,17 @@ def price(
 
 
 def shortfall(
-    order: Order, restaurant: Mapping[str, Any] | None, products: Mapping[str, Mapping[str, Any]]
+    order: Order,
+    restaurant: Mapping[str, Any] | None,
+    products: Mapping[str, Mapping[str, Any]],
+    at: datetime | None = None,
 ) -> FailureReason | None:
     """What a fresh read of the catalog says about confirming ``order`` now (the transaction's
-    conditions stay the judge; this spares a transaction that is bound to fail)."""
+    conditions stay the judge; this spares a transaction that is bound to fail). With ``at``,
+    the restaurant's hours count too (the transaction checks only its owner's switch)."""
     if restaurant is None or restaurant.get("is_open") is not True:
+        return RESTAURANT_CLOSED
+    if at is not None and not zones.open_at(restaurant, at):
         return RESTAURANT_CLOSED
     for line in order.items:
         product = products.get(line.product_id)
@@ -482,6 +495,29 @@ def shortfall(
     return None
 
 
+def delivery_distance(cmd: OrderDraft, restaurant: Mapping[str, Any], at: datetime) -> float | None:
+    """The kilometres from the restaurant to the delivery address (to 10 m), if the restaurant
+    delivers there and takes orders at ``at``; else a 422 that writes nothing. A draft without
+    an address (a quote) is checked for the hours only and has no distance."""
+    address = cmd.delivery_address
+    distance = zones.distance_to(restaurant, address.lat, address.lng) if address else None
+    if address and not zones.delivers(restaurant, distance):
+        radius = restaurant.get("delivery_radius_km")
+        detail = (
+            f"The address is {zones.shown_distance(distance)} km from the restaurant, which delivers within {radius} km"
+            if distance is not None
+            else "This restaurant has no delivery area yet"
+        )
+        raise zones.OutOfDeliveryArea(
+            detail, [FieldError("delivery_address", "outside the restaurant's delivery area")]
+        )
+    if not zones.open_at(restaurant, at):
+        raise zones.RestaurantClosed(
+            "The restaurant is not taking orders now", [FieldError("restaurant_id", "the restaurant is closed")]
+        )
+    return zones.shown_distance(distance) if distance is not None else None
+
+
 def new_order(
     *,
     order_id: str,
@@ -490,6 +526,7 @@ def new_order(
     priced: PricedOrder,
     request_digest: str,
     now: str,
+    distance_km: float | None = None,
 ) -> Order:
     return Order(
         order_id=order_id,
@@ -508,6 +545,7 @@ def new_order(
         status_history=(StatusStamp(status=PENDING, at=now),),
         created_at=now,
         updated_at=now,
+        distance_km=distance_km,
     )
 
 
@@ -586,6 +624,7 @@ class OrderOut(PlacedOrder):
     dispute: OrderDispute | None = None
     refunded_cents: int | None = None
     payment_action: PaymentAction | None = None
+    distance_km: float | None = None
 
 
 class OrderPage(Page[OrderOut]):

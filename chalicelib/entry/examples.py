@@ -13,7 +13,14 @@ DEMO_PASSWORD = "Chowline-demo-1"  # noqa: S105  (public: it exists only on loca
 # Stand-ins that /docs replaces with the first restaurant and product the catalog lists.
 RESTAURANT_ID = "restaurant-id"
 PRODUCT_ID = "product-id"
-ADDRESS = {"label": "Home", "line1": "1201 E 6th St", "city": "Austin", "postcode": "78702"}
+ADDRESS = {
+    "label": "Home",
+    "line1": "1105 E 7th St",
+    "city": "Austin",
+    "postcode": "78702",
+    "lat": 30.2650,
+    "lng": -97.7310,
+}
 
 REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "SignUp": {"email": "new-customer@example.com", "password": "Chowline-new-1", "name": "New Customer"},
@@ -47,6 +54,11 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
         "delivery_fee_per_km_cents": 35,
         "min_order_cents": 1000,
         "tax_rate": "0.0825",
+        "location": {"lat": 30.2686, "lng": -97.7425},
+        "delivery_radius_km": 6,
+        "timezone": "America/Chicago",
+        "opening_hours": {"mon": ["11:00-22:00"], "fri": ["11:00-02:00"], "sat": ["10:00-02:00"]},
+        "holiday_closures": ["2026-12-25"],
     },
     "RestaurantUpdate": {"is_open": False},
     "ProductCreate": {"name": "Fish taco", "description": "Beer-battered cod", "price_cents": 450, "stock": 50},

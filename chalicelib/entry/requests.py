@@ -111,7 +111,7 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
 
 
 # pydantic names the member of a union an error came from ("none", "int",
-# "function-before[...]"); they are not fields of the request.
+# "function-before[...]", a model's class name); they are not fields of the request.
 _UNION_MEMBER_TAGS = frozenset(
     {"none", "str", "int", "float", "bool", "list", "dict", "constrained-int", "constrained-str"}
 )
@@ -122,7 +122,9 @@ def _path(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in _UNION_MEMBER_TAGS or "[" in part or not part.replace("-", "_").isidentifier():
+        elif (
+            part in _UNION_MEMBER_TAGS or "[" in part or part[:1].isupper() or not part.replace("-", "_").isidentifier()
+        ):
             continue
         else:
             path += f".{part}" if path else str(part)

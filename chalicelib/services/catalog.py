@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters.cache import TtlCache
 from chalicelib.adapters.catalog_repo import CatalogTable, ProductsRepository, RestaurantsRepository
 from chalicelib.adapters.identity import CognitoIdentity
 from chalicelib.domain import catalog as model
+from chalicelib.domain import zones
 from chalicelib.domain.accounts import RESTAURANT_OWNERS
-from chalicelib.domain.clock import utc_now_text
+from chalicelib.domain.clock import parse_rfc3339, utc_now_text
 from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound
 from chalicelib.domain.paging import ListQuery
 from chalicelib.domain.principal import Principal, require_account
@@ -51,18 +53,46 @@ class CatalogService:
     def list_restaurants(self, query: model.RestaurantQuery) -> model.RestaurantPage:
         city = model.canonical_city(query.city) if query.city else None
         cuisine = model.canonical_cuisine(query.cuisine) if query.cuisine else None
+        if query.nearby:
+            return self._nearby(query, city, cuisine)
 
         def load() -> model.RestaurantPage:
             items, next_cursor = self._restaurants.page(
                 city=city, cuisine=cuisine, limit=query.limit, cursor=query.cursor
             )
-            return model.RestaurantPage.model_validate({"items": items, "next_cursor": next_cursor})
+            moment = self._moment()
+            shown = [zones.with_open_now(item, moment) for item in items]
+            return model.RestaurantPage.model_validate({"items": shown, "next_cursor": next_cursor})
 
         key = ("restaurants", city, cuisine, query.limit, query.cursor)
         return self._cache.get_or_load(key, load, (RESTAURANT_LISTS,))
 
+    def _nearby(self, query: model.RestaurantQuery, city: str | None, cuisine: str | None) -> model.RestaurantPage:
+        """One Query per index cell around the point (each cell's restaurants kept in the
+        read cache, whichever point asked), then each restaurant's own radius decides."""
+        lat, lng = model.nearby_point(query)
+        cells = zones.cells_around(lat, lng)
+        found: dict[str, list[dict[str, Any]]] = {}
+        for cell in cells:
+            cached = self._cache.get(("geo_cell", cell))
+            if cached is not None:
+                found[cell] = cached
+        missing = [cell for cell in cells if cell not in found]
+        for cell, items in self._restaurants.in_cells(missing).items():
+            self._cache.put(("geo_cell", cell), items, (RESTAURANT_LISTS,))
+            found[cell] = items
+        candidates = (item for items in found.values() for item in items)
+        shown = zones.nearby(candidates, lat, lng, self._moment(), query.limit, cuisine=cuisine, city=city)
+        return model.RestaurantPage.model_validate({"items": shown, "next_cursor": None})
+
     def get_restaurant(self, restaurant_id: str) -> model.Restaurant:
-        return model.Restaurant.model_validate(self._restaurant(restaurant_id))
+        return model.Restaurant.model_validate(self._shown(self._restaurant(restaurant_id)))
+
+    def _moment(self) -> datetime:
+        return parse_rfc3339(self._now())
+
+    def _shown(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        return zones.with_open_now(item, self._moment())
 
     def create_restaurant(self, principal: Principal, cmd: model.RestaurantCreate) -> model.ManagedRestaurant:
         if not principal.is_admin:
@@ -76,7 +106,7 @@ class CatalogService:
         if not self._restaurants.create(item):
             raise Conflict("A restaurant with this id exists already; retry")
         self._cache.invalidate(RESTAURANT_LISTS)
-        return model.ManagedRestaurant.model_validate(item)
+        return model.ManagedRestaurant.model_validate(self._shown(item))
 
     def update_restaurant(
         self, principal: Principal, restaurant_id: str, cmd: model.RestaurantUpdate
@@ -91,7 +121,7 @@ class CatalogService:
             model.restaurant_not_found(restaurant_id),
         )
         self._restaurant_changed(restaurant_id)
-        return model.ManagedRestaurant.model_validate(updated)
+        return model.ManagedRestaurant.model_validate(self._shown(updated))
 
     def managed_restaurant(self, principal: Principal, restaurant_id: str) -> dict[str, Any]:
         """The restaurant item (read fresh, in the same call as the check that the caller's
@@ -113,7 +143,7 @@ class CatalogService:
         if updated is None:
             raise model.restaurant_not_found(restaurant_id)
         self._restaurant_changed(restaurant_id)
-        return model.ManagedRestaurant.model_validate(updated)
+        return model.ManagedRestaurant.model_validate(self._shown(updated))
 
     # --- menus and products ----------------------------------------------------------
 

@@ -18,7 +18,7 @@ from chalicelib.adapters.queue import OrdersQueue
 from chalicelib.domain import orders as domain
 from chalicelib.domain import promos
 from chalicelib.domain.clock import now as clock_now
-from chalicelib.domain.clock import rfc3339, utc_now_text
+from chalicelib.domain.clock import parse_rfc3339, rfc3339, utc_now_text
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ServiceUnavailable, Unprocessable
 from chalicelib.domain.paging import page_of
 from chalicelib.domain.payments import PaymentRetry
@@ -69,7 +69,7 @@ class OrdersService:
         if snap.order is not None:
             return self._replay(snap.order, digest)
         now = self._clock()
-        priced = self._price(cmd, snap, now)
+        priced, distance = self._price(cmd, snap, now)
         order = domain.new_order(
             order_id=order_id,
             customer_id=principal.user_id,
@@ -77,6 +77,7 @@ class OrdersService:
             priced=priced,
             request_digest=digest,
             now=now,
+            distance_km=distance,
         )
         existing = self._repo.put_new(order)
         if existing is not None:
@@ -90,7 +91,7 @@ class OrdersService:
         refusals): one BatchGetItem, nothing written."""
         domain.check_lines(cmd)
         snap = self._read(principal, cmd, None)
-        return domain.quote_out(self._price(cmd, snap, self._clock()))
+        return domain.quote_out(self._price(cmd, snap, self._clock())[0])
 
     def _read(self, principal: Principal, cmd: domain.OrderDraft, order_id: str | None) -> Snapshot:
         """The catalog, the caller's account, the promo code and (with ``order_id``) an
@@ -106,10 +107,13 @@ class OrdersService:
         require_account(snap.user_exists)
         return snap
 
-    def _price(self, cmd: domain.OrderDraft, snap: Snapshot, now: str) -> domain.PricedOrder:
-        """Placement and quotes price alike: the catalog, the restaurant's terms, the code."""
-        at = datetime.fromisoformat(now)
-        return domain.price(cmd, snap.restaurant, snap.products, distance_km=None, promo=snap.promo, at=at)
+    def _price(self, cmd: domain.OrderDraft, snap: Snapshot, now: str) -> tuple[domain.PricedOrder, float | None]:
+        """Placement and quotes price alike: the delivery area and hours, the catalog, the
+        restaurant's terms (the per-km fee from the delivery distance), the code."""
+        at = parse_rfc3339(now)
+        distance = domain.delivery_distance(cmd, snap.restaurant, at) if snap.restaurant is not None else None
+        priced = domain.price(cmd, snap.restaurant, snap.products, distance_km=distance, promo=snap.promo, at=at)
+        return priced, distance
 
     def _replay(self, order: domain.Order, digest: str) -> Placement:
         if order.request_hash != digest:
@@ -355,14 +359,14 @@ class OrderProcessor:
         )
 
     def _confirm(self, order: domain.Order, snap: Snapshot) -> str:
-        reason = domain.shortfall(order, snap.restaurant, snap.products)
+        reason = domain.shortfall(order, snap.restaurant, snap.products, at=parse_rfc3339(self._clock()))
         if reason:
             return self._fail(order, reason)
         started = time.perf_counter()
         try:
             auth = self._payments.authorize(order)
         except PaymentUnavailable:
-            if self._retry.exhausted(_moment(order.created_at), _moment(self._clock())):
+            if self._retry.exhausted(parse_rfc3339(order.created_at), parse_rfc3339(self._clock())):
                 return self._fail(order, domain.PAYMENT_UNAVAILABLE)
             raise
         self._metrics.payment_latency((time.perf_counter() - started) * 1000, str(auth.get("status")))
@@ -387,7 +391,7 @@ class OrderProcessor:
                 # Sold out or closed meanwhile (or a product changed how it counts stock):
                 # a fresh read says which.
                 fresh = self._catalog(order)
-                reason = domain.shortfall(order, fresh.restaurant, fresh.products)
+                reason = domain.shortfall(order, fresh.restaurant, fresh.products, at=parse_rfc3339(self._clock()))
                 if reason:
                     return self._fail(order, reason, authorization)
                 products = fresh.products
@@ -401,9 +405,9 @@ class OrderProcessor:
         """The card needs its holder (3-D Secure): the order waits, PENDING, showing its
         customer what their client needs, until the provider's event says they acted (the
         webhook queues the order again) or the window closes (then it fails, released)."""
-        placed = _moment(order.created_at)
+        placed = parse_rfc3339(order.created_at)
         authorization = auth.get("authorization_id")
-        if _moment(self._clock()) - placed >= self._retry.action_window:
+        if parse_rfc3339(self._clock()) - placed >= self._retry.action_window:
             return self._fail(order, domain.PAYMENT_ACTION_REQUIRED, authorization)
         if order.payment_action:
             return str(order.status)  # still waiting; the sweeper looks again
@@ -450,7 +454,3 @@ class OrderProcessor:
             if order.failure_reason != domain.PAYMENT_UNAVAILABLE or order.authorization_id:
                 self._payments.void(order)
         return str(status)
-
-
-def _moment(text: str) -> datetime:
-    return datetime.fromisoformat(text)

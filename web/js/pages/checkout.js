@@ -74,6 +74,10 @@ export default async function render({ go, page }) {
       field("Street address", "delivery_address.line1", { autocomplete: "street-address", value: saved.line1 || "", required: true }),
       field("City", "delivery_address.city", { autocomplete: "address-level2", value: saved.city || "", required: true }),
       field("Postcode", "delivery_address.postcode", { autocomplete: "postal-code", value: saved.postcode || "", required: true }),
+      // The restaurant's delivery area is checked against these (a saved address has them).
+      coordinate("Latitude", "delivery_address.lat", saved.lat, 90),
+      coordinate("Longitude", "delivery_address.lng", saved.lng, 180),
+      "geolocation" in navigator ? h("button", { type: "button", class: "small", onclick: (e) => locate(e.target.form) }, "Use my location") : null,
     ),
     payment,
     field("Notes for the restaurant (optional)", "notes", { rows: 2, maxlength: 500 }),
@@ -126,6 +130,7 @@ async function placeOrder(el, data, go) {
       line1: data.get("delivery_address.line1").trim(),
       city: data.get("delivery_address.city").trim(),
       postcode: data.get("delivery_address.postcode").trim(),
+      ...coordinates(data),
     },
     payment_token: data.get("payment_token").trim(),
   };
@@ -144,6 +149,35 @@ async function placeOrder(el, data, go) {
     if (error.status >= 400 && error.status < 500) sessionStorage.removeItem(ATTEMPT_KEY);
     showProblem(el, error);
   }
+}
+
+function coordinate(label, name, value, limit) {
+  return field(label, name, { type: "number", step: "any", min: -limit, max: limit, inputmode: "decimal", required: true, value });
+}
+
+// Left out when empty or not a number: the API then names the missing field.
+function coordinates(data) {
+  const out = {};
+  for (const key of ["lat", "lng"]) {
+    const value = Number.parseFloat(data.get(`delivery_address.${key}`));
+    if (Number.isFinite(value)) out[key] = value;
+  }
+  return out;
+}
+
+function locate(el) {
+  const status = el.querySelector(".form-error");
+  navigator.geolocation.getCurrentPosition(
+    ({ coords }) => {
+      el.elements["delivery_address.lat"].value = coords.latitude.toFixed(6);
+      el.elements["delivery_address.lng"].value = coords.longitude.toFixed(6);
+    },
+    () => {
+      status.textContent = "Your location is not available: type the coordinates instead.";
+      status.hidden = false;
+    },
+    { timeout: 10000 },
+  );
 }
 
 // The same body keeps its key until the attempt succeeds or is refused.

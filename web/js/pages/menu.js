@@ -32,7 +32,7 @@ export default async function render({ params: [restaurantId], page }) {
   page(
     restaurant.name,
     h("p", { class: "muted" }, `${restaurant.cuisine} · ${restaurant.address}`),
-    restaurant.is_open ? null : h("p", { class: "notice" }, "This restaurant is closed right now."),
+    (restaurant.is_open_now ?? restaurant.is_open) ? null : h("p", { class: "notice" }, "This restaurant is closed right now."),
     ...sections,
     summary,
   );

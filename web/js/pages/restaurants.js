@@ -45,7 +45,7 @@ export default async function render({ query, go, page }) {
           {},
           h("h2", {}, h("a", { href: `#/restaurants/${r.restaurant_id}` }, r.name)),
           h("p", { class: "muted" }, `${r.cuisine} · ${r.city}`),
-          r.is_open ? null : h("p", { class: "tag" }, "Closed"),
+          (r.is_open_now ?? r.is_open) ? null : h("p", { class: "tag" }, "Closed"),
         ),
       ),
     );
