@@ -143,6 +143,7 @@ def environment(outputs: dict[str, str], stage: str) -> dict[str, str]:
         "NOTIFICATIONS_TABLE": "NotificationsTableName",
         "CONNECTIONS_TABLE": "ConnectionsTableName",
         "DEVICES_TABLE": "DevicesTableName",
+        "COURIERS_TABLE": "CouriersTableName",
         "ORDERS_QUEUE_URL": "OrdersQueueUrl",
         "ORDERS_QUEUE_ARN": "OrdersQueueArn",
         "ORDERS_DLQ_URL": "OrdersDeadLetterQueueUrl",

@@ -1012,6 +1012,7 @@ def stateful_overrides() -> Json:
             "NotificationsTable",
             "ConnectionsTable",
             "DevicesTable",
+            "CouriersTable",
         )
     }
     out["OrdersQueue"] = {"Metadata": skip(sse)}

@@ -170,6 +170,7 @@ class OrdersRepository:
         cursor: str | None,
         status: str | None,
         newest_first: bool,
+        unclaimed: bool = False,
     ) -> tuple[list[domain.Order], str | None]:
         names = {"#k": key}
         values: dict[str, Any] = {":k": value}
@@ -178,6 +179,9 @@ class OrdersRepository:
             names["#s"] = "status"
             values[":s"] = status
             filter_expression = "#s = :s"
+        if unclaimed:
+            # Offers leave out the orders a courier has claimed (a page may then hold fewer).
+            filter_expression = "attribute_not_exists(courier_id)"
         items, next_cursor = query_page(
             self._clients,
             self._cursors,
@@ -261,7 +265,96 @@ class OrdersRepository:
         )
         return [domain.Order.from_item(item) for item in items]
 
+    def carried_by(self, courier_id: str, since: str) -> list[domain.Order]:
+        """The courier's orders in PICKED_UP placed since ``since``: ONE Query on by_courier."""
+        with aws_errors(_STORE):
+            out = self._db.query(
+                TableName=self._orders,
+                IndexName="by_courier",
+                KeyConditionExpression="courier_id = :c AND created_at >= :since",
+                FilterExpression="#s = :picked",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":c": {"S": courier_id},
+                    ":since": {"S": since},
+                    ":picked": {"S": domain.PICKED_UP},
+                },
+            )
+        return [_order(item) for item in out.get("Items", [])]
+
+    def restaurant_locations(self, restaurant_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """``location`` of each restaurant that has one: ONE projected BatchGetItem."""
+        if not restaurant_ids:
+            return {}
+        found = self._batch_get(
+            {
+                self._restaurants: {
+                    "Keys": [{"restaurant_id": {"S": rid}} for rid in sorted(set(restaurant_ids))],
+                    "ProjectionExpression": "restaurant_id, #l",
+                    "ExpressionAttributeNames": {"#l": "location"},
+                }
+            }
+        )
+        return {str(r["restaurant_id"]): r["location"] for r in found.get(self._restaurants, []) if r.get("location")}
+
     # --- writes ---------------------------------------------------------------------------
+
+    def claim(self, order_id: str, courier_id: str, at: str) -> domain.Order:
+        """ONE conditional UpdateItem: the READY order without a courier becomes this
+        courier's. Raises StaleStatus (with the order as it is) when it is not."""
+        return self._update(
+            order_id,
+            "SET courier_id = :c, claimed_at = :at, updated_at = :at",
+            "#s = :ready AND attribute_not_exists(courier_id)",
+            {":c": {"S": courier_id}, ":at": {"S": at}, ":ready": {"S": domain.READY}},
+        )
+
+    def unassign(self, order_id: str, at: str) -> domain.Order:
+        """ONE conditional UpdateItem: a claimed READY order loses its courier and counts
+        one more offer round (the re-offer's event ids differ from the first's)."""
+        return self._update(
+            order_id,
+            "REMOVE courier_id, claimed_at SET updated_at = :at, offer_round = if_not_exists(offer_round, :zero) + :one",
+            "#s = :ready AND attribute_exists(courier_id)",
+            {":at": {"S": at}, ":ready": {"S": domain.READY}, ":zero": {"N": "0"}, ":one": {"N": "1"}},
+        )
+
+    def place_courier(self, order_id: str, courier_id: str, location: dict[str, Any], eta: str | None) -> bool:
+        """Writes the courier's position (and ETA) onto an order they carry; False when the
+        order is no longer PICKED_UP by them."""
+        expression = "SET courier_location = :loc" + (", eta = :eta" if eta else " REMOVE eta")
+        values: dict[str, Any] = {
+            ":loc": to_value(location),
+            ":c": {"S": courier_id},
+            ":picked": {"S": domain.PICKED_UP},
+        }
+        if eta:
+            values[":eta"] = {"S": eta}
+        try:
+            self._update(order_id, expression, "#s = :picked AND courier_id = :c", values)
+        except StaleStatus:
+            return False
+        return True
+
+    def _update(self, order_id: str, expression: str, condition: str, values: dict[str, Any]) -> domain.Order:
+        try:
+            with aws_errors(_STORE), self._writing():
+                out = self._db.update_item(
+                    TableName=self._orders,
+                    Key=_order_key(order_id),
+                    UpdateExpression=expression,
+                    ConditionExpression=f"attribute_exists(order_id) AND {condition}",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                item = getattr(exc, "response", {}).get("Item")
+                raise StaleStatus(_order(item) if item else None) from exc
+            raise
+        return _order(out["Attributes"])
 
     def put_new(self, order: domain.Order) -> domain.Order | None:
         """Creates the order; if its id exists already, returns the existing one instead
@@ -423,8 +516,13 @@ def _status_update(order: domain.Order, moved: domain.Order) -> dict[str, Any]:
         names[f"#x{index}"] = name
         values[f":x{index}"] = to_value(value)
         parts.append(f"#x{index} = :x{index}")
+    # Attributes ``moved`` clears (set to None): removed from the item.
+    removed = [name for name, value in after.items() if value is None and before.get(name) is not None]
+    for index, name in enumerate(removed):
+        names[f"#r{index}"] = name
+    dropping = (" REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed)))) if removed else ""
     return {
-        "UpdateExpression": "SET " + ", ".join(parts),
+        "UpdateExpression": "SET " + ", ".join(parts) + dropping,
         "ConditionExpression": "#s = :from",
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, StringConstraints, model_serializer
 
 from chalicelib.domain.accounts import ADMINS, COURIERS, RESTAURANT_OWNERS, Address
 from chalicelib.domain.base import RequestModel, ResponseModel, WholeNumber, text
+from chalicelib.domain.couriers import Position
 from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, ValidationFailed
 from chalicelib.domain.paging import ListQuery, Page
 from chalicelib.domain.principal import Principal
@@ -82,6 +83,8 @@ PAID_STATUSES = frozenset({CONFIRMED, ACCEPTED, PREPARING, READY, PICKED_UP, DEL
 RELEASED_STATUSES = frozenset({REJECTED, CANCELLED})
 FINAL_STATUSES = frozenset(status for status in OrderStatus if status.is_final)
 REDACTED = "[redacted]"
+CARRYING_FIELDS = ("courier_location", "eta")
+DISPATCH_FIELDS = (*CARRYING_FIELDS, "claimed_at", "pickup_distance_km")
 PERSONAL_FIELDS = ("delivery_address", "notes")
 
 
@@ -143,6 +146,12 @@ class Order(BaseModel):
     reason: str | None = None
     authorization_id: str | None = None
     stock_taken: tuple[str, ...] = ()
+    # Dispatch: the claim (courier_id + claimed_at), how often an admin put it back on offer,
+    # and, while PICKED_UP only, the carrying courier's last position and the ETA.
+    claimed_at: str | None = None
+    offer_round: int = 0
+    courier_location: dict[str, Any] | None = None
+    eta: str | None = None
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Order:
@@ -192,7 +201,7 @@ class Order(BaseModel):
         target = OrderStatus(target)
         if by is not None:
             check_mover(self, by, target, owns_restaurant)
-            if target == PICKED_UP:
+            if target == PICKED_UP and not self.courier_id:
                 changes["courier_id"] = by.user_id
         check_transition(self.status, target)
         return self._moved(target, at, changes)
@@ -211,6 +220,9 @@ class Order(BaseModel):
             "status_history": (*self.status_history, StatusStamp(status=target, at=at)),
         }
         update.update({name: value for name, value in changes.items() if value is not None})
+        if target != PICKED_UP:
+            # The courier's position is shown between pickup and delivery only: dropped here.
+            update.update({name: None for name in CARRYING_FIELDS if getattr(self, name) is not None})
         return self.model_copy(update=update)
 
 
@@ -242,8 +254,10 @@ def check_mover(order: Order, principal: Principal, target: str, owns_restaurant
     if target in COURIER_TARGETS:
         if COURIERS not in principal.roles:
             raise _forbidden(target)
-        if target == DELIVERED and order.courier_id != principal.user_id:
-            raise NotFound("No such order")
+        if order.courier_id != principal.user_id:
+            if target == PICKED_UP and not order.courier_id and order.status == READY:
+                raise Conflict(f"Claim this delivery first: POST /deliveries/{order.order_id}/claim")
+            raise NotFound("No such order")  # another courier's delivery
         return
     raise _forbidden(target)
 
@@ -468,6 +482,27 @@ class OrderOut(PlacedOrder):
     courier_id: str | None = None
     reason: str | None = None
     updated_at: str | None = None
+    claimed_at: str | None = Field(None, description="When its courier claimed the delivery")
+    courier_location: Position | None = Field(
+        None, description="While PICKED_UP only: the carrying courier's last reported position"
+    )
+    eta: str | None = Field(
+        None,
+        description="While PICKED_UP only, when the address has coordinates: the expected delivery "
+        "instant (RFC 3339), from the straight-line distance and the configured courier speed",
+    )
+    pickup_distance_km: float | None = Field(
+        None, description="In GET /deliveries, when both are known: from the courier to the restaurant"
+    )
+
+    @model_serializer(mode="wrap")
+    def _leave_out_dispatch_gaps(self, handler: SerializerFunctionWrapHandler):  # noqa: ANN202 - keeps the schema
+        # Absent, not null, outside their moment: a client tests for the key.
+        data = handler(self)
+        for name in DISPATCH_FIELDS:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
 
 
 class OrderPage(Page[OrderOut]):
@@ -479,7 +514,11 @@ def placed_out(order: Order) -> PlacedOrder:
 
 
 def order_out(order: Order) -> OrderOut:
-    return OrderOut.model_validate(order.item())
+    item = order.item()
+    if order.status != PICKED_UP:
+        for name in CARRYING_FIELDS:
+            item.pop(name, None)
+    return OrderOut.model_validate(item)
 
 
 def orders_out(orders: Iterable[Order]) -> list[dict[str, Any]]:
