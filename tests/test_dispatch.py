@@ -337,3 +337,35 @@ def test_the_live_channel_offers_to_couriers_on_shift_only(client, aws, bridge, 
     assert got["off_shift"] == [], "off shift: no offer, no pickup alert"
     inbox = body_of(call(client, "get", "/users/me/notifications", people["off_shift"][1]))["items"]
     assert order_id not in {n["order_id"] for n in inbox}
+
+
+# Who may call the dispatch routes: (method, path, body, statuses for ROLE_CALLERS in order).
+# The courier here is a fresh one, off shift; the order id is unknown.
+ROLE_CALLERS = ("anonymous", "customer", "owner", "courier", "admin")
+ROLE_MATRIX = [
+    ("GET", "/couriers/me", None, (401, 403, 403, 200, 403)),
+    ("PUT", "/couriers/me", {"available": False}, (401, 403, 403, 200, 403)),
+    ("PUT", "/couriers/me/location", {"lat": 40.7, "lng": -74.0}, (401, 403, 403, 200, 403)),
+    ("GET", "/deliveries", None, (401, 403, 403, 409, 403)),
+    ("POST", "/deliveries/ord_unknown/claim", None, (401, 403, 403, 409, 403)),
+    ("DELETE", "/deliveries/ord_unknown/claim", None, (401, 403, 403, 403, 404)),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "who", "expected"),
+    [
+        pytest.param(method, path, body, who, expected, id=f"{method} {path}-{who}")
+        for method, path, body, statuses in ROLE_MATRIX
+        for who, expected in zip(ROLE_CALLERS, statuses, strict=True)
+    ],
+)
+def test_dispatch_role_matrix(client, people, method, path, body, who, expected):
+    headers = {"Content-Type": "application/json"}
+    if who != "anonymous":
+        headers = auth(people["off_shift" if who == "courier" else who][1])
+    data = json.dumps(body) if body is not None else None
+    response = client.http.request(method, path, headers=headers, body=data)
+    assert response.status_code == expected, response.body[:300]
+    if expected >= 400:
+        assert response.headers["Content-Type"] == "application/problem+json"
