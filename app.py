@@ -537,7 +537,9 @@ def report_courier_location() -> Response:
     """Report my position: at most one every 5 s (else 429 with `Retry-After`), kept 15 minutes.
 
     It is written onto the orders I carry (PICKED_UP), whose view then shows `courier_location`
-    and `eta` to their customer and restaurant, and pushed to them as a `courier.location` frame."""
+    and `eta` to their customer and restaurant, and pushed to their sockets as a frame
+    `{"type": "courier.location", "event_id", "order_id", "restaurant_id", "status", "at",
+    "courier_location": {"lat", "lng", "at"}, "eta"}` (no push, no inbox entry)."""
     request = _request()
     cmd = body_model(request, couriers.PositionReport)
     return json_response(container().dispatch.report_position(principal_of(request), cmd))
