@@ -493,8 +493,7 @@ def list_deliveries() -> Response:
 
     Oldest first; nearest pickup first within the page (with `pickup_distance_km`) once the
     courier has reported a position and the restaurants have a `location`. A courier who is
-    not available (`PUT /couriers/me`) gets a 409 problem `courier-unavailable`. A page may
-    hold fewer than `limit` items (claimed orders are left out) and still have a next page."""
+    not available (`PUT /couriers/me`) gets a 409 problem `courier-unavailable`."""
     request = _request()
     return json_response(container().dispatch.offers(principal_of(request), query_model(request, orders.OrdersQuery)))
 

@@ -85,6 +85,13 @@ def test_who_moves_decides():
     assert picked.move("DELIVERED", COURIER, at="t").status == domain.DELIVERED
 
 
+def test_an_order_is_on_offer_from_ready_until_it_leaves_ready():
+    ready = order(status="PREPARING").move("READY", OWNER, at="t", owns_restaurant=True)
+    assert ready.offer == domain.OFFERED, "the sparse by_offer index lists it"
+    picked = ready.model_copy(update={"courier_id": COURIER.user_id}).move("PICKED_UP", COURIER, at="t2")
+    assert picked.offer is None and "offer" in picked.item(), "set to None: the write removes it"
+
+
 def test_the_position_is_dropped_when_the_order_leaves_picked_up():
     here = {"lat": 1.0, "lng": 2.0, "at": "t"}
     carried = order(status="PICKED_UP", courier_id=COURIER.user_id, courier_location=here, eta="t2")

@@ -170,7 +170,6 @@ class OrdersRepository:
         cursor: str | None,
         status: str | None,
         newest_first: bool,
-        unclaimed: bool = False,
     ) -> tuple[list[domain.Order], str | None]:
         names = {"#k": key}
         values: dict[str, Any] = {":k": value}
@@ -179,9 +178,6 @@ class OrdersRepository:
             names["#s"] = "status"
             values[":s"] = status
             filter_expression = "#s = :s"
-        if unclaimed:
-            # Offers leave out the orders a courier has claimed (a page may then hold fewer).
-            filter_expression = "attribute_not_exists(courier_id)"
         items, next_cursor = query_page(
             self._clients,
             self._cursors,
@@ -301,10 +297,11 @@ class OrdersRepository:
 
     def claim(self, order_id: str, courier_id: str, at: str) -> domain.Order:
         """ONE conditional UpdateItem: the READY order without a courier becomes this
-        courier's. Raises StaleStatus (with the order as it is) when it is not."""
+        courier's and leaves the offers (by_offer). Raises StaleStatus (with the order as it
+        is) when it is not."""
         return self._update(
             order_id,
-            "SET courier_id = :c, claimed_at = :at, updated_at = :at",
+            "SET courier_id = :c, claimed_at = :at, updated_at = :at REMOVE offer",
             "#s = :ready AND attribute_not_exists(courier_id)",
             {":c": {"S": courier_id}, ":at": {"S": at}, ":ready": {"S": domain.READY}},
         )
@@ -314,7 +311,8 @@ class OrdersRepository:
         one more offer round (the re-offer's event ids differ from the first's)."""
         return self._update(
             order_id,
-            "REMOVE courier_id, claimed_at SET updated_at = :at, offer_round = if_not_exists(offer_round, :zero) + :one",
+            "REMOVE courier_id, claimed_at "
+            "SET updated_at = :at, offer = :ready, offer_round = if_not_exists(offer_round, :zero) + :one",
             "#s = :ready AND attribute_exists(courier_id)",
             {":at": {"S": at}, ":ready": {"S": domain.READY}, ":zero": {"N": "0"}, ":one": {"N": "1"}},
         )

@@ -84,6 +84,7 @@ RELEASED_STATUSES = frozenset({REJECTED, CANCELLED})
 FINAL_STATUSES = frozenset(status for status in OrderStatus if status.is_final)
 REDACTED = "[redacted]"
 CARRYING_FIELDS = ("courier_location", "eta")
+OFFERED = "READY"
 DISPATCH_FIELDS = (*CARRYING_FIELDS, "claimed_at", "pickup_distance_km")
 PERSONAL_FIELDS = ("delivery_address", "notes")
 
@@ -150,6 +151,8 @@ class Order(BaseModel):
     # and, while PICKED_UP only, the carrying courier's last position and the ETA.
     claimed_at: str | None = None
     offer_round: int = 0
+    # "READY" while offered to couriers (READY, not claimed): the sparse by_offer index's key.
+    offer: str | None = None
     courier_location: dict[str, Any] | None = None
     eta: str | None = None
 
@@ -220,6 +223,10 @@ class Order(BaseModel):
             "status_history": (*self.status_history, StatusStamp(status=target, at=at)),
         }
         update.update({name: value for name, value in changes.items() if value is not None})
+        if target == READY:
+            update["offer"] = OFFERED
+        elif self.offer is not None:
+            update["offer"] = None
         if target != PICKED_UP:
             # The courier's position is shown between pickup and delivery only: dropped here.
             update.update({name: None for name in CARRYING_FIELDS if getattr(self, name) is not None})

@@ -72,14 +72,13 @@ class DispatchService:
         if not (state and state.get("available")):
             raise domain.CourierUnavailable(NOT_AVAILABLE)
         found, cursor = self._orders.query(
-            index="by_status",
-            key="status",
-            value=orders.READY,
+            index="by_offer",
+            key="offer",
+            value=orders.OFFERED,
             limit=query.limit,
             cursor=query.cursor,
             status=None,
             newest_first=False,
-            unclaimed=True,
         )
         items = orders.orders_out(found)
         here = domain.point(position)
