@@ -369,3 +369,30 @@ def test_dispatch_role_matrix(client, people, method, path, body, who, expected)
     assert response.status_code == expected, response.body[:300]
     if expected >= 400:
         assert response.headers["Content-Type"] == "application/problem+json"
+
+
+def test_every_dispatch_route_is_in_the_openapi_document_with_typed_bodies():
+    import app as app_module
+    from chalicelib.entry import openapi
+
+    document = openapi.generate(app_module.api)
+    paths = document["paths"]
+    routes = {
+        ("/couriers/me", "get"): "CourierView",
+        ("/couriers/me", "put"): "CourierState",
+        ("/couriers/me/location", "put"): "PositionAccepted",
+        ("/deliveries/{order_id}/claim", "post"): "OrderOut",
+        ("/deliveries/{order_id}/claim", "delete"): "OrderOut",
+    }
+    for (path, method), model in routes.items():
+        op = paths[path][method]
+        schema = op["responses"]["200"]["content"]["application/json"]["schema"]
+        assert schema["$ref"].endswith(f"/{model}"), (path, method)
+    for path, model in (("/couriers/me", "Availability"), ("/couriers/me/location", "PositionReport")):
+        body = paths[path]["put"]["requestBody"]["content"]["application/json"]["schema"]
+        assert body["$ref"].endswith(f"/{model}")
+    location = paths["/couriers/me/location"]["put"]
+    assert location["responses"]["429"] == {"$ref": "#/components/responses/Problem429"}
+    assert "Retry-After" in document["components"]["responses"]["Problem429"]["headers"]
+    assert "courier.location" in location["description"]
+    assert paths["/deliveries/{order_id}/claim"]["delete"]["x-roles"] == ["admins"]
