@@ -99,6 +99,7 @@ class Container:
             self.orders_repo,
             devices=self.devices,
             after_confirm=self._local_post_confirmation if self.settings.post_confirmation_in_process else None,
+            couriers=self.couriers_repo,
         )
 
     @cached_property

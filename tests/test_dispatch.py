@@ -371,6 +371,26 @@ def test_dispatch_role_matrix(client, people, method, path, body, who, expected)
         assert response.headers["Content-Type"] == "application/problem+json"
 
 
+def test_a_couriers_records_go_with_their_account(client, aws, new_user, token_for):
+    user_id, email = new_user("couriers")
+    token = token_for(email)
+    set_available(client, token, True)
+    assert call(client, "put", "/couriers/me/location", token, {"lat": 1.5, "lng": 2.5}).status_code == 200
+
+    def records() -> list[Any]:
+        out = aws("dynamodb").query(
+            TableName=table("couriers"),
+            KeyConditionExpression="courier_id = :c",
+            ExpressionAttributeValues={":c": {"S": user_id}},
+            ConsistentRead=True,
+        )
+        return out["Items"]
+
+    assert len(records()) == 2
+    assert call(client, "delete", "/users/me", token).status_code == 204
+    assert records() == []
+
+
 def test_every_dispatch_route_is_in_the_openapi_document_with_typed_bodies():
     import app as app_module
     from chalicelib.entry import openapi

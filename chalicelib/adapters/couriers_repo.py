@@ -115,6 +115,12 @@ class CouriersRepository:
                 f"One position every {interval_ms / 1000:g} s; retry shortly", retry_after=-(-wait_ms // 1000)
             ) from exc
 
+    def forget(self, courier_id: str) -> None:
+        """Deletes both records of a courier (their account is being deleted)."""
+        with aws_errors(_STORE):
+            for record in (STATE, POSITION):
+                self._db.delete_item(TableName=self._table, Key=self._key(courier_id, record))
+
     def available(self) -> set[str]:
         """Every courier on shift: Queries on the sparse by_shift index (keys only)."""
         params: dict[str, Any] = {
