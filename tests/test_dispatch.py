@@ -416,3 +416,32 @@ def test_every_dispatch_route_is_in_the_openapi_document_with_typed_bodies():
     assert "Retry-After" in document["components"]["responses"]["Problem429"]["headers"]
     assert "courier.location" in location["description"]
     assert paths["/deliveries/{order_id}/claim"]["delete"]["x-roles"] == ["admins"]
+
+
+def test_a_pickup_read_before_an_unassignment_does_not_land(client, aws, pipeline, people):
+    """The courier's move is conditioned on the courier it read: if an admin unassigns and
+    another courier claims in between, the first courier's PICKED_UP is refused."""
+    from chalicelib.bootstrap import container
+
+    courier, rival, admin = people["courier"][1], people["rival"][1], people["admin"][1]
+    set_available(client, courier, True)
+    set_available(client, rival, True)
+    order_id = ready_order(client, aws, pipeline, people)
+    assert call(client, "post", f"/deliveries/{order_id}/claim", courier).status_code == 200
+    repo = container().orders_repo
+    real_move = repo.move
+
+    def meanwhile(order: Any, moved: Any) -> Any:
+        repo.move = real_move
+        assert call(client, "delete", f"/deliveries/{order_id}/claim", admin).status_code == 200
+        assert call(client, "post", f"/deliveries/{order_id}/claim", rival).status_code == 200
+        return real_move(order, moved)
+
+    repo.move = meanwhile
+    try:
+        late = call(client, "post", f"/orders/{order_id}/status", courier, {"status": "PICKED_UP"})
+    finally:
+        repo.move = real_move
+    assert late.status_code == 404, late.body
+    stored = order_item(aws, order_id)
+    assert stored["status"] == "READY" and stored["courier_id"] == people["rival"][0]

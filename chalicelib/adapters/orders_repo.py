@@ -499,7 +499,7 @@ def _order(item: Mapping[str, Any]) -> domain.Order:
 
 def _status_update(order: domain.Order, moved: domain.Order) -> dict[str, Any]:
     """SET the attributes ``moved`` changed, append its new history entries; conditioned
-    on the status ``order`` was read in."""
+    on the status and the courier ``order`` was read with."""
     before, after = order.item(), moved.item()
     added = after.get("status_history", [])[len(before.get("status_history", [])) :]
     names = {"#s": "status"}
@@ -519,9 +519,16 @@ def _status_update(order: domain.Order, moved: domain.Order) -> dict[str, Any]:
     for index, name in enumerate(removed):
         names[f"#r{index}"] = name
     dropping = (" REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed)))) if removed else ""
+    # The courier as read, too: a claim or an unassignment meanwhile makes the move stale.
+    names["#courier"] = "courier_id"
+    if before.get("courier_id"):
+        values[":courier"] = to_value(before["courier_id"])
+        same_courier = "#courier = :courier"
+    else:
+        same_courier = "attribute_not_exists(#courier)"
     return {
         "UpdateExpression": "SET " + ", ".join(parts) + dropping,
-        "ConditionExpression": "#s = :from",
+        "ConditionExpression": f"#s = :from AND {same_courier}",
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
     }
