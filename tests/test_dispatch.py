@@ -371,10 +371,15 @@ def test_dispatch_role_matrix(client, people, method, path, body, who, expected)
         assert response.headers["Content-Type"] == "application/problem+json"
 
 
-def test_a_couriers_records_go_with_their_account(client, aws, new_user, token_for):
+def test_a_couriers_records_go_with_their_account(client, aws, pipeline, people, new_user, token_for):
     user_id, email = new_user("couriers")
     token = token_for(email)
     set_available(client, token, True)
+    order_id = ready_order(client, aws, pipeline, people)
+    assert call(client, "post", f"/deliveries/{order_id}/claim", token).status_code == 200
+    busy = call(client, "delete", "/users/me", token)
+    assert busy.status_code == 409 and order_id in body_of(busy)["detail"], "a claimed delivery is in flight"
+    assert call(client, "delete", f"/deliveries/{order_id}/claim", people["admin"][1]).status_code == 200
     assert call(client, "put", "/couriers/me/location", token, {"lat": 1.5, "lng": 2.5}).status_code == 200
 
     def records() -> list[Any]:

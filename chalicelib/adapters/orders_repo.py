@@ -278,6 +278,30 @@ class OrdersRepository:
             )
         return [_order(item) for item in out.get("Items", [])]
 
+    def claimed_by(self, courier_id: str) -> list[domain.Order]:
+        """The courier's deliveries in flight (claimed READY, or PICKED_UP), what account
+        deletion needs: a Query per page of by_courier, never a Scan."""
+        found: list[domain.Order] = []
+        params: dict[str, Any] = {
+            "TableName": self._orders,
+            "IndexName": "by_courier",
+            "KeyConditionExpression": "courier_id = :c",
+            "FilterExpression": "#s IN (:ready, :picked)",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {
+                ":c": {"S": courier_id},
+                ":ready": {"S": domain.READY},
+                ":picked": {"S": domain.PICKED_UP},
+            },
+        }
+        while True:
+            with aws_errors(_STORE):
+                out = self._db.query(**params)
+            found.extend(_order(item) for item in out.get("Items", []))
+            if not out.get("LastEvaluatedKey"):
+                return found
+            params["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
     def restaurant_locations(self, restaurant_ids: list[str]) -> dict[str, dict[str, Any]]:
         """``location`` of each restaurant that has one: ONE projected BatchGetItem."""
         if not restaurant_ids:

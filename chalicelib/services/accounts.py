@@ -87,6 +87,8 @@ class AccountsService:
         data; a retry after a partial failure finishes the job."""
         orders = self._orders.customer_orders(principal.user_id)
         in_flight = [order for order in orders if not order.is_final]
+        if COURIERS in principal.roles:
+            in_flight += self._orders.claimed_by(principal.user_id)  # deliveries they claimed
         if in_flight:
             raise Conflict(
                 f"{len(in_flight)} order(s) still in flight (for example {in_flight[0].order_id}): "
