@@ -52,7 +52,8 @@ export default async function render({ page }) {
   const load = async () => {
     const me = await get("/couriers/me");
     const [offers, ...claimed] = await Promise.all([
-      me.available ? get("/deliveries?limit=50") : Promise.resolve(null),
+      // 409: off shift since the line above (another tab switched it off)
+      me.available ? get("/deliveries?limit=50").catch((e) => (e instanceof ApiError && e.status === 409 ? null : Promise.reject(e))) : Promise.resolve(null),
       ...current().map((id) => get(`/orders/${id}`).catch((e) => (e instanceof ApiError && e.status === 404 ? null : Promise.reject(e)))),
     ]);
     const myOrders = claimed.filter((o) => o && o.courier_id === me.courier_id && (o.status === "READY" || o.status === "PICKED_UP"));
