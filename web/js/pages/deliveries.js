@@ -31,7 +31,7 @@ export default async function render({ page }) {
   const sharing = h("p", { class: "muted", hidden: true });
   const mine = h("section", { "aria-labelledby": "mine-h" });
   const ready = h("section", { "aria-labelledby": "ready-h" });
-  const shiftPanel = h("section", { class: "panel" }, h("label", { for: "shift-switch" }, shift, " Available for deliveries"), shiftState);
+  const shiftPanel = h("section", { class: "panel" }, h("div", { class: "field check" }, h("label", { for: "shift-switch" }, "Available for deliveries"), shift), shiftState);
   page("Deliveries", shiftPanel, mine, sharing, ready);
   const restaurants = new Map((await get("/restaurants?limit=100", { auth: false })).items.map((r) => [r.restaurant_id, r]));
   let stopSharing = null;
