@@ -112,7 +112,7 @@ cost-docs: $(READY) ## rewrites the figures docs/cost.md and docs/deploy.md quot
 # --- operating a stage (docs/deploy.md): STACK=chowline-prod on AWS, else the local stack of `make run` ---
 ADMIN := $(PY) -m devtools.admin $(if $(STACK),--stack $(STACK))
 
-.PHONY: cost-docs create-admin find-user invite-owner seed-restaurants
+.PHONY: cost-docs create-admin find-user invite-owner invite-courier seed-restaurants
 create-admin: $(READY) ## EMAIL=... [NAME=...]: invites an admin (Cognito e-mails a temporary password)
 	$(ADMIN) create-admin $(EMAIL) $(if $(NAME),--name "$(NAME)")
 
@@ -121,6 +121,9 @@ find-user: $(READY) ## EMAIL=...: a user's id (for owner_id) and groups
 
 invite-owner: $(READY) ## EMAIL=... NAME=...: invites a restaurant owner
 	$(ADMIN) invite-owner $(EMAIL) --name "$(NAME)"
+
+invite-courier: $(READY) ## EMAIL=... NAME=...: invites a courier
+	$(ADMIN) invite-courier $(EMAIL) --name "$(NAME)"
 
 seed-restaurants: $(READY) ## FILE=restaurants.json: restaurants, their owners (invited) and menus
 	$(ADMIN) seed-restaurants $(FILE)

@@ -12,7 +12,7 @@ from chalice.app import CloudWatchEvent, DynamoDBEvent, Request, SQSEvent, Webso
 
 from chalicelib import __version__
 from chalicelib.bootstrap import container
-from chalicelib.domain import accounts, catalog, live, operations, orders, payments, promos
+from chalicelib.domain import accounts, catalog, couriers, live, operations, orders, payments, promos
 from chalicelib.domain.base import Health
 from chalicelib.domain.errors import Unauthorized
 from chalicelib.domain.notifications import NotificationPage
@@ -511,11 +511,88 @@ def list_restaurant_orders(restaurant_id: str) -> Response:
     roles=frozenset({accounts.COURIERS}),
     query_model=orders.OrdersQuery,
     response_model=orders.OrderPage,
-    statuses=(200, 400, 401, 403),
+    statuses=(200, 400, 401, 403, 409),
 )
 def list_deliveries() -> Response:
-    """Orders READY for pickup, oldest first."""
-    return json_response(container().orders.deliveries(query_model(_request(), orders.OrdersQuery)))
+    """Offers: orders READY for pickup that no courier has claimed, to couriers on shift.
+
+    Oldest first; nearest pickup first within the page (with `pickup_distance_km`) once the
+    courier has reported a position and the restaurants have a `location`. A courier who is
+    not available (`PUT /couriers/me`) gets a 409 problem `courier-unavailable`."""
+    request = _request()
+    return json_response(container().dispatch.offers(principal_of(request), query_model(request, orders.OrdersQuery)))
+
+
+# --- Dispatch: couriers' shifts, claims and positions -------------------------------------
+
+COURIERS_ONLY = frozenset({accounts.COURIERS})
+
+
+@api.route("/couriers/me", roles=COURIERS_ONLY, response_model=couriers.CourierView, statuses=(200, 401, 403))
+def get_courier_state() -> Response:
+    """My shift: whether I am available for deliveries, and my last position while it is fresh."""
+    return json_response(container().dispatch.view(principal_of(_request())))
+
+
+@api.route(
+    "/couriers/me",
+    "PUT",
+    roles=COURIERS_ONLY,
+    request_model=couriers.Availability,
+    response_model=couriers.CourierState,
+    statuses=(200, 400, 401, 403),
+)
+def set_courier_availability() -> Response:
+    """Go on or off shift: only available couriers are offered READY orders (list and live channel)."""
+    request = _request()
+    cmd = body_model(request, couriers.Availability)
+    return json_response(container().dispatch.set_availability(principal_of(request), cmd))
+
+
+@api.route(
+    "/couriers/me/location",
+    "PUT",
+    roles=COURIERS_ONLY,
+    request_model=couriers.PositionReport,
+    response_model=couriers.PositionAccepted,
+    statuses=(200, 400, 401, 403, 429),
+)
+def report_courier_location() -> Response:
+    """Report my position: at most one every 5 s (else 429 with `Retry-After`), kept 15 minutes.
+
+    It is written onto the orders I carry (PICKED_UP), whose view then shows `courier_location`
+    and `eta` to their customer and restaurant, and pushed to their sockets as a frame
+    `{"type": "courier.location", "event_id", "order_id", "restaurant_id", "status", "at",
+    "courier_location": {"lat", "lng", "at"}, "eta"}` (no push, no inbox entry)."""
+    request = _request()
+    cmd = body_model(request, couriers.PositionReport)
+    return json_response(container().dispatch.report_position(principal_of(request), cmd))
+
+
+@api.route(
+    "/deliveries/{order_id}/claim",
+    "POST",
+    roles=COURIERS_ONLY,
+    response_model=orders.OrderOut,
+    statuses=(200, 401, 403, 404, 409),
+)
+def claim_delivery(order_id: str) -> Response:
+    """Claim a READY order before riding to it: one conditional write, so exactly one courier
+    gets 200 and every other a 409 problem `delivery-taken`; a courier off shift gets 409
+    `courier-unavailable`. Only the claimant may then mark it PICKED_UP and DELIVERED."""
+    return json_response(container().dispatch.claim(principal_of(_request()), order_id))
+
+
+@api.route(
+    "/deliveries/{order_id}/claim",
+    "DELETE",
+    roles=ADMINS_ONLY,
+    response_model=orders.OrderOut,
+    statuses=(200, 401, 403, 404, 409),
+)
+def unassign_delivery(order_id: str) -> Response:
+    """Take a claimed READY order back from its courier (admins): it is offered again."""
+    return json_response(container().dispatch.unassign(order_id))
 
 
 @api.route(

@@ -23,6 +23,7 @@ BENCHMARKS = (
     "bench.web",
     "bench.live",
     "bench.accounts",
+    "bench.dispatch",
 )
 
 # Kept for benchmarks that format their own rows.

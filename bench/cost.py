@@ -182,8 +182,8 @@ STOCK_WRU = 3 * 2  # three products per order, in the transaction (2x)
 INBOX_WRU = 5  # one inbox item per change the customer is told about
 # Live updates (chalicelib/domain/live.py): per order, 7 status changes reach the customer
 # and the owner (socket frame, push per device, inbox entry); the carrying courier hears of 2
-# (PICKED_UP, DELIVERED); READY and PICKED_UP go to every connected courier but the carrier
-# (delivery.available, delivery.taken). The couriers connected at once decide the bill.
+# (PICKED_UP, DELIVERED); READY and the claim go to every connected courier on shift but the
+# claimant (delivery.available, delivery.taken). The couriers connected at once decide the bill.
 LIVE_CHANGES = 7
 COURIERS_CONNECTED = 50  # on shift and connected at an average moment, one city
 DEVICES_PER_USER = 1.2
@@ -530,7 +530,7 @@ def model(inputs: Inputs) -> list[Line]:
     )
     # Live updates: frames to every recipient's sockets, pushes to their devices.
     two_ends = ORDERS * LIVE_CHANGES * 2 + ORDERS * 2  # customer + owner every change, the carrier two
-    broadcast = ORDERS * 2 * max(0, COURIERS_CONNECTED - 1)  # READY and PICKED_UP to the other couriers
+    broadcast = ORDERS * 2 * max(0, COURIERS_CONNECTED - 1)  # READY and the claim to the other couriers
     connection_minutes = (
         ORDERS * CUSTOMER_MINUTES_PER_ORDER
         + RESTAURANT_BOARDS * BOARD_HOURS_PER_DAY * 60 * 30
@@ -753,7 +753,7 @@ def render(lines: list[Line], inputs: Inputs, markdown: bool = False) -> str:
     broadcast = ORDERS * 2 * max(0, COURIERS_CONNECTED - 1)
     per_recipient = P["ws_messages"].value + 2 * P["ddb_wru"].value + DEVICES_PER_USER * P["sns_push"].value
     out.append(
-        f"live updates: the courier broadcast (READY and PICKED_UP to all {COURIERS_CONNECTED} connected couriers, "
+        f"live updates: the courier broadcast (READY and the claim to all {COURIERS_CONNECTED} connected couriers, "
         f"each with a frame, {DEVICES_PER_USER} pushes and an inbox entry) costs "
         f"${broadcast / 1e6 * per_recipient:,.2f} of this bill; scoping it to the couriers of the restaurant's "
         "zone divides that by the number of zones, and sending it as frames only (no push, no inbox) by about 3."

@@ -1,11 +1,11 @@
 """Live updates under load: 200 WebSocket clients connected to the local bridge (customers,
-owners and couriers), orders walked from CONFIRMED to DELIVERED by writing their status to
-the Orders table, each change notified from the stream.
+owners and couriers, all on shift), orders walked from CONFIRMED to DELIVERED (claimed while
+READY) by writing them to the Orders table, each change notified from the stream.
 
     python -m bench.live [--customers 120] [--owners 40] [--couriers 40] [--orders 15]
 
 For each status change: the time from the status write to the last frame received by the
-sockets it is meant for (p50/p95, overall and for the courier fan-outs READY and PICKED_UP),
+sockets it is meant for (p50/p95, overall and for the courier fan-outs READY and the claim),
 and the AWS calls the notifier makes (counted with botocore hooks on the app's clients).
 The baseline, measured in the same run, is one management-API post to one socket: the
 transport's own cost, so the figures read as ratios to it. Goal: p95 under 500 ms.
@@ -25,7 +25,16 @@ from typing import Any
 
 from bench.common import save, stack
 
-WALK = ("CONFIRMED", "ACCEPTED", "PREPARING", "READY", "PICKED_UP", "DELIVERED")
+# (status, claimed): the claim keeps the order READY and tells the other couriers it is taken.
+WALK = (
+    ("CONFIRMED", False),
+    ("ACCEPTED", False),
+    ("PREPARING", False),
+    ("READY", False),
+    ("READY", True),
+    ("PICKED_UP", True),
+    ("DELIVERED", True),
+)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -159,6 +168,9 @@ def _measure(env: dict[str, str], bridge: Any, customers: int, owners: int, cour
     pipeline.drain_stream()
     db = boto3.session.Session().client("dynamodb")
     owner_ids, customer_ids, courier_ids = (list(people[k]) for k in ("owners", "customers", "couriers"))
+    for courier_id in courier_ids:  # on shift: offered READY orders
+        shift = {"courier_id": courier_id, "record": "state", "available": True, "shift": "available"}
+        db.put_item(TableName=env["COURIERS_TABLE"], Item=to_item(shift))
     restaurants = {}
     for owner_id in owner_ids:
         restaurant_id = f"rst_{uuid.uuid4().hex[:10]}"
@@ -181,9 +193,14 @@ def _measure(env: dict[str, str], bridge: Any, customers: int, owners: int, cour
         carrier = courier_ids[index % len(courier_ids)]
         order_id = f"ord_{uuid.uuid4().hex[:12]}"
         history: list[dict[str, str]] = []
-        for status in WALK:
+        claimed_at = None
+        for status, claimed in WALK:
             at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{index:03d}Z"
-            history.append({"status": status, "at": at})
+            claim = claimed and claimed_at is None
+            if claim:
+                claimed_at = at
+            else:
+                history.append({"status": status, "at": at})
             order = {
                 "order_id": order_id,
                 "customer_id": customer,
@@ -194,14 +211,15 @@ def _measure(env: dict[str, str], bridge: Any, customers: int, owners: int, cour
                 "currency": "USD",
                 "created_at": history[0]["at"],
                 "updated_at": at,
-                "courier_id": carrier if status in ("PICKED_UP", "DELIVERED") else None,
+                "courier_id": carrier if claimed else None,
+                "claimed_at": claimed_at,
             }
             intended = [(customer, "order.status"), (owner, "order.status")]
-            if status == "READY":
+            if claim:
+                intended = [(c, "delivery.taken") for c in courier_ids if c != carrier]
+            elif status == "READY":
                 intended += [(c, "delivery.available") for c in courier_ids]
-            elif status == "PICKED_UP":
-                intended += [(c, "delivery.taken") for c in courier_ids if c != carrier] + [(carrier, "order.status")]
-            elif status == "DELIVERED":
+            elif status in ("PICKED_UP", "DELIVERED"):
                 intended.append((carrier, "order.status"))
             before = sum(calls.values())
             written = time.perf_counter()
@@ -215,7 +233,7 @@ def _measure(env: dict[str, str], bridge: Any, customers: int, owners: int, cour
             if missing:
                 raise RuntimeError(f"{len(missing)} intended frames never arrived for {status}")
             last = max(listeners.arrivals[k] for k in keys) - written
-            kind = "fan_out" if status in ("READY", "PICKED_UP") else "two_ends"
+            kind = "fan_out" if status == "READY" else "two_ends"
             latencies[kind].append(last * 1000)
             calls_per_change[kind].append(sum(calls.values()) - before)
     by_operation = dict(calls.most_common())

@@ -15,6 +15,7 @@ from chalicelib.settings import Settings
 if TYPE_CHECKING:  # each property imports what it builds: a function loads only its own adapters
     from chalicelib.adapters.aws import AwsClients
     from chalicelib.adapters.cache import TtlCache
+    from chalicelib.adapters.couriers_repo import CouriersRepository
     from chalicelib.adapters.dax import DaxClients
     from chalicelib.adapters.devices_repo import DevicesRepository
     from chalicelib.adapters.dynamo import CursorCodec
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # each property imports what it builds: a function loads only
     from chalicelib.services.assets import AssetsService
     from chalicelib.services.catalog import CatalogService
     from chalicelib.services.devices import DevicesService, PushService
+    from chalicelib.services.dispatch import DispatchService
     from chalicelib.services.live import LiveService
     from chalicelib.services.notifications import NotificationsService
     from chalicelib.services.orders import OrderProcessor, OrdersService
@@ -99,6 +101,7 @@ class Container:
             self.orders_repo,
             devices=self.devices,
             after_confirm=self._local_post_confirmation if self.settings.post_confirmation_in_process else None,
+            couriers=self.couriers_repo,
         )
 
     @cached_property
@@ -266,6 +269,28 @@ class Container:
             live_channel=self.live,
             push=self.push,
             owner_of=self.restaurant_owner,
+            on_shift=self.couriers_repo.available,
+        )
+
+    # --- dispatch --------------------------------------------------------------------
+
+    @cached_property
+    def couriers_repo(self) -> CouriersRepository:
+        from chalicelib.adapters.couriers_repo import CouriersRepository
+
+        return CouriersRepository(self.clients, self.settings.couriers_table, self.settings.users_table)
+
+    @cached_property
+    def dispatch(self) -> DispatchService:
+        from chalicelib.services.dispatch import DispatchService
+
+        s = self.settings
+        return DispatchService(
+            self.couriers_repo,
+            self.orders_repo,
+            location_ttl_seconds=s.location_ttl_seconds,
+            location_interval_seconds=s.location_interval_seconds,
+            speed_kmh=s.courier_speed_kmh,
         )
 
     # --- operations ------------------------------------------------------------------

@@ -99,6 +99,13 @@ class Settings:
     # --- live updates ---
     connections_table: str = ""
     devices_table: str = ""
+    # --- dispatch ---
+    couriers_table: str = ""
+    # A courier's position is kept this long after its last report (DynamoDB TTL), and
+    # taken at most once per ``location_interval_seconds``; the ETA assumes this speed.
+    location_ttl_seconds: int = 900
+    location_interval_seconds: int = 5
+    courier_speed_kmh: float = 20.0
     # The WebSocket management API (https://<api>.execute-api.<region>.amazonaws.com/<stage>
     # on AWS, the local bridge under make run) and the URL clients connect to.
     websocket_endpoint: str = ""
@@ -182,6 +189,10 @@ class Settings:
             promo_codes_table=env.get("PROMO_CODES_TABLE", f"{prefix}-promo-codes"),
             connections_table=env.get("CONNECTIONS_TABLE", f"{prefix}-connections"),
             devices_table=env.get("DEVICES_TABLE", f"{prefix}-devices"),
+            couriers_table=env.get("COURIERS_TABLE", f"{prefix}-couriers"),
+            location_ttl_seconds=int(env.get("LOCATION_TTL_SECONDS", "900")),
+            location_interval_seconds=int(env.get("LOCATION_INTERVAL_SECONDS", "5")),
+            courier_speed_kmh=float(env.get("COURIER_SPEED_KMH", "20")),
             websocket_endpoint=env.get("WEBSOCKET_ENDPOINT", "").rstrip("/"),
             ws_url=env.get("WS_URL", ""),
             api_url=env.get("API_URL", "").rstrip("/"),

@@ -5,6 +5,7 @@ their restaurants (docs/deploy.md, "First production deployment").
 
     create-admin EMAIL [--name NAME]    invites EMAIL as an admin (Cognito e-mails a temporary password)
     invite-owner EMAIL --name NAME      invites a restaurant owner the same way
+    invite-courier EMAIL --name NAME    invites a courier the same way (they go on shift in the app)
     find-user EMAIL                     prints the user's id (the Cognito sub), e-mail and groups
     add-restaurant --owner-email EMAIL --name N --city C --cuisine K --address A
     seed-restaurants FILE.json          a list of {"owner_email", "owner_name", "name", "city",
@@ -28,7 +29,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from chalicelib.domain.accounts import ADMINS, RESTAURANT_OWNERS
+from chalicelib.domain.accounts import ADMINS, COURIERS, RESTAURANT_OWNERS
 
 ENV_FILE = Path(__file__).resolve().parent.parent / ".local" / "stack.env"
 CLIENT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
@@ -160,6 +161,9 @@ def parser() -> argparse.ArgumentParser:
     owner = commands.add_parser("invite-owner", help="invite a restaurant owner")
     owner.add_argument("email")
     owner.add_argument("--name", required=True)
+    courier = commands.add_parser("invite-courier", help="invite a courier (they go on shift in the app)")
+    courier.add_argument("email")
+    courier.add_argument("--name", required=True)
     find = commands.add_parser("find-user", help="a user's id and groups, by e-mail")
     find.add_argument("email")
     restaurant = commands.add_parser("add-restaurant", help="a restaurant for an existing owner")
@@ -177,6 +181,8 @@ def run(args: argparse.Namespace, session: Any, env: Mapping[str, str]) -> Any:
         return admin.invite(args.email, args.name, ADMINS)
     if args.command == "invite-owner":
         return admin.invite(args.email, args.name, RESTAURANT_OWNERS)
+    if args.command == "invite-courier":
+        return admin.invite(args.email, args.name, COURIERS)
     if args.command == "find-user":
         user = admin.find_user(args.email)
         if user is None:

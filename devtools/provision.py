@@ -144,6 +144,7 @@ def environment(outputs: dict[str, str], stage: str) -> dict[str, str]:
         "CONNECTIONS_TABLE": "ConnectionsTableName",
         "DEVICES_TABLE": "DevicesTableName",
         "PROMO_CODES_TABLE": "PromoCodesTableName",
+        "COURIERS_TABLE": "CouriersTableName",
         "ORDERS_QUEUE_URL": "OrdersQueueUrl",
         "ORDERS_QUEUE_ARN": "OrdersQueueArn",
         "ORDERS_DLQ_URL": "OrdersDeadLetterQueueUrl",

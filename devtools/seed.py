@@ -20,6 +20,7 @@ DEMO_ACCOUNTS = (
     DemoAccount(DEMO_CUSTOMER, "Casey Customer", ("customers",)),
     DemoAccount("owner@demo.chowline.dev", "Olive Owner", ("customers", "restaurant_owners")),
     DemoAccount("courier@demo.chowline.dev", "Cory Courier", ("customers", "couriers")),
+    DemoAccount("courier2@demo.chowline.dev", "Cleo Courier", ("customers", "couriers")),
     DemoAccount("admin@demo.chowline.dev", "Ada Admin", ("customers", "admins")),
 )
 

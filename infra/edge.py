@@ -1013,6 +1013,7 @@ def stateful_overrides() -> Json:
             "ConnectionsTable",
             "DevicesTable",
             "PromoCodesTable",
+            "CouriersTable",
         )
     }
     out["OrdersQueue"] = {"Metadata": skip(sse)}

@@ -56,6 +56,17 @@ def test_create_admin_invites_a_user_who_can_then_add_restaurants(
     assert response.status_code == 201, response.body
 
 
+def test_an_invited_courier_goes_on_shift(
+    stack: dict[str, Any], client: Any, headers_for: Callable[..., dict[str, str]]
+) -> None:
+    email = fresh_email("courier")
+    invited = command(stack, "invite-courier", email, "--name", "New Courier")
+    assert invited["groups"] == ["couriers", "customers"]
+    set_password(stack, email)
+    shift = client.http.put("/couriers/me", headers=headers_for(email), body=json.dumps({"available": True}))
+    assert shift.status_code == 200 and json.loads(shift.body)["courier_id"] == invited["user_id"]
+
+
 def test_find_user_of_an_unknown_email_fails_clearly(stack: dict[str, Any]) -> None:
     with pytest.raises(SystemExit, match="no user signed up"):
         command(stack, "find-user", fresh_email("nobody"))

@@ -71,8 +71,8 @@ def browser() -> Iterator[Any]:
         instance.close()
 
 
-def new_page(browser: Any, local: LocalStack, viewport: dict[str, int] = PHONE) -> Any:
-    context = browser.new_context(viewport=viewport, base_url=local.url)
+def new_page(browser: Any, local: LocalStack, viewport: dict[str, int] = PHONE, **options: Any) -> Any:
+    context = browser.new_context(viewport=viewport, base_url=local.url, **options)
     context.set_default_timeout(15_000)
     page = context.new_page()
     errors: list[str] = []
@@ -136,9 +136,14 @@ def test_an_order_travels_from_cart_to_door_and_every_role_sees_it_live(browser:
     sign_in(owner, OWNER)
     owner.get_by_role("heading", name="Orders board").wait_for()
     mark_loaded(owner)
-    courier = new_page(browser, local)
+    # The courier's phone shares its position once the order is picked up (Austin, near the address).
+    courier = new_page(
+        browser, local, geolocation={"latitude": 30.2700, "longitude": -97.7400}, permissions=["geolocation"]
+    )
     sign_in(courier, COURIER)
     courier.get_by_role("heading", name="Ready for pickup").wait_for()
+    courier.get_by_label("Available for deliveries").check()
+    courier.get_by_text("You are on shift").wait_for()
     mark_loaded(courier)
 
     customer = new_page(browser, local)
@@ -178,19 +183,24 @@ def test_an_order_travels_from_cart_to_door_and_every_role_sees_it_live(browser:
     assert_not_reloaded(owner)
 
     delivery = ticket(courier, order_id)
-    delivery.get_by_role("button", name="Pick up").wait_for(timeout=LIVE_TIMEOUT_MS)
+    delivery.get_by_role("button", name="Claim").wait_for(timeout=LIVE_TIMEOUT_MS)
     assert "500 Congress Ave" in delivery.inner_text()
     courier.screenshot(path=str(DOCS / "screenshot-courier.png"))
-    delivery.get_by_role("button", name="Pick up").click()
+    delivery.get_by_role("button", name="Claim").click()
     current = courier.get_by_role("region", name="Your current delivery")
+    current.get_by_role("button", name="Pick up").click()
     current.get_by_role("button", name="Delivered").wait_for()
     assert "500 Congress Ave" in current.inner_text()
+    # While it is carried the customer sees where the courier is.
+    on_its_way = customer.get_by_role("region", name="Your courier")
+    expect(on_its_way).to_contain_text("30.27000", timeout=LIVE_TIMEOUT_MS)
     current.get_by_role("button", name="Delivered").click()
-    current.get_by_text("None: pick one up below.").wait_for()
+    current.get_by_text("None: claim one below.").wait_for()
     assert_not_reloaded(courier)
 
     expect(status).to_have_text("Delivered", timeout=LIVE_TIMEOUT_MS)
     assert status.inner_text() == "Delivered"
+    expect(on_its_way).to_be_hidden()
     timeline = customer.get_by_role("list", name="Timeline").inner_text()
     for step in ("Pending", "Confirmed", "Accepted", "Preparing", "Ready", "Picked up", "Delivered"):
         assert step in timeline

@@ -103,6 +103,7 @@ REACHED_NOT_CALLED = {
         )
     },
     ("notify", "sns:CreatePlatformEndpoint"): "devices are registered through the API; notify only pushes",
+    ("notify", "dynamodb:BatchGetItem"): "notify only lists the couriers on shift (by_shift); the API reads the rest",
     ("api_handler", "chalicelib.adapters.sockets"): "the API posts to no socket; notify and the ping reply do",
     ("websocket_connect", "chalicelib.adapters.sockets"): "connect records the connection and posts nothing",
     ("websocket_connect", "dynamodb:Query"): "connect looks no connection up",

@@ -17,7 +17,13 @@ from websockets.sync.client import connect
 from tests.ordering import body_of, order_body, place, seed_product, seed_restaurant
 from tests.tokens import expired, forged, minted_with_moto_key, resign, signing_key
 
-WALK = [("owner", "ACCEPTED"), ("owner", "PREPARING"), ("owner", "READY"), ("courier", "PICKED_UP")]
+WALK = [
+    ("owner", "ACCEPTED"),
+    ("owner", "PREPARING"),
+    ("owner", "READY"),
+    ("courier", "claim"),
+    ("courier", "PICKED_UP"),
+]
 WALK += [("courier", "DELIVERED")]
 ALL_STATUSES = ["PENDING", "CONFIRMED", "ACCEPTED", "PREPARING", "READY", "PICKED_UP", "DELIVERED"]
 
@@ -102,7 +108,7 @@ def endpoint_of(aws: Any, user_id: str, device_id: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def people(stack: dict[str, Any], new_user: Any, token_for: Any) -> dict[str, tuple[str, str]]:
+def people(stack: dict[str, Any], client: Any, new_user: Any, token_for: Any) -> dict[str, tuple[str, str]]:
     """Fresh users per role: (user_id, ID token)."""
     made = {}
     for name, group in [
@@ -114,6 +120,9 @@ def people(stack: dict[str, Any], new_user: Any, token_for: Any) -> dict[str, tu
     ]:
         user_id, email = new_user(group)
         made[name] = (user_id, token_for(email))
+        if group == "couriers":
+            shift = client.http.put("/couriers/me", headers=auth(made[name][1]), body=json.dumps({"available": True}))
+            assert shift.status_code == 200, shift.body
     return made
 
 
@@ -129,9 +138,12 @@ def walk(client: Any, aws: Any, pipeline: Any, people: dict[str, tuple[str, str]
     pipeline.drain()
     pipeline.drain_stream()
     for who, status in WALK:
-        response = client.http.post(
-            f"/orders/{order_id}/status", headers=auth(people[who][1]), body=json.dumps({"status": status})
-        )
+        if status == "claim":
+            response = client.http.post(f"/deliveries/{order_id}/claim", headers=auth(people[who][1]))
+        else:
+            response = client.http.post(
+                f"/orders/{order_id}/status", headers=auth(people[who][1]), body=json.dumps({"status": status})
+            )
         assert response.status_code == 200, response.body
         pipeline.drain_stream()
         if between:
@@ -160,7 +172,7 @@ def test_each_socket_gets_exactly_its_messages_in_order(stack, aws, client, brid
         ("order.status", "PICKED_UP"),
         ("order.status", "DELIVERED"),
     ]
-    assert seen("other_courier") == [("delivery.available", "READY"), ("delivery.taken", "PICKED_UP")]
+    assert seen("other_courier") == [("delivery.available", "READY"), ("delivery.taken", "READY")]
     assert seen("other_customer") == []
     first = got["customer"][1]
     assert first["event_id"] == f"{order_id}:CONFIRMED:order.status"
@@ -169,7 +181,7 @@ def test_each_socket_gets_exactly_its_messages_in_order(stack, aws, client, brid
     # Every recipient has the same events in their inbox.
     inbox = body_of(client.http.get("/users/me/notifications", headers=auth(people["other_courier"][1])))["items"]
     assert [(n["kind"], n["status"]) for n in inbox] == [
-        ("delivery.taken", "PICKED_UP"),
+        ("delivery.taken", "READY"),
         ("delivery.available", "READY"),
     ]
     owner_inbox = body_of(client.http.get("/users/me/notifications?limit=50", headers=auth(people["owner"][1])))

@@ -27,13 +27,31 @@ def test_customer_and_owner_hear_of_every_change_couriers_only_of_theirs():
         ("cust", "order.status"),
         ("own", "order.status"),
         ("c1", "order.status"),
-        ("c2", "delivery.taken"),
-    ]
+    ], "delivery.taken comes with the claim"
     assert heard("DELIVERED", courier="c1") == [
         ("cust", "order.status"),
         ("own", "order.status"),
         ("c1", "order.status"),
     ]
+
+
+def test_claims_unassignments_and_positions_are_told_apart():
+    ready = {"status": "READY"}
+    claimed = {"status": "READY", "courier_id": "c1"}
+    assert live.dispatch_kind(ready, claimed) == live.DELIVERY_TAKEN
+    assert live.dispatch_kind(claimed, ready) == live.DELIVERY_AVAILABLE
+    assert live.dispatch_kind(claimed, {**claimed, "updated_at": "x"}) is None
+    assert live.dispatch_kind(claimed, {"status": "PICKED_UP", "courier_id": "c1"}) is None, "a status change"
+    carried = {"status": "PICKED_UP", "courier_id": "c1"}
+    moved = {**carried, "courier_location": {"lat": 1, "lng": 2, "at": "t"}}
+    assert live.dispatch_kind(carried, moved) == live.COURIER_LOCATION
+    assert live.dispatch_kind(moved, moved) is None
+    taken = [
+        (r.user_id, r.kind) for r in live.dispatch_recipients(change("READY", "c1"), live.DELIVERY_TAKEN, ["c1", "c2"])
+    ]
+    assert taken == [("c2", "delivery.taken")]
+    again = live.StatusChange("o1", "r1", "cust", "READY", "t", None, offer_round=1)
+    assert live.event_id(again, live.DELIVERY_AVAILABLE) == "o1:READY:delivery.available:1", "a re-offer is a new event"
 
 
 def test_one_entry_per_user_and_kind_and_no_owner_is_fine():

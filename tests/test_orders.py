@@ -54,6 +54,11 @@ def status(client, headers_for, who, order_id, target, **extra):
     )
 
 
+def on_shift(client, headers_for, who):
+    response = client.http.put("/couriers/me", headers=headers_for(who), body=json.dumps({"available": True}))
+    assert response.status_code == 200, response.body
+
+
 def confirmed_order(client, headers_for, pipeline, menu, quantity=2):
     response = place(client, headers_for("customer"), order_body(menu["restaurant_id"], [(menu["burger"], quantity)]))
     assert response.status_code == 202, response.body
@@ -290,9 +295,13 @@ def test_full_flow_with_role_rules(client, headers_for, aws, menu, pipeline, new
         assert response.status_code == 200, response.body
         assert body_of(response)["status"] == target
 
+    on_shift(client, headers_for, "courier")
     ready = body_of(client.http.get("/deliveries?limit=100", headers=headers_for("courier")))["items"]
     assert order_id in [o["order_id"] for o in ready]
     _, other_courier = new_user("customers", "couriers")
+    assert status(client, headers_for, "courier", order_id, "PICKED_UP").status_code == 409, "claim first"
+    claimed = client.http.post(f"/deliveries/{order_id}/claim", headers=headers_for("courier"))
+    assert claimed.status_code == 200, claimed.body
     picked = status(client, headers_for, "courier", order_id, "PICKED_UP")
     assert picked.status_code == 200
     assert (
@@ -424,6 +433,7 @@ def test_deliveries_are_oldest_first(client, headers_for, menu, pipeline):
     for order_id in ids:
         for target in ("ACCEPTED", "PREPARING", "READY"):
             assert status(client, headers_for, "owner", order_id, target).status_code == 200
+    on_shift(client, headers_for, "courier")
     ready = body_of(client.http.get("/deliveries?limit=100", headers=headers_for("courier")))["items"]
     positions = [o["order_id"] for o in ready]
     assert positions.index(ids[0]) < positions.index(ids[1])

@@ -74,11 +74,32 @@ def test_who_moves_decides():
         confirmed.move("CANCELLED", CUSTOMER, at="t")
     with pytest.raises(Conflict):
         order().move("CONFIRMED", ADMIN, at="t")
-    picked = order(status="READY").move("PICKED_UP", COURIER, at="t")
+    with pytest.raises(Conflict, match="Claim"):
+        order(status="READY").move("PICKED_UP", COURIER, at="t")
+    with pytest.raises(NotFound):
+        order(status="READY", courier_id="u-other").move("PICKED_UP", COURIER, at="t")
+    picked = order(status="READY", courier_id=COURIER.user_id).move("PICKED_UP", COURIER, at="t")
     assert picked.courier_id == COURIER.user_id
     with pytest.raises(NotFound):
         picked.move("DELIVERED", Principal(user_id="u-other", roles=frozenset({"couriers"})), at="t")
     assert picked.move("DELIVERED", COURIER, at="t").status == domain.DELIVERED
+
+
+def test_an_order_is_on_offer_from_ready_until_it_leaves_ready():
+    ready = order(status="PREPARING").move("READY", OWNER, at="t", owns_restaurant=True)
+    assert ready.offer == domain.OFFERED, "the sparse by_offer index lists it"
+    picked = ready.model_copy(update={"courier_id": COURIER.user_id}).move("PICKED_UP", COURIER, at="t2")
+    assert picked.offer is None and "offer" in picked.item(), "set to None: the write removes it"
+
+
+def test_the_position_is_dropped_when_the_order_leaves_picked_up():
+    here = {"lat": 1.0, "lng": 2.0, "at": "t"}
+    carried = order(status="PICKED_UP", courier_id=COURIER.user_id, courier_location=here, eta="t2")
+    assert domain.order_out(carried).courier_location is not None
+    delivered = carried.move("DELIVERED", COURIER, at="t3")
+    assert delivered.courier_location is None and delivered.eta is None
+    shown = domain.order_out(order(status="READY", courier_location=here, eta="t2")).model_dump(mode="json")
+    assert "courier_location" not in shown and "eta" not in shown, "absent outside PICKED_UP, not null"
 
 
 def test_only_its_customer_cancels():

@@ -119,6 +119,8 @@ def test_order_to_doorstep_with_notifications(local_stack):
         return local_stack.http.get(f"{url}/orders/{order_id}", headers=customer, timeout=10).json()["status"]
 
     assert wait_for(lambda: status() == "CONFIRMED", 5), status()
+    shift = local_stack.http.put(f"{url}/couriers/me", json={"available": True}, headers=courier, timeout=10)
+    assert shift.status_code == 200, shift.text
     for who, target in [
         (owner, "ACCEPTED"),
         (owner, "PREPARING"),
@@ -130,6 +132,9 @@ def test_order_to_doorstep_with_notifications(local_stack):
             f"{url}/orders/{order_id}/status", json={"status": target}, headers=who, timeout=10
         )
         assert moved.status_code == 200, (target, moved.text)
+        if target == "READY":
+            claimed = local_stack.http.post(f"{url}/deliveries/{order_id}/claim", headers=courier, timeout=10)
+            assert claimed.status_code == 200, claimed.text
 
     def steps():
         inbox = local_stack.http.get(f"{url}/users/me/notifications?limit=100", headers=customer, timeout=10).json()

@@ -1,5 +1,6 @@
 """A lunch rush, for Locust: customers browse menus and order, restaurant owners accept,
-prepare and mark orders ready, couriers pick them up and deliver them.
+prepare and mark orders ready, couriers go on shift, claim orders, pick them up and
+deliver them.
 
     make load URL=http://127.0.0.1:8000 [ORDERS=2000 USERS=12 TIME=5m]
 
@@ -12,6 +13,7 @@ more than it had. The demo accounts of ``make run`` play every role (API.md).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -28,6 +30,8 @@ from locust import HttpUser, between, events, task
 
 PASSWORD = "Chowline-demo-1"
 CUSTOMER, OWNER, COURIER = (f"{who}@demo.chowline.dev" for who in ("customer", "owner", "courier"))
+# The couriers' users take turns between the two demo couriers: claims race for real.
+COURIERS = itertools.cycle((COURIER, "courier2@demo.chowline.dev"))
 ORDERS = int(os.environ.get("LOAD_ORDERS", "2000"))
 SETTLED = {"CONFIRMED", "FAILED", "ACCEPTED", "REJECTED", "PREPARING", "READY", "PICKED_UP", "DELIVERED", "CANCELLED"}
 DONE = {"DELIVERED", "FAILED", "REJECTED", "CANCELLED"}
@@ -197,14 +201,34 @@ class Owner(Staff):
 class Courier(Staff):
     email = COURIER
 
+    def on_start(self) -> None:
+        self.email = next(COURIERS)
+        super().on_start()
+        self.client.put("/couriers/me", json={"available": True}, headers=self.auth, name="/couriers/me")
+
+    def claim(self, order_id: str) -> bool:
+        """False when another courier claimed it first (a 409, not an error)."""
+        with self.client.post(
+            f"/deliveries/{order_id}/claim",
+            headers=self.auth,
+            name="/deliveries/{order_id}/claim",
+            catch_response=True,
+        ) as r:
+            if r.status_code == 409:
+                r.success()
+                return False
+            return r.status_code == 200
+
     @task
     def deliver(self) -> None:
         r = self.client.get("/deliveries?limit=10", headers=self.auth, name="/deliveries")
         if r.status_code != 200:
             return
         for item in r.json()["items"][:3]:
+            if not self.claim(item["order_id"]):
+                continue
             for target in ("PICKED_UP", "DELIVERED"):
-                if not self.move(item["order_id"], target):  # taken by another courier
+                if not self.move(item["order_id"], target):  # the same courier's other user was first
                     break
 
 

@@ -289,7 +289,122 @@ class OrdersRepository:
         items = out.get("Items", [])
         return str(items[0]["order_id"]["S"]) if items else None
 
+    def carried_by(self, courier_id: str, since: str) -> list[domain.Order]:
+        """The courier's orders in PICKED_UP placed since ``since``: ONE Query on by_courier."""
+        with aws_errors(_STORE):
+            out = self._db.query(
+                TableName=self._orders,
+                IndexName="by_courier",
+                KeyConditionExpression="courier_id = :c AND created_at >= :since",
+                FilterExpression="#s = :picked",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":c": {"S": courier_id},
+                    ":since": {"S": since},
+                    ":picked": {"S": domain.PICKED_UP},
+                },
+            )
+        return [_order(item) for item in out.get("Items", [])]
+
+    def claimed_by(self, courier_id: str) -> list[domain.Order]:
+        """The courier's deliveries in flight (claimed READY, or PICKED_UP), what account
+        deletion needs: a Query per page of by_courier, never a Scan."""
+        found: list[domain.Order] = []
+        params: dict[str, Any] = {
+            "TableName": self._orders,
+            "IndexName": "by_courier",
+            "KeyConditionExpression": "courier_id = :c",
+            "FilterExpression": "#s IN (:ready, :picked)",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {
+                ":c": {"S": courier_id},
+                ":ready": {"S": domain.READY},
+                ":picked": {"S": domain.PICKED_UP},
+            },
+        }
+        while True:
+            with aws_errors(_STORE):
+                out = self._db.query(**params)
+            found.extend(_order(item) for item in out.get("Items", []))
+            if not out.get("LastEvaluatedKey"):
+                return found
+            params["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+    def restaurant_locations(self, restaurant_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """``location`` of each restaurant that has one: ONE projected BatchGetItem."""
+        if not restaurant_ids:
+            return {}
+        found = self._batch_get(
+            {
+                self._restaurants: {
+                    "Keys": [{"restaurant_id": {"S": rid}} for rid in sorted(set(restaurant_ids))],
+                    "ProjectionExpression": "restaurant_id, #l",
+                    "ExpressionAttributeNames": {"#l": "location"},
+                }
+            }
+        )
+        return {str(r["restaurant_id"]): r["location"] for r in found.get(self._restaurants, []) if r.get("location")}
+
     # --- writes ---------------------------------------------------------------------------
+
+    def claim(self, order_id: str, courier_id: str, at: str) -> domain.Order:
+        """ONE conditional UpdateItem: the READY order without a courier becomes this
+        courier's and leaves the offers (by_offer). Raises StaleStatus (with the order as it
+        is) when it is not."""
+        return self._update(
+            order_id,
+            "SET courier_id = :c, claimed_at = :at, updated_at = :at REMOVE offer",
+            "#s = :ready AND attribute_not_exists(courier_id)",
+            {":c": {"S": courier_id}, ":at": {"S": at}, ":ready": {"S": domain.READY}},
+        )
+
+    def unassign(self, order_id: str, at: str) -> domain.Order:
+        """ONE conditional UpdateItem: a claimed READY order loses its courier and counts
+        one more offer round (the re-offer's event ids differ from the first's)."""
+        return self._update(
+            order_id,
+            "REMOVE courier_id, claimed_at "
+            "SET updated_at = :at, offer = :ready, offer_round = if_not_exists(offer_round, :zero) + :one",
+            "#s = :ready AND attribute_exists(courier_id)",
+            {":at": {"S": at}, ":ready": {"S": domain.READY}, ":zero": {"N": "0"}, ":one": {"N": "1"}},
+        )
+
+    def place_courier(self, order_id: str, courier_id: str, location: dict[str, Any], eta: str | None) -> bool:
+        """Writes the courier's position (and ETA) onto an order they carry; False when the
+        order is no longer PICKED_UP by them."""
+        expression = "SET courier_location = :loc" + (", eta = :eta" if eta else " REMOVE eta")
+        values: dict[str, Any] = {
+            ":loc": to_value(location),
+            ":c": {"S": courier_id},
+            ":picked": {"S": domain.PICKED_UP},
+        }
+        if eta:
+            values[":eta"] = {"S": eta}
+        try:
+            self._update(order_id, expression, "#s = :picked AND courier_id = :c", values)
+        except StaleStatus:
+            return False
+        return True
+
+    def _update(self, order_id: str, expression: str, condition: str, values: dict[str, Any]) -> domain.Order:
+        try:
+            with aws_errors(_STORE), self._writing():
+                out = self._db.update_item(
+                    TableName=self._orders,
+                    Key=_order_key(order_id),
+                    UpdateExpression=expression,
+                    ConditionExpression=f"attribute_exists(order_id) AND {condition}",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                item = getattr(exc, "response", {}).get("Item")
+                raise StaleStatus(_order(item) if item else None) from exc
+            raise
+        return _order(out["Attributes"])
 
     def put_new(self, order: domain.Order) -> domain.Order | None:
         """Creates the order; if its id exists already, returns the existing one instead
@@ -551,7 +666,7 @@ def _order(item: Mapping[str, Any]) -> domain.Order:
 
 def _status_update(order: domain.Order, moved: domain.Order) -> dict[str, Any]:
     """SET the attributes ``moved`` changed, append its new history entries; conditioned
-    on the status ``order`` was read in."""
+    on the status and the courier ``order`` was read with."""
     before, after = order.item(), moved.item()
     added = after.get("status_history", [])[len(before.get("status_history", [])) :]
     names = {"#s": "status"}
@@ -566,9 +681,21 @@ def _status_update(order: domain.Order, moved: domain.Order) -> dict[str, Any]:
         names[f"#x{index}"] = name
         values[f":x{index}"] = to_value(value)
         parts.append(f"#x{index} = :x{index}")
+    # Attributes ``moved`` clears (set to None): removed from the item.
+    removed = [name for name, value in after.items() if value is None and before.get(name) is not None]
+    for index, name in enumerate(removed):
+        names[f"#r{index}"] = name
+    dropping = (" REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed)))) if removed else ""
+    # The courier as read, too: a claim or an unassignment meanwhile makes the move stale.
+    names["#courier"] = "courier_id"
+    if before.get("courier_id"):
+        values[":courier"] = to_value(before["courier_id"])
+        same_courier = "#courier = :courier"
+    else:
+        same_courier = "attribute_not_exists(#courier)"
     return {
-        "UpdateExpression": "SET " + ", ".join(parts),
-        "ConditionExpression": "#s = :from",
+        "UpdateExpression": "SET " + ", ".join(parts) + dropping,
+        "ConditionExpression": f"#s = :from AND {same_courier}",
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
     }

@@ -162,5 +162,13 @@ class TooManyRequests(ChowlineError):
     status = 429
 
 
+class RateLimited(TooManyRequests):
+    """Too soon after the caller's last request of this kind: ``retry_after`` seconds to wait."""
+
+    def __init__(self, detail: str, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
+
+
 class ServiceUnavailable(ChowlineError):
     status = 503

@@ -18,6 +18,9 @@ from chalicelib.settings import PUSH_PLATFORMS
 ORDER_STATUS = "order.status"
 DELIVERY_AVAILABLE = "delivery.available"
 DELIVERY_TAKEN = "delivery.taken"
+# The carrying courier's position, to the customer and the owner while PICKED_UP: sockets
+# only (no inbox entry, no mobile push for every position).
+COURIER_LOCATION = "courier.location"
 
 # Our platform names -> SNS's (an SNS platform application exists per platform and stage).
 SNS_PLATFORMS = dict(zip(PUSH_PLATFORMS, ("APNS", "APNS_SANDBOX", "GCM"), strict=True))
@@ -59,24 +62,29 @@ class StatusChange:
     at: str
     courier_id: str | None = None
     failure_reason: domain.FailureReason | None = None
+    # Offer rounds after the first (an admin unassigned the courier): their delivery events
+    # are new events, with ids of their own.
+    offer_round: int = 0
 
     @classmethod
-    def of(cls, order: domain.Order) -> StatusChange:
+    def of(cls, order: domain.Order, at: str | None = None) -> StatusChange:
         return cls(
             order_id=order.order_id,
             restaurant_id=order.restaurant_id,
             customer_id=order.customer_id,
             status=order.status,
-            at=order.last_change_at,
+            at=at or order.last_change_at,
             courier_id=order.courier_id or None,
             failure_reason=order.failure_reason,
+            offer_round=order.offer_round,
         )
 
 
 def recipients(change: StatusChange, owner_id: str | None, connected_couriers: Iterable[str]) -> list[Recipient]:
-    """The customer and the restaurant's owner hear of every change; couriers hear that a
-    delivery is available (READY) or taken (PICKED_UP, all but its courier); the carrying
-    courier hears of every change from pickup on. One entry per (user, kind)."""
+    """The customer and the restaurant's owner hear of every change; couriers on shift hear
+    that a delivery is available (READY; that it is taken comes with the claim, see
+    ``dispatch_recipients``); the carrying courier hears of every change from pickup on.
+    One entry per (user, kind)."""
     out = [Recipient(change.customer_id, ORDER_STATUS, "customer")]
     if owner_id:
         out.append(Recipient(owner_id, ORDER_STATUS, "owner"))
@@ -84,8 +92,6 @@ def recipients(change: StatusChange, owner_id: str | None, connected_couriers: I
         out.append(Recipient(change.courier_id, ORDER_STATUS, "courier"))
     if change.status == domain.READY:
         out += [Recipient(c, DELIVERY_AVAILABLE, "courier") for c in connected_couriers]
-    elif change.status == domain.PICKED_UP:
-        out += [Recipient(c, DELIVERY_TAKEN, "courier") for c in connected_couriers if c != change.courier_id]
     seen: set[tuple[str, str]] = set()
     unique = []
     for recipient in out:
@@ -96,12 +102,51 @@ def recipients(change: StatusChange, owner_id: str | None, connected_couriers: I
 
 
 def needs_couriers(status: str) -> bool:
-    return status in (domain.READY, domain.PICKED_UP)
+    return status == domain.READY
+
+
+def dispatch_kind(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
+    """What a write that kept the status means for the live channel: a READY order claimed
+    (delivery.taken), unassigned (delivery.available again), or a new position of its
+    carrying courier (courier.location); None for anything else."""
+    if new.get("status") != old.get("status"):
+        return None
+    if new.get("status") == domain.READY:
+        if new.get("courier_id") and not old.get("courier_id"):
+            return DELIVERY_TAKEN
+        if old.get("courier_id") and not new.get("courier_id"):
+            return DELIVERY_AVAILABLE
+    if new.get("status") == domain.PICKED_UP and new.get("courier_location") != old.get("courier_location"):
+        return COURIER_LOCATION if new.get("courier_location") else None
+    return None
+
+
+def dispatch_recipients(change: StatusChange, kind: str, couriers_on_shift: Iterable[str]) -> list[Recipient]:
+    """A claimed delivery is taken for every other courier on shift; an unassigned one is
+    available to all of them."""
+    return [Recipient(c, kind, "courier") for c in couriers_on_shift if c != change.courier_id]
+
+
+def location_message(order: domain.Order) -> dict[str, Any]:
+    """The ``courier.location`` frame: the order view's ``courier_location`` and ``eta``."""
+    location = order.courier_location or {}
+    return {
+        "type": COURIER_LOCATION,
+        "event_id": f"{order.order_id}:{COURIER_LOCATION}:{location.get('at', '')}",
+        "order_id": order.order_id,
+        "restaurant_id": order.restaurant_id,
+        "status": order.status,
+        "at": location.get("at", ""),
+        "courier_location": location,
+        "eta": order.eta,
+    }
 
 
 def event_id(change: StatusChange, kind: str) -> str:
-    """Stable per (order, status, kind): the same event redelivered has the same id."""
-    return f"{change.order_id}:{change.status}:{kind}"
+    """Stable per (order, status, kind): the same event redelivered has the same id (a
+    re-offered delivery's events carry their offer round)."""
+    base = f"{change.order_id}:{change.status}:{kind}"
+    return f"{base}:{change.offer_round}" if change.offer_round and kind != ORDER_STATUS else base
 
 
 def text(change: StatusChange, recipient: Recipient) -> str:
@@ -136,7 +181,9 @@ def inbox_event(change: StatusChange, kind: str) -> str:
 def inbox_key(change: StatusChange, kind: str) -> str:
     """The inbox record's sort key, which is also the claim of (order, status, recipient, kind)."""
     base = f"{change.at}#{change.order_id}#{change.status}"
-    return base if kind == ORDER_STATUS else f"{base}#{kind}"
+    if kind == ORDER_STATUS:
+        return base
+    return f"{base}#{kind}#{change.offer_round}" if change.offer_round else f"{base}#{kind}"
 
 
 # --- devices ---------------------------------------------------------------------------

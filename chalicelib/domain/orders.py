@@ -15,12 +15,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, StringConstraints, model_serializer
 
 from chalicelib.domain import pricing, promos, zones
 from chalicelib.domain.accounts import ADMINS, COURIERS, RESTAURANT_OWNERS, Address, Latitude, Longitude
 from chalicelib.domain.base import RequestModel, ResponseModel, WholeNumber, text
 from chalicelib.domain.clock import now as clock_now
+from chalicelib.domain.couriers import Position
 from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, ValidationFailed
 from chalicelib.domain.paging import ListQuery, Page
 from chalicelib.domain.principal import Principal
@@ -98,6 +99,9 @@ PAID_STATUSES = frozenset({CONFIRMED, ACCEPTED, PREPARING, READY, PICKED_UP, DEL
 RELEASED_STATUSES = frozenset({REJECTED, CANCELLED})
 FINAL_STATUSES = frozenset(status for status in OrderStatus if status.is_final)
 REDACTED = "[redacted]"
+CARRYING_FIELDS = ("courier_location", "eta")
+OFFERED = "READY"
+DISPATCH_FIELDS = (*CARRYING_FIELDS, "claimed_at", "pickup_distance_km")
 PERSONAL_FIELDS = ("delivery_address", "notes")
 
 
@@ -177,6 +181,14 @@ class Order(BaseModel):
     # While PENDING: the card needs its holder (3-D Secure); see PaymentAction.
     payment_action: dict[str, Any] | None = None
     distance_km: float | None = None  # from the restaurant to the delivery address
+    # Dispatch: the claim (courier_id + claimed_at), how often an admin put it back on offer,
+    # and, while PICKED_UP only, the carrying courier's last position and the ETA.
+    claimed_at: str | None = None
+    offer_round: int = 0
+    # "READY" while offered to couriers (READY, not claimed): the sparse by_offer index's key.
+    offer: str | None = None
+    courier_location: dict[str, Any] | None = None
+    eta: str | None = None
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Order:
@@ -226,7 +238,7 @@ class Order(BaseModel):
         target = OrderStatus(target)
         if by is not None:
             check_mover(self, by, target, owns_restaurant)
-            if target == PICKED_UP:
+            if target == PICKED_UP and not self.courier_id:
                 changes["courier_id"] = by.user_id
         check_transition(self.status, target)
         return self._moved(target, at, changes)
@@ -245,6 +257,13 @@ class Order(BaseModel):
             "status_history": (*self.status_history, StatusStamp(status=target, at=at)),
         }
         update.update({name: value for name, value in changes.items() if value is not None})
+        if target == READY:
+            update["offer"] = OFFERED
+        elif self.offer is not None:
+            update["offer"] = None
+        if target != PICKED_UP:
+            # The courier's position is shown between pickup and delivery only: dropped here.
+            update.update({name: None for name in CARRYING_FIELDS if getattr(self, name) is not None})
         return self.model_copy(update=update)
 
 
@@ -276,8 +295,10 @@ def check_mover(order: Order, principal: Principal, target: str, owns_restaurant
     if target in COURIER_TARGETS:
         if COURIERS not in principal.roles:
             raise _forbidden(target)
-        if target == DELIVERED and order.courier_id != principal.user_id:
-            raise NotFound("No such order")
+        if order.courier_id != principal.user_id:
+            if target == PICKED_UP and not order.courier_id and order.status == READY:
+                raise Conflict(f"Claim this delivery first: POST /deliveries/{order.order_id}/claim")
+            raise NotFound("No such order")  # another courier's delivery
         return
     raise _forbidden(target)
 
@@ -625,6 +646,27 @@ class OrderOut(PlacedOrder):
     refunded_cents: int | None = None
     payment_action: PaymentAction | None = None
     distance_km: float | None = None
+    claimed_at: str | None = Field(None, description="When its courier claimed the delivery")
+    courier_location: Position | None = Field(
+        None, description="While PICKED_UP only: the carrying courier's last reported position"
+    )
+    eta: str | None = Field(
+        None,
+        description="While PICKED_UP only, when the address has coordinates: the expected delivery "
+        "instant (RFC 3339), from the straight-line distance and the configured courier speed",
+    )
+    pickup_distance_km: float | None = Field(
+        None, description="In GET /deliveries, when both are known: from the courier to the restaurant"
+    )
+
+    @model_serializer(mode="wrap")
+    def _leave_out_dispatch_gaps(self, handler: SerializerFunctionWrapHandler):  # noqa: ANN202 - keeps the schema
+        # Absent, not null, outside their moment: a client tests for the key.
+        data = handler(self)
+        for name in DISPATCH_FIELDS:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
 
 
 class OrderPage(Page[OrderOut]):
@@ -659,6 +701,9 @@ def order_out(order: Order, viewer: str | None = None) -> OrderOut:
     item = receipt(order)
     if order.status != PENDING or viewer != order.customer_id:
         item.pop("payment_action", None)
+    if order.status != PICKED_UP:
+        for name in CARRYING_FIELDS:
+            item.pop(name, None)
     return OrderOut.model_validate(item)
 
 

@@ -347,7 +347,10 @@ def generate(api: Api, *, title: str = "Chowline API", version: str | None = Non
                 "The Chowline food-delivery API. Errors are RFC 9457 problem documents "
                 "(`application/problem+json`). Protected operations take a Cognito ID token as "
                 "`Authorization: Bearer <token>`; `x-roles` lists the Cognito groups allowed "
-                '(`["*"]`: any signed-in user). Lists take `limit` (1-100) and an opaque `cursor`.'
+                '(`["*"]`: any signed-in user). Lists take `limit` (1-100) and an opaque `cursor`. '
+                "The live channel (`ws_url` of GET /client-config) sends JSON frames of the types "
+                "`order.status`, `delivery.available`, `delivery.taken` and `courier.location` "
+                "(the carrying courier's position, see PUT /couriers/me/location)."
             ),
         },
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",

@@ -43,7 +43,8 @@ def problem(
 
 
 def from_error(error: ChowlineError) -> Response:
-    headers = {"Retry-After": "1"} if error.status in (429, 503) else None
+    retry_after = str(getattr(error, "retry_after", 1))
+    headers = {"Retry-After": retry_after} if error.status in (429, 503) else None
     if error.status == 401:
         headers = {"WWW-Authenticate": 'Bearer realm="chowline"'}
     return problem(

@@ -10,6 +10,7 @@ from chalicelib.adapters.identity import CognitoIdentity, Tokens
 from chalicelib.adapters.orders_repo import OrdersRepository
 from chalicelib.adapters.users_repo import UsersRepository
 from chalicelib.domain import accounts as model
+from chalicelib.domain.accounts import COURIERS
 from chalicelib.domain.clock import utc_now_text
 from chalicelib.domain.errors import Conflict, Unauthorized
 from chalicelib.domain.principal import Principal
@@ -21,6 +22,12 @@ class UserDevices(Protocol):
     def delete_all(self, user_id: str) -> None: ...
 
 
+class CourierRecords(Protocol):
+    """A courier's shift and last position (the Couriers table): deleted with the account."""
+
+    def forget(self, courier_id: str) -> None: ...
+
+
 class AccountsService:
     def __init__(
         self,
@@ -29,6 +36,7 @@ class AccountsService:
         orders: OrdersRepository,
         devices: UserDevices | None = None,
         after_confirm: Callable[[str], None] | None = None,
+        couriers: CourierRecords | None = None,
     ) -> None:
         self._identity = identity
         self._users = users
@@ -37,6 +45,7 @@ class AccountsService:
         # Locally only: what Cognito's post-confirmation trigger does on AWS (the emulator
         # fires no triggers). Given the confirmed email.
         self._after_confirm = after_confirm
+        self._couriers = couriers
 
     def sign_up(self, cmd: model.SignUp) -> model.SignUpResult:
         """The group and the profile come from the post-confirmation step (services/signup.py)."""
@@ -78,6 +87,8 @@ class AccountsService:
         data; a retry after a partial failure finishes the job."""
         orders = self._orders.customer_orders(principal.user_id)
         in_flight = [order for order in orders if not order.is_final]
+        if COURIERS in principal.roles:
+            in_flight += self._orders.claimed_by(principal.user_id)  # deliveries they claimed
         if in_flight:
             raise Conflict(
                 f"{len(in_flight)} order(s) still in flight (for example {in_flight[0].order_id}): "
@@ -87,6 +98,8 @@ class AccountsService:
         self._users.delete(principal.user_id)
         if self._devices is not None:
             self._devices.delete_all(principal.user_id)
+        if self._couriers is not None and COURIERS in principal.roles:
+            self._couriers.forget(principal.user_id)  # their shift and last position
         for order in orders:
             self._orders.redact(order, principal.user_id)
 

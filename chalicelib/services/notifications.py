@@ -3,8 +3,9 @@ channel: the order-events topic (once, with the customer's), each WebSocket conn
 each push device of the recipient, and the recipient's inbox.
 
 Recipients (chalicelib/domain/live.py): the customer, the restaurant's owner, connected
-couriers (READY: delivery.available; PICKED_UP: delivery.taken to the others) and the
-carrying courier from pickup on.
+couriers on shift (READY: delivery.available; claimed: delivery.taken to the others;
+unassigned: delivery.available again) and the carrying courier from pickup on. A new
+position of the carrying courier goes to the customer's and the owner's sockets only.
 
 Exactly-once per (order, status, recipient) without an extra store: the recipient's inbox
 record has a key derived from the order, the status and the kind, and is written first
@@ -60,6 +61,7 @@ class NotificationsService:
         live_channel: LiveService | None = None,
         push: PushService | None = None,
         owner_of: Callable[[str], str | None] | None = None,
+        on_shift: Callable[[], set[str]] | None = None,
     ) -> None:
         self._repo = repo
         self._topic = topic
@@ -67,6 +69,8 @@ class NotificationsService:
         self._live = live_channel
         self._push = push
         self._owner_of = owner_of or (lambda _restaurant_id: None)
+        # Who is available for deliveries (None: every connected courier is).
+        self._on_shift = on_shift
 
     def handle_batch(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """Failed records come back as ``batchItemFailures`` (their SequenceNumber)."""
@@ -92,12 +96,58 @@ class NotificationsService:
         new = from_item(images.get("NewImage") or {})
         old = from_item(images.get("OldImage") or {})
         status = new.get("status")
-        if not status or old.get("status") == status:
+        if not status:
             return False
+        if old.get("status") == status:
+            return self._dispatch(old, new)
         order = domain.Order.from_item(new)
         change = live.StatusChange.of(order)
-        couriers = self._live.couriers_online() if self._live and live.needs_couriers(change.status) else {}
+        couriers = self._couriers() if live.needs_couriers(change.status) else {}
         targets = live.recipients(change, self._owner_of(change.restaurant_id), couriers)
+        return self._deliver(order, change, targets, couriers)
+
+    def _couriers(self) -> dict[str, list[str]]:
+        """Connected couriers on shift: user id -> their connection ids."""
+        if self._live is None:
+            return {}
+        online = self._live.couriers_online()
+        if self._on_shift is None or not online:
+            return online
+        available = self._on_shift()
+        return {user_id: connections for user_id, connections in online.items() if user_id in available}
+
+    def _dispatch(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+        """A claim, an unassignment or a courier's new position (the status is unchanged)."""
+        kind = live.dispatch_kind(old, new)
+        if kind is None:
+            return False
+        order = domain.Order.from_item(new)
+        if kind == live.COURIER_LOCATION:
+            return self._post_location(order)
+        at = order.claimed_at if kind == live.DELIVERY_TAKEN else order.updated_at
+        change = live.StatusChange.of(order, at=at)
+        couriers = self._couriers()
+        return self._deliver(order, change, live.dispatch_recipients(change, kind, couriers), couriers)
+
+    def _post_location(self, order: domain.Order) -> bool:
+        """Frames only: a position every few seconds is no inbox entry and no mobile push."""
+        if self._live is None:
+            return False
+        message = live.location_message(order)
+        people = [order.customer_id, self._owner_of(order.restaurant_id)]
+        outcomes = _each([p for p in people if p], lambda user_id: self._live.post(user_id, message))
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return True
+
+    def _deliver(
+        self,
+        order: domain.Order,
+        change: live.StatusChange,
+        targets: list[live.Recipient],
+        couriers: Mapping[str, list[str]],
+    ) -> bool:
         details = {"total_cents": order.total_cents, "currency": order.currency}
 
         # Frames first, for everyone (the live channel is the one a person is watching),

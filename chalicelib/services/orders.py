@@ -152,9 +152,6 @@ class OrdersService:
             raise NotFound("No such restaurant")
         return self._list("by_restaurant", "restaurant_id", restaurant_id, query, newest_first=True)
 
-    def deliveries(self, query: domain.OrdersQuery) -> dict[str, Any]:
-        return self._list("by_status", "status", domain.READY, query, newest_first=False)
-
     def _list(
         self,
         index: str,

@@ -44,7 +44,8 @@ export default async function render({ page }) {
     draw(orders.sort((a, b) => a.created_at.localeCompare(b.created_at)));
   };
   await load();
-  return watch(load, (frame) => names.has(frame.restaurant_id));
+  // A courier's position changes nothing on the board.
+  return watch(load, (frame) => frame.type !== "courier.location" && names.has(frame.restaurant_id));
 }
 
 function card(order, restaurantName, reload, isNew) {

@@ -21,5 +21,5 @@ export default async function render({ page }) {
   });
   const load = async () => draw((await get("/users/me/notifications?limit=50")).items);
   await load();
-  return watch(load);
+  return watch(load, (frame) => frame.type !== "courier.location"); // positions make no inbox entry
 }

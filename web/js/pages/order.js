@@ -1,4 +1,5 @@
-// One order: its status (role="status"), a timeline that moves by itself, cancel.
+// One order: its status (role="status"), a timeline that moves by itself, the courier's
+// position and ETA while it is on its way, cancel.
 import { ApiError, get, post, session } from "../api.js";
 import { watch } from "../live.js";
 import { breakdown } from "../receipt.js";
@@ -19,9 +20,10 @@ export default async function render({ params: [orderId], page }) {
   const status = h("p", { class: "status", role: "status" });
   const timeline = h("ol", { class: "timeline", "aria-label": "Timeline" });
   const details = h("div");
+  const courier = h("section", { "aria-label": "Your courier", hidden: true });
   const actions = h("div", { class: "actions" });
   const error = h("p", { class: "form-error", role: "alert", hidden: true });
-  page("Your order", status, timeline, actions, error, details);
+  page("Your order", status, courier, timeline, actions, error, details);
 
   const draw = onChange((order) => {
     status.textContent = statusName(order.status);
@@ -33,6 +35,7 @@ export default async function render({ params: [orderId], page }) {
         h("li", { class: reached.has(s) ? "done" : "todo", "aria-current": s === order.status ? "step" : false }, h("span", {}, statusName(s)), reached.has(s) ? h("time", { datetime: reached.get(s) }, when(reached.get(s))) : null),
       ),
     );
+    drawCourier(courier, order);
     const reason = order.failure_reason ? REASONS[order.failure_reason] || order.failure_reason : order.reason;
     details.replaceChildren(
       reason ? h("p", { class: "notice" }, reason) : "",
@@ -73,4 +76,30 @@ export default async function render({ params: [orderId], page }) {
 
   await load();
   return watch(load, (frame) => frame.order_id === orderId);
+}
+
+// Between pickup and delivery only, the API adds courier_location {lat, lng, at} and eta.
+function drawCourier(section, order) {
+  const here = order.courier_location;
+  section.hidden = !here;
+  if (!here) return section.replaceChildren();
+  const away = distanceKm(here, order.delivery_address);
+  section.replaceChildren(
+    h("h2", {}, "On its way"),
+    h(
+      "p",
+      { class: "courier-position" },
+      away === null ? "Your courier shared their position " : `Your courier was ${away.toFixed(1)} km away `,
+      h("time", { datetime: here.at }, when(here.at)),
+      ` (${here.lat.toFixed(5)}, ${here.lng.toFixed(5)}).`,
+    ),
+    order.eta ? h("p", { class: "eta" }, "Expected at ", h("time", { datetime: order.eta }, when(order.eta)), ".") : null,
+  );
+}
+
+function distanceKm(a, b) {
+  if (!b || typeof b.lat !== "number" || typeof b.lng !== "number") return null;
+  const rad = (d) => (d * Math.PI) / 180;
+  const s = Math.sin(rad(b.lat - a.lat) / 2) ** 2 + Math.cos(rad(a.lat)) * Math.cos(rad(b.lat)) * Math.sin(rad(b.lng - a.lng) / 2) ** 2;
+  return 2 * 6371.0088 * Math.asin(Math.min(1, Math.sqrt(s)));
 }
