@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
+from chalicelib.domain.zones import cell_of
 from tests.ordering import ADDRESS, body_of, order_body, order_item, place, seed_product, seed_restaurant, table
 
-HOME = {**ADDRESS, "lat": 40.7128, "lng": -74.0060}
-NEAR = {"lat": 40.7130, "lng": -74.0100}  # ~0.3 km from HOME
-FAR = {"lat": 40.7800, "lng": -73.9700}  # ~8 km from HOME
+HOME = ADDRESS  # inside the test kitchen's delivery area
+NEAR = {"lat": round(HOME["lat"] + 0.0027, 7), "lng": HOME["lng"]}  # ~0.3 km from HOME
+FAR = {"lat": round(HOME["lat"] + 0.072, 7), "lng": HOME["lng"]}  # ~8 km from HOME
 
 
 @pytest.fixture(scope="module")
@@ -99,15 +100,9 @@ def set_available(client: Any, token: str, available: bool) -> dict[str, Any]:
 def ready_order(
     client: Any, aws: Any, pipeline: Any, people: dict[str, tuple[str, str]], location: dict | None = None
 ) -> str:
-    restaurant = seed_restaurant(aws, people["owner"][0])
-    if location:
-        aws("dynamodb").update_item(
-            TableName=table("restaurants"),
-            Key={"restaurant_id": {"S": restaurant}},
-            UpdateExpression="SET #l = :l",
-            ExpressionAttributeNames={"#l": "location"},
-            ExpressionAttributeValues={":l": {"M": {k: {"N": str(v)} for k, v in location.items()}}},
-        )
+    # A restaurant away from the kitchen delivers as far as the longest radius allows.
+    placed_at = {"location": location, "geo_cell": cell_of(location), "delivery_radius_km": 15} if location else {}
+    restaurant = seed_restaurant(aws, people["owner"][0], **placed_at)
     dish = seed_product(aws, restaurant)
     body = {**order_body(restaurant, [(dish, 1)]), "delivery_address": HOME}
     placed = place(client, auth(people["customer"][1]), body)
