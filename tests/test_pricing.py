@@ -272,7 +272,14 @@ def test_an_order_is_priced_from_the_catalog_and_the_terms():
         {
             "restaurant_id": "r-1",
             "items": [{"product_id": "p-1", "quantity": 2}],
-            "delivery_address": {"label": "home", "line1": "1 Main St", "city": "Austin", "postcode": "78701"},
+            "delivery_address": {
+                "label": "home",
+                "line1": "1 Main St",
+                "city": "Austin",
+                "postcode": "78701",
+                "lat": 30.27,
+                "lng": -97.74,
+            },
             "payment_token": "tok_visa",
             "tip_cents": 150,
             "promo_code": "lunch10",

@@ -356,14 +356,15 @@ class OrderProcessor:
         )
 
     def _confirm(self, order: domain.Order, snap: Snapshot) -> str:
-        reason = domain.shortfall(order, snap.restaurant, snap.products, at=parse_rfc3339(self._clock()))
+        attempt = parse_rfc3339(self._clock())  # one instant for the hours and the retry bound
+        reason = domain.shortfall(order, snap.restaurant, snap.products, at=attempt)
         if reason:
             return self._fail(order, reason)
         started = time.perf_counter()
         try:
             auth = self._payments.authorize(order)
         except PaymentUnavailable:
-            if self._retry.exhausted(parse_rfc3339(order.created_at), parse_rfc3339(self._clock())):
+            if self._retry.exhausted(parse_rfc3339(order.created_at), attempt):
                 return self._fail(order, domain.PAYMENT_UNAVAILABLE)
             raise
         self._metrics.payment_latency((time.perf_counter() - started) * 1000, str(auth.get("status")))
