@@ -120,7 +120,7 @@ class Settings:
             endpoint_url=endpoint,
             image_upload_seconds=int(env.get("IMAGE_UPLOAD_SECONDS", "300")),
             payment_provider=env.get("PAYMENT_PROVIDER") or ("live" if stage == "prod" else "fake"),
-            serialize_writes=_flag(env.get("SERIALIZE_WRITES"), default=bool(endpoint)),
+            serialize_writes=_flag(env.get("SERIALIZE_WRITES")),
             sweep_max_age_seconds=int(env.get("SWEEP_MAX_AGE_SECONDS", "86400")),
             web_api_key=env.get("WEB_API_KEY", ""),
             dax_endpoint=env.get("DAX_ENDPOINT", ""),
