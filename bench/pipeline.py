@@ -32,6 +32,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -71,7 +72,8 @@ class CallCounter:
         self.by_phase: Counter[str] = Counter()
         self.by_call: Counter[str] = Counter()
 
-    def install(self) -> None:
+    def install(self) -> Callable[[], None]:
+        """Counts from now on; returns what stops it."""
         from botocore.client import BaseClient
 
         original = BaseClient._make_api_call
@@ -83,6 +85,11 @@ class CallCounter:
             return original(client, operation, params)
 
         BaseClient._make_api_call = counted  # type: ignore[method-assign]
+
+        def uninstall() -> None:
+            BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+        return uninstall
 
     def add(self, service: str, operation: str) -> None:
         name = threading.current_thread().name

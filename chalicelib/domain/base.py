@@ -3,14 +3,7 @@ that says exactly what the model accepts (the published contract is generated fr
 
 from __future__ import annotations
 
-import os
 from typing import Any, Literal
-
-# No pydantic plugin is used: without this, the first model built reads the metadata of every
-# installed distribution looking for one (~45 ms of a cold start in a virtualenv with the
-# test tools, a few ms on Lambda). Read when a model is first built, so setting it here,
-# before any model exists, is enough; an explicit setting in the environment wins.
-os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
