@@ -105,11 +105,6 @@ class CallCounter:
             self.by_phase[phase] += 1
             self.by_call[f"{service}.{operation}"] += 1
 
-    def reset(self) -> None:
-        with self._lock:
-            self.by_phase.clear()
-            self.by_call.clear()
-
 
 def start_stack() -> tuple[Any, Any, list[Any], Any, int, dict[str, str]]:
     """The stack as ``make run`` starts it (emulator, seed, WebSocket API, pipeline, API),
@@ -190,10 +185,11 @@ def ceiling_rate(env: dict[str, str], clients: int, seconds: float) -> float:
 
     session = boto3.session.Session()
     table = env["USERS_TABLE"]
+    dbs = [session.client("dynamodb") for _ in range(clients)]  # made here: a session is not thread-safe
 
     def loop(index: int) -> int:
         OBSERVER.active = True
-        db = session.client("dynamodb")
+        db = dbs[index]
         key = {"user_id": {"S": f"bench-ceiling-{index}"}}
         item = {**key, "name": {"S": "Ceiling"}, "email": {"S": f"ceiling-{index}@example.com"}}
         db.put_item(TableName=table, Item=item)  # connect outside the timed window

@@ -60,8 +60,9 @@ class Settings:
     # --- orders ---
     # "fake" (the test tokens of API.md) on every stage but prod, which needs a real provider.
     payment_provider: str = "fake"
-    # The emulator cannot run concurrent writes beside a cancelled transaction (it restores
-    # whole tables); against it, the order writes of one process take turns.
+    # moto as shipped cannot run concurrent writes beside a cancelled transaction (it restores
+    # whole tables): SERIALIZE_WRITES=true has the order writes of one process take turns.
+    # The emulator devtools/ starts rolls back only what a transaction touched.
     serialize_writes: bool = False
     sweep_max_age_seconds: int = 86400
     # --- edge ---
