@@ -26,6 +26,8 @@ from typing import Any
 from bench.common import save, stack
 
 WALK = ("CONFIRMED", "ACCEPTED", "PREPARING", "READY", "PICKED_UP", "DELIVERED")
+# The one line of every order written (the typed order needs its lines).
+LINE = {"product_id": "prd_bench", "name": "Bench", "quantity": 1, "unit_price_cents": 1000, "line_total_cents": 1000}
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -190,6 +192,7 @@ def _measure(env: dict[str, str], bridge: Any, customers: int, owners: int, cour
                 "restaurant_id": restaurants[owner],
                 "status": status,
                 "status_history": history,
+                "items": [LINE],
                 "total_cents": 1000,
                 "currency": "USD",
                 "created_at": history[0]["at"],
