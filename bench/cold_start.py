@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -184,30 +185,41 @@ def measure(
     project: Path | None = None,
     python: list[str] | None = None,
     app_env: dict[str, str] | None = None,
+    baseline_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Median cold start of each function and of the baseline, runs interleaved so that drift
     in machine load hits them alike. ``project``, ``python``, ``app_env``: run the app from
     another copy of the code, with another interpreter command line and more environment
-    (the unpacked zip)."""
+    (the unpacked zip); ``baseline_env``: the baseline's, run the same way (its own
+    packages only, as a zip of it would hold them)."""
     invocations = FirstInvocations(env, restaurant_id)
     base_args = {
         "event": invocations.event("api_handler"),
         "resource": MENU_RESOURCE,
         "products_table": env["PRODUCTS_TABLE"],
     }
+    with tempfile.TemporaryDirectory(prefix="chowline-bytecode-") as bytecode:
+        # Lambda loads compiled bytecode (the zip carries it): both sides get a bytecode cache
+        # of their own, written by the first runs, whatever PYTHONDONTWRITEBYTECODE says here.
+        cached = {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPYCACHEPREFIX": bytecode}
+        app_env = {**cached, **(app_env or {})}
+        base_env = {**env, **cached, **(baseline_env or {})}
 
-    def app_run(function: str) -> dict[str, Any]:
-        args = {"function": function, "event": invocations.event(function)}
-        return run_child(APP, {**env, **(app_env or {})}, args, cwd=project, python=python)
+        def app_run(function: str) -> dict[str, Any]:
+            args = {"function": function, "event": invocations.event(function)}
+            return run_child(APP, {**env, **app_env}, args, cwd=project, python=python)
 
-    for function in functions:  # the first runs write the bytecode caches: not counted
-        app_run(function)
-    run_child(BASELINE, env, base_args)
-    samples: dict[str, list[dict[str, Any]]] = {name: [] for name in (*functions, "baseline")}
-    for _ in range(runs):
-        for function in functions:
-            samples[function].append(app_run(function))
-        samples["baseline"].append(run_child(BASELINE, env, base_args))
+        def base_run() -> dict[str, Any]:
+            return run_child(BASELINE, base_env, base_args, cwd=project, python=python)
+
+        for function in functions:  # the first runs write the bytecode caches: not counted
+            app_run(function)
+        base_run()
+        samples: dict[str, list[dict[str, Any]]] = {name: [] for name in (*functions, "baseline")}
+        for _ in range(runs):
+            for function in functions:
+                samples[function].append(app_run(function))
+            samples["baseline"].append(base_run())
     out: dict[str, Any] = {"runs": runs, "modules": {}}
     for name, results in samples.items():
         out[name] = {"ms": median([r["ms"] for r in results]), "cpu_ms": median([r["cpu_ms"] for r in results])}

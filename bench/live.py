@@ -35,6 +35,8 @@ WALK = (
     ("PICKED_UP", True),
     ("DELIVERED", True),
 )
+# The one line of every order written (the typed order needs its lines).
+LINE = {"product_id": "prd_bench", "name": "Bench", "quantity": 1, "unit_price_cents": 1000, "line_total_cents": 1000}
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -207,6 +209,7 @@ def _measure(env: dict[str, str], bridge: Any, customers: int, owners: int, cour
                 "restaurant_id": restaurants[owner],
                 "status": status,
                 "status_history": history,
+                "items": [LINE],
                 "total_cents": 1000,
                 "currency": "USD",
                 "created_at": history[0]["at"],

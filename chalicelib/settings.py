@@ -80,8 +80,9 @@ class Settings:
     payment_retry_bound_seconds: int = 900
     # How long a card needing 3-D Secure waits for its holder before the order fails.
     payment_action_seconds: int = 900
-    # The emulator cannot run concurrent writes beside a cancelled transaction (it restores
-    # whole tables); against it, the order writes of one process take turns.
+    # moto as shipped cannot run concurrent writes beside a cancelled transaction (it restores
+    # whole tables): SERIALIZE_WRITES=true has the order writes of one process take turns.
+    # The emulator devtools/ starts rolls back only what a transaction touched.
     serialize_writes: bool = False
     sweep_max_age_seconds: int = 86400
     # --- edge ---
@@ -181,7 +182,7 @@ class Settings:
             payment_retry_cap_seconds=int(env.get("PAYMENT_RETRY_CAP_SECONDS", "180")),
             payment_retry_bound_seconds=int(env.get("PAYMENT_RETRY_BOUND_SECONDS", "900")),
             payment_action_seconds=int(env.get("PAYMENT_ACTION_SECONDS", "900")),
-            serialize_writes=_flag(env.get("SERIALIZE_WRITES"), default=bool(endpoint)),
+            serialize_writes=_flag(env.get("SERIALIZE_WRITES")),
             sweep_max_age_seconds=int(env.get("SWEEP_MAX_AGE_SECONDS", "86400")),
             web_api_key=env.get("WEB_API_KEY", ""),
             dax_endpoint=env.get("DAX_ENDPOINT", ""),

@@ -7,7 +7,9 @@
   group) unless the handler set their visibility itself (a payment retry's backoff, which
   Lambda leaves as set too), and after ``maxReceiveCount`` receives are moved to the DLQ here.
 - the Orders table stream -> ``notify``: Lambda-shaped stream events of up to 100 records,
-  retried from the first failed record, as Lambda does with ReportBatchItemFailures.
+  retried from the first failed record, as Lambda does with ReportBatchItemFailures; each
+  read is split by order id over concurrent invocations, as the shards of a busy table are
+  (STREAM_SHARDS).
 - ``sweep_pending_orders`` every minute.
 
 Handlers are called the way Lambda calls them: ``app.process_order(event, context)``.
@@ -21,7 +23,9 @@ import os
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +44,12 @@ DYNAMODB_WRITES = frozenset(
     {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "ExecuteStatement"}
 )
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# On AWS the Orders stream has a shard per table partition, each read by its own notify
+# invocation at once; the emulator's stream has one shard. Each read is spread over this many
+# concurrent notify calls by partition key (the order id), so an order's records stay in
+# sequence, as they do on AWS. A failure anywhere re-reads from the first failed record, as
+# before: records delivered meanwhile come again, and notify's claims make that a no-op.
+STREAM_SHARDS = 4
 
 
 def _app() -> Any:
@@ -57,6 +67,7 @@ class Pipeline:
         wait_seconds: int = 1,
         sweep_every: float = 60.0,
         stream_start: str = "TRIM_HORIZON",
+        stream_shards: int = STREAM_SHARDS,
     ) -> None:
         from chalicelib.settings import PAYMENT_CONCURRENCY
 
@@ -80,6 +91,7 @@ class Pipeline:
         self._stream_position: str | None = None
         self._stream_failures = 0
         self._stream_start = stream_start
+        self._stream_shards = max(1, stream_shards)
         self.stats = {"batches": 0, "records": 0, "failed": 0, "dead_lettered": 0, "stream_records": 0}
 
     # --- life cycle -----------------------------------------------------------------------
@@ -329,19 +341,19 @@ class Pipeline:
             self._stream_position = records[-1]["dynamodb"]["SequenceNumber"]
 
     def pump_stream(self) -> int:
-        """One GetRecords (up to 100) and one ``notify`` call. Returns records delivered."""
+        """One GetRecords (up to 100), handed to ``notify`` (one call per shard's share).
+        Returns records delivered."""
         records = self._client("dynamodbstreams").get_records(ShardIterator=self._shard_iterator(), Limit=100)[
             "Records"
         ]
         if not records:
             return 0
-        event = {"Records": [self._stream_record(r) for r in records]}
-        try:
-            result = _app().notify(event, LambdaContext("notify"))
-            failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
-        except Exception:
-            log.exception("notify raised: the whole batch is retried")
-            failed = {r["dynamodb"]["SequenceNumber"] for r in records}
+        shards = self._shards(records)
+        if len(shards) == 1:
+            failed = self._notify(shards[0])
+        else:
+            with ThreadPoolExecutor(len(shards), thread_name_prefix="orders-stream-shard") as pool:
+                failed = set().union(*pool.map(self._notify, shards))
         sequence = [r["dynamodb"]["SequenceNumber"] for r in records]
         first_failed = next((i for i, s in enumerate(sequence) if s in failed), None)
         if first_failed is None:
@@ -358,6 +370,25 @@ class Pipeline:
         with self._lock:
             self.stats["stream_records"] += len(records)
         return len(records)
+
+    def _shards(self, records: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        """The records spread over up to STREAM_SHARDS groups by partition key (the order
+        id), each in stream order."""
+        groups: dict[int, list[dict[str, Any]]] = {}
+        for record in records:
+            key = json.dumps(record["dynamodb"].get("Keys", {}), sort_keys=True)
+            groups.setdefault(zlib.crc32(key.encode()) % self._stream_shards, []).append(record)
+        return list(groups.values())
+
+    def _notify(self, records: list[dict[str, Any]]) -> set[str]:
+        """One ``notify`` invocation; the sequence numbers of the records that failed."""
+        event = {"Records": [self._stream_record(r) for r in records]}
+        try:
+            result = _app().notify(event, LambdaContext("notify"))
+            return {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+        except Exception:
+            log.exception("notify raised: the whole batch is retried")
+            return {r["dynamodb"]["SequenceNumber"] for r in records}
 
     def drain_stream(self, timeout: float = 30.0) -> int:
         deadline = time.monotonic() + timeout

@@ -152,3 +152,19 @@ def test_each_function_loads_only_what_it_uses(first_invocations, function):
     loaded = set(run_child(APP, env, {"function": function, "event": invocations.event(function)})["modules"])
     unwanted = [m for m in (*ANY_FUNCTION, *NOT_LOADED_BY[function]) if m in loaded]
     assert unwanted == [], f"{function}'s first invocation loads {unwanted}: import it where it is used"
+
+
+def test_the_first_model_built_looks_for_no_pydantic_plugin():
+    # chalicelib opts out: looking reads the metadata of every installed distribution (tens of
+    # ms of a cold start in a virtualenv with the test tools).
+    probe = (
+        "import os; os.environ.pop('PYDANTIC_DISABLE_PLUGINS', None)\n"
+        "import app\n"
+        "from chalicelib.domain.catalog import Menu\n"
+        "Menu.model_validate({'items': [], 'next_cursor': None})\n"
+        "from pydantic.plugin import _loader\n"
+        "print(_loader._plugins)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "None"

@@ -8,7 +8,8 @@ It stops by itself once ORDERS orders are placed and every one of them is settle
 (CONFIRMED or FAILED) and delivered or failed, or when TIME runs out; then it prints
 requests/s, p50/p95/p99 per route, errors, orders placed, settled and delivered, orders
 settled per second (from the orders' own timestamps), and a stock check: no product sold
-more than it had. The demo accounts of ``make run`` play every role (API.md).
+more than it had. It exits with 1 when an order was left unsettled or the stock check
+fails. The demo accounts of ``make run`` play every role (API.md).
 """
 
 from __future__ import annotations
@@ -308,7 +309,11 @@ def report(environment: Any, **_: Any) -> None:
     failures = Counter(o.get("failure_reason") for o in orders if o["status"] == "FAILED")
     if failures:
         lines.append(f"  failed by reason: {dict(failures)}")
-    lines.append(f"  stock: {_stock_check(host, orders)}")
+    stock = _stock_check(host, orders)
+    lines.append(f"  stock: {stock}")
+    # The run fails when an order was left unsettled or a product sold past its stock.
+    if len(settled) < len(RUSH.placed) or not stock.startswith("ok"):
+        environment.process_exit_code = 1
     text = "\n".join(lines)
     print(text)
     out_dir = os.environ.get("LOAD_REPORT_DIR")

@@ -75,8 +75,9 @@ class OrdersRepository:
         self._restaurants = restaurants_table
         self._users = users_table
         self._promos = promo_codes_table
-        # The emulator rolls a cancelled transaction back by restoring a copy of every table
-        # it touched, erasing writes made meanwhile; locally, writes take turns instead.
+        # moto as shipped rolls a cancelled transaction back by restoring a copy of every
+        # table it touched, erasing writes made meanwhile: against it (SERIALIZE_WRITES=true),
+        # writes take turns. The emulator devtools/ starts restores only what it touched.
         self._write_lock: threading.Lock | None = threading.Lock() if serialize_writes else None
 
     @property
