@@ -388,17 +388,25 @@ class OrdersRepository:
         return True
 
     def _update(self, order_id: str, expression: str, condition: str, values: dict[str, Any]) -> domain.Order:
+        return self._conditional_update(
+            order_id,
+            UpdateExpression=expression,
+            ConditionExpression=f"attribute_exists(order_id) AND {condition}",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=values,
+        )
+
+    def _conditional_update(self, order_id: str, **update: Any) -> domain.Order:
+        """One conditional UpdateItem of an order; a failed condition is ``StaleStatus``
+        carrying the order as it is (read in the same call)."""
         try:
             with aws_errors(_STORE), self._writing():
                 out = self._db.update_item(
                     TableName=self._orders,
                     Key=_order_key(order_id),
-                    UpdateExpression=expression,
-                    ConditionExpression=f"attribute_exists(order_id) AND {condition}",
-                    ExpressionAttributeNames={"#s": "status"},
-                    ExpressionAttributeValues=values,
                     ReturnValues="ALL_NEW",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    **update,
                 )
         except Exception as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
@@ -430,22 +438,7 @@ class OrdersRepository:
 
     def move(self, order: domain.Order, moved: domain.Order) -> domain.Order:
         """One conditional UpdateItem: ``order`` (as read) becomes ``moved`` (from ``Order.move``)."""
-        update = _status_update(order, moved)
-        try:
-            with aws_errors(_STORE), self._writing():
-                out = self._db.update_item(
-                    TableName=self._orders,
-                    Key=_order_key(order.order_id),
-                    ReturnValues="ALL_NEW",
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                    **update,
-                )
-        except Exception as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                item = getattr(exc, "response", {}).get("Item")
-                raise StaleStatus(_order(item) if item else None) from exc
-            raise
-        return _order(out["Attributes"])
+        return self._conditional_update(order.order_id, **_status_update(order, moved))
 
     def mark_dead_lettered(self, order_id: str, at: str) -> None:
         """Notes that a PENDING order's message went to the DLQ (the sweeper leaves it to the

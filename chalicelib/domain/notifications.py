@@ -18,5 +18,7 @@ class Notification(ResponseModel):
     sent_at: str | None = None
 
 
-class NotificationPage(Page[Notification]):
+class NotificationPage(Page):
     """A page of the inbox, newest first."""
+
+    items: list[Notification]

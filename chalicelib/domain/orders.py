@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 
 from chalicelib.domain import pricing, promos, zones
 from chalicelib.domain.accounts import ADMINS, COURIERS, RESTAURANT_OWNERS, Address, Latitude, Longitude
-from chalicelib.domain.base import RequestModel, ResponseModel, WholeNumber, text
+from chalicelib.domain.base import DEFERRED, RequestModel, ResponseModel, WholeNumber, text
 from chalicelib.domain.clock import now as clock_now
 from chalicelib.domain.couriers import Position
 from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, ValidationFailed
@@ -119,7 +119,7 @@ def returns_money_and_stock(current: str, target: str) -> bool:
 
 
 class OrderLine(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(DEFERRED, frozen=True)
 
     product_id: str
     name: str
@@ -129,7 +129,7 @@ class OrderLine(BaseModel):
 
 
 class StatusStamp(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(DEFERRED, frozen=True)
 
     status: OrderStatus
     at: str
@@ -142,7 +142,7 @@ class Order(BaseModel):
     Only ``move`` and ``cancel`` change the status: they check the transition and who
     makes it, and return the new value; the repository stores it conditioned on the old."""
 
-    model_config = ConfigDict(frozen=True, extra="allow")
+    model_config = ConfigDict(DEFERRED, frozen=True, extra="allow")
 
     order_id: str
     customer_id: str
@@ -669,8 +669,10 @@ class OrderOut(PlacedOrder):
         return data
 
 
-class OrderPage(Page[OrderOut]):
+class OrderPage(Page):
     """A page of orders (``next_cursor`` null on the last page)."""
+
+    items: list[OrderOut]
 
 
 def receipt(order: Order) -> dict[str, Any]:

@@ -93,8 +93,10 @@ class PromoCode(ResponseModel):
     created_at: str
 
 
-class PromoCodePage(Page[PromoCode]):
+class PromoCodePage(Page):
     """A page of promo codes, newest first (``next_cursor`` null on the last page)."""
+
+    items: list[PromoCode]
 
 
 def new_code(cmd: PromoCodeCreate, now: str) -> dict[str, Any]:
