@@ -156,20 +156,21 @@ def test_an_order_travels_from_cart_to_door_and_every_role_sees_it_live(browser:
     customer.get_by_label("Password").fill(DEMO_PASSWORD)
     customer.get_by_role("button", name="Sign in").click()
     fill_checkout(customer)  # the cart survived signing in
-    # The server's price: 2090 of items, 249 delivery, 104 service (5 %, 104.5 to even), then a
-    # $2 tip and LUNCH10 (-209): 8.25 % tax on 2090 - 209 + 249 + 104 = 184.305 -> 184.
+    # The server's price for the saved address, 10.6 km from Pho Saigon: 2090 of items, 674
+    # delivery (249 + 40 per km), 104 service (5 %, 104.5 to even), then a $2 tip and LUNCH10
+    # (-209): 8.25 % tax on 2090 - 209 + 674 + 104 = 219.37 -> 219; 3078 in all.
     price = customer.get_by_label("Price breakdown")
     expect(price).to_contain_text("Service fee")
     customer.get_by_label("Tip for the courier").select_option("200")
     customer.get_by_label("Promo code").fill("lunch10")
     customer.get_by_role("button", name="Apply").click()
     expect(price).to_contain_text("Discount (LUNCH10)")
-    expect(price).to_contain_text("$26.18")
+    expect(price).to_contain_text("$30.78")
     customer.get_by_role("button", name="Place order").click()
     customer.wait_for_url(re.compile(r"#/orders/[\w-]+$"), wait_until="commit")
     order_id = customer.url.rsplit("/", 1)[1]
     status = customer.get_by_role("status")
-    expect(customer.get_by_label("Price breakdown")).to_contain_text("$26.18")
+    expect(customer.get_by_label("Price breakdown")).to_contain_text("$30.78")
     mark_loaded(customer)
 
     card = ticket(owner, order_id)

@@ -98,6 +98,10 @@ export default async function render({ go, page }) {
     }
   };
   tip.querySelector("select").addEventListener("change", () => requote());
+  // A new address (typed, or the browser's position) can change the delivery fee.
+  el.addEventListener("change", (event) => {
+    if (event.target.name?.startsWith("delivery_address.")) requote();
+  });
   apply.addEventListener("click", () => requote());
   // Enter in the code field applies it; it does not place the order.
   promo.querySelector("input").addEventListener("keydown", (event) => {
@@ -118,20 +122,27 @@ function draft(c, data) {
   };
   const code = (data.get("promo_code") || "").trim();
   if (code) body.promo_code = code;
+  // With a whole address the quote has the delivery distance, so the per-km fee too.
+  const where = address(data);
+  if (where.line1 && where.city && where.postcode && "lat" in where && "lng" in where) body.delivery_address = where;
   return body;
+}
+
+function address(data) {
+  return {
+    label: "Delivery",
+    line1: (data.get("delivery_address.line1") || "").trim(),
+    city: (data.get("delivery_address.city") || "").trim(),
+    postcode: (data.get("delivery_address.postcode") || "").trim(),
+    ...coordinates(data),
+  };
 }
 
 async function placeOrder(el, data, go) {
   const c = cart.load();
   const body = {
     ...draft(c, data),
-    delivery_address: {
-      label: "Delivery",
-      line1: data.get("delivery_address.line1").trim(),
-      city: data.get("delivery_address.city").trim(),
-      postcode: data.get("delivery_address.postcode").trim(),
-      ...coordinates(data),
-    },
+    delivery_address: address(data),
     payment_token: data.get("payment_token").trim(),
   };
   if (data.get("notes").trim()) body.notes = data.get("notes").trim();
@@ -171,6 +182,7 @@ function locate(el) {
     ({ coords }) => {
       el.elements["delivery_address.lat"].value = coords.latitude.toFixed(6);
       el.elements["delivery_address.lng"].value = coords.longitude.toFixed(6);
+      el.elements["delivery_address.lng"].dispatchEvent(new Event("change", { bubbles: true }));
     },
     () => {
       status.textContent = "Your location is not available: type the coordinates instead.";
