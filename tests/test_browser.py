@@ -317,8 +317,15 @@ def test_an_expired_session_refreshes_then_returns_to_sign_in_keeping_the_cart(b
         "(() => { const s = JSON.parse(localStorage['chowline.session']);"
         " s.id_token = 'expired'; localStorage['chowline.session'] = JSON.stringify(s); })()"
     )
+    answers: list[str] = []
+    page.on("response", lambda r: answers.append(f"{r.status} {r.request.method} {r.url}"))
     page.goto("/#/orders")
-    page.locator("main a[href^='#/orders/'], main p:has-text('No orders yet')").first.wait_for()
+    try:
+        # Two round trips (the refused call, the refresh) and the retried list, on a loaded machine.
+        page.locator("main a[href^='#/orders/'], main p:has-text('No orders yet')").first.wait_for(timeout=30_000)
+    except Exception:
+        print("main:", page.locator("main").inner_text()[:500], *answers, sep="\n")  # what it showed and heard
+        raise
     assert page.evaluate("JSON.parse(localStorage['chowline.session']).id_token") != "expired"
     # Neither token works any more: back to sign-in, cart kept.
     page.evaluate(
