@@ -5,25 +5,25 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Chalice, CognitoUserPoolAuthorizer, Response
 from chalice.app import CloudWatchEvent, DynamoDBEvent, Request, SQSEvent, WebsocketEvent
 
 from chalicelib import __version__
 from chalicelib.bootstrap import container
-from chalicelib.domain import accounts, catalog, couriers, live, operations, orders, payments, promos
-from chalicelib.domain.base import Health
 from chalicelib.domain.errors import Unauthorized
-from chalicelib.domain.notifications import NotificationPage
-from chalicelib.domain.paging import ListQuery
+from chalicelib.domain.idempotency import IDEMPOTENCY_KEY
+from chalicelib.domain.principal import ADMINS, COURIERS, CUSTOMERS, RESTAURANT_OWNERS, ROLES_THAT_MOVE
 from chalicelib.entry import middleware, observability
 from chalicelib.entry.auth import principal_of
 from chalicelib.entry.caching import cacheable_response
-from chalicelib.entry.requests import body_model, header, query_model
+from chalicelib.entry.requests import header
 from chalicelib.entry.routing import PUBLIC, SIGNED_IN, Api, json_response
-from chalicelib.services.live import client_config as client_config_of
 from chalicelib.settings import PAYMENT_CONCURRENCY
+
+if TYPE_CHECKING:  # the models are imported by the routes that use them (chalicelib/entry/routing.py)
+    from chalicelib.domain import accounts, catalog, couriers, live, orders, paging, promos
 
 app = Chalice(app_name="chowline")
 app.api.binary_types = []
@@ -54,13 +54,13 @@ def _request() -> Request:
 # --- Operations -------------------------------------------------------------------------
 
 
-@api.route("/health", roles=PUBLIC, response_model=Health)
+@api.route("/health", roles=PUBLIC, response_model="base.Health")
 def health() -> Response:
     """Liveness and version: the function runs (it calls nothing; /ready checks the stores)."""
     return json_response({"status": "ok", "version": __version__})
 
 
-@api.route("/ready", roles=PUBLIC, response_model=operations.Readiness, statuses=(200, 503))
+@api.route("/ready", roles=PUBLIC, response_model="operations.Readiness", statuses=(200, 503))
 def ready() -> Response:
     """Readiness: every store the API uses answers (one cheap read each, at most every 5 s).
 
@@ -71,64 +71,42 @@ def ready() -> Response:
 # --- Accounts ---------------------------------------------------------------------------
 
 
-@api.route(
-    "/auth/signup",
-    "POST",
-    request_model=accounts.SignUp,
-    response_model=accounts.SignUpResult,
-    statuses=(201, 400, 409),
-)
-def sign_up() -> Response:
+@api.route("/auth/signup", "POST", response_model="accounts.SignUpResult", statuses=(201, 400, 409))
+def sign_up(body: accounts.SignUp) -> Response:
     """Create a customer account."""
-    result = container().accounts.sign_up(body_model(_request(), accounts.SignUp))
+    result = container().accounts.sign_up(body)
     return json_response(result, 201)
 
 
-@api.route("/auth/confirm", "POST", request_model=accounts.Confirm, statuses=(204, 400))
-def confirm_sign_up() -> Response:
+@api.route("/auth/confirm", "POST", statuses=(204, 400))
+def confirm_sign_up(body: accounts.Confirm) -> Response:
     """Confirm an account with the emailed code."""
-    container().accounts.confirm(body_model(_request(), accounts.Confirm))
+    container().accounts.confirm(body)
     return Response(body="", status_code=204)
 
 
-@api.route(
-    "/auth/login",
-    "POST",
-    request_model=accounts.Login,
-    response_model=accounts.LoginResult,
-    statuses=(200, 400, 401, 403),
-)
-def login() -> Response:
+@api.route("/auth/login", "POST", response_model="accounts.LoginResult", statuses=(200, 400, 401, 403))
+def login(body: accounts.Login) -> Response:
     """Exchange email and password for tokens (or an MFA challenge)."""
-    return json_response(container().accounts.login(body_model(_request(), accounts.Login)))
+    return json_response(container().accounts.login(body))
 
 
-@api.route(
-    "/auth/refresh", "POST", request_model=accounts.Refresh, response_model=accounts.TokensOut, statuses=(200, 400, 401)
-)
-def refresh_tokens() -> Response:
+@api.route("/auth/refresh", "POST", response_model="accounts.TokensOut", statuses=(200, 400, 401))
+def refresh_tokens(body: accounts.Refresh) -> Response:
     """Exchange a refresh token for new ID and access tokens."""
-    return json_response(container().accounts.refresh(body_model(_request(), accounts.Refresh)))
+    return json_response(container().accounts.refresh(body))
 
 
-@api.route("/users/me", roles=SIGNED_IN, response_model=accounts.Profile, statuses=(200, 401))
+@api.route("/users/me", roles=SIGNED_IN, response_model="accounts.Profile", statuses=(200, 401))
 def get_profile() -> Response:
     """The caller's profile."""
     return json_response(container().accounts.profile(principal_of(_request())))
 
 
-@api.route(
-    "/users/me",
-    "PUT",
-    roles=SIGNED_IN,
-    request_model=accounts.ProfileUpdate,
-    response_model=accounts.Profile,
-    statuses=(200, 400, 401),
-)
-def update_profile() -> Response:
+@api.route("/users/me", "PUT", roles=SIGNED_IN, response_model="accounts.Profile", statuses=(200, 400, 401))
+def update_profile(body: accounts.ProfileUpdate) -> Response:
     """Update the caller's name, phone and addresses."""
-    cmd = body_model(_request(), accounts.ProfileUpdate)
-    return json_response(container().accounts.update_profile(principal_of(_request()), cmd))
+    return json_response(container().accounts.update_profile(principal_of(_request()), body))
 
 
 @api.route("/users/me", "DELETE", roles=SIGNED_IN, statuses=(204, 401, 409))
@@ -140,64 +118,42 @@ def delete_account() -> Response:
     return Response(body="", status_code=204)
 
 
-@api.route(
-    "/auth/forgot",
-    "POST",
-    request_model=accounts.ForgotPassword,
-    response_model=accounts.Accepted,
-    statuses=(202, 400, 429),
-)
-def forgot_password() -> Response:
+@api.route("/auth/forgot", "POST", response_model="accounts.Accepted", statuses=(202, 400, 429))
+def forgot_password(body: accounts.ForgotPassword) -> Response:
     """Email a password-reset code: the same 202 whether or not the account exists."""
-    return json_response(container().accounts.forgot_password(body_model(_request(), accounts.ForgotPassword)), 202)
+    return json_response(container().accounts.forgot_password(body), 202)
 
 
-@api.route("/auth/reset", "POST", request_model=accounts.ResetPassword, statuses=(204, 400, 429))
-def reset_password() -> Response:
+@api.route("/auth/reset", "POST", statuses=(204, 400, 429))
+def reset_password(body: accounts.ResetPassword) -> Response:
     """Set a new password with the emailed code (a wrong or expired code is 400)."""
-    container().accounts.reset_password(body_model(_request(), accounts.ResetPassword))
+    container().accounts.reset_password(body)
     return Response(body="", status_code=204)
 
 
-@api.route(
-    "/auth/mfa",
-    "POST",
-    request_model=accounts.MfaAnswer,
-    response_model=accounts.TokensOut,
-    statuses=(200, 400, 401, 429),
-)
-def answer_mfa() -> Response:
+@api.route("/auth/mfa", "POST", response_model="accounts.TokensOut", statuses=(200, 400, 401, 429))
+def answer_mfa(body: accounts.MfaAnswer) -> Response:
     """Answer the SOFTWARE_TOKEN_MFA challenge of /auth/login with the session and a TOTP code."""
-    return json_response(container().accounts.answer_mfa(body_model(_request(), accounts.MfaAnswer)))
+    return json_response(container().accounts.answer_mfa(body))
 
 
-@api.route("/auth/logout", "POST", roles=SIGNED_IN, request_model=accounts.AccessTokenBody, statuses=(204, 400, 401))
-def sign_out() -> Response:
+@api.route("/auth/logout", "POST", roles=SIGNED_IN, statuses=(204, 400, 401))
+def sign_out(body: accounts.AccessTokenBody) -> Response:
     """Sign out everywhere: every refresh token of the user stops working."""
-    cmd = body_model(_request(), accounts.AccessTokenBody)
-    container().accounts.sign_out(principal_of(_request()), cmd)
+    container().accounts.sign_out(principal_of(_request()), body)
     return Response(body="", status_code=204)
 
 
-@api.route(
-    "/users/me/mfa",
-    "POST",
-    roles=SIGNED_IN,
-    request_model=accounts.AccessTokenBody,
-    response_model=accounts.MfaEnrolment,
-    statuses=(201, 400, 401),
-)
-def start_mfa() -> Response:
+@api.route("/users/me/mfa", "POST", roles=SIGNED_IN, response_model="accounts.MfaEnrolment", statuses=(201, 400, 401))
+def start_mfa(body: accounts.AccessTokenBody) -> Response:
     """Start TOTP enrolment: the secret and an otpauth:// URI for an authenticator app."""
-    cmd = body_model(_request(), accounts.AccessTokenBody)
-    return json_response(container().accounts.start_mfa(principal_of(_request()), cmd), 201)
+    return json_response(container().accounts.start_mfa(principal_of(_request()), body), 201)
 
 
-@api.route("/users/me/mfa/verify", "POST", roles=SIGNED_IN, request_model=accounts.MfaVerify, statuses=(204, 400, 401))
-def verify_mfa() -> Response:
+@api.route("/users/me/mfa/verify", "POST", roles=SIGNED_IN, statuses=(204, 400, 401))
+def verify_mfa(body: accounts.MfaVerify) -> Response:
     """Finish enrolment with a first TOTP code: sign-in then asks for a code."""
-    cmd = body_model(_request(), accounts.MfaVerify)
-    container().accounts.verify_mfa(principal_of(_request()), cmd)
+    container().accounts.verify_mfa(principal_of(_request()), body)
     return Response(body="", status_code=204)
 
 
@@ -216,8 +172,8 @@ def post_confirmation(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 # --- Catalog: restaurants, menus and images ----------------------------------------------
 
-MANAGERS = frozenset({accounts.RESTAURANT_OWNERS, accounts.ADMINS})
-ADMINS_ONLY = frozenset({accounts.ADMINS})
+MANAGERS = frozenset({RESTAURANT_OWNERS, ADMINS})
+ADMINS_ONLY = frozenset({ADMINS})
 
 
 def _public(body: catalog.ResponseModel) -> Response:
@@ -226,37 +182,25 @@ def _public(body: catalog.ResponseModel) -> Response:
     return cacheable_response(body, header(_request(), "if-none-match"), max_age)
 
 
-@api.route(
-    "/restaurants",
-    roles=PUBLIC,
-    query_model=catalog.RestaurantQuery,
-    response_model=catalog.RestaurantPage,
-    statuses=(200, 304, 400),
-)
-def list_restaurants() -> Response:
+@api.route("/restaurants", roles=PUBLIC, response_model="catalog.RestaurantPage", statuses=(200, 304, 400))
+def list_restaurants(query: catalog.RestaurantQuery) -> Response:
     """Restaurants in name order, optionally in one `city` and/or of one `cuisine`.
 
     With `lat` and `lng`: those whose delivery radius covers that point, nearest first, each
     with `distance_km` (one page of the nearest `limit`)."""
-    return _public(container().catalog.list_restaurants(query_model(_request(), catalog.RestaurantQuery)))
+    return _public(container().catalog.list_restaurants(query))
 
 
 @api.route(
-    "/restaurants",
-    "POST",
-    roles=ADMINS_ONLY,
-    request_model=catalog.RestaurantCreate,
-    response_model=catalog.ManagedRestaurant,
-    statuses=(201, 400, 404),
+    "/restaurants", "POST", roles=ADMINS_ONLY, response_model="catalog.ManagedRestaurant", statuses=(201, 400, 404)
 )
-def create_restaurant() -> Response:
+def create_restaurant(body: catalog.RestaurantCreate) -> Response:
     """Add a restaurant; its owner joins the restaurant_owners group."""
-    cmd = body_model(_request(), catalog.RestaurantCreate)
-    created = container().catalog.create_restaurant(principal_of(_request()), cmd)
+    created = container().catalog.create_restaurant(principal_of(_request()), body)
     return json_response(created, 201, {"Location": f"/restaurants/{created.restaurant_id}"})
 
 
-@api.route("/restaurants/{restaurant_id}", roles=PUBLIC, response_model=catalog.Restaurant, statuses=(200, 304, 404))
+@api.route("/restaurants/{restaurant_id}", roles=PUBLIC, response_model="catalog.Restaurant", statuses=(200, 304, 404))
 def get_restaurant(restaurant_id: str) -> Response:
     """One restaurant."""
     return _public(container().catalog.get_restaurant(restaurant_id))
@@ -266,62 +210,48 @@ def get_restaurant(restaurant_id: str) -> Response:
     "/restaurants/{restaurant_id}",
     "PATCH",
     roles=MANAGERS,
-    request_model=catalog.RestaurantUpdate,
-    response_model=catalog.ManagedRestaurant,
+    response_model="catalog.ManagedRestaurant",
     statuses=(200, 400, 404, 409),
 )
-def update_restaurant(restaurant_id: str) -> Response:
+def update_restaurant(restaurant_id: str, body: catalog.RestaurantUpdate) -> Response:
     """Change a restaurant's name, cuisine, address, opening state, hours, location, delivery
     radius, time zone or holiday closures."""
-    cmd = body_model(_request(), catalog.RestaurantUpdate)
-    return json_response(container().catalog.update_restaurant(principal_of(_request()), restaurant_id, cmd))
+    return json_response(container().catalog.update_restaurant(principal_of(_request()), restaurant_id, body))
 
 
 @api.route(
-    "/restaurants/{restaurant_id}/products",
-    roles=PUBLIC,
-    query_model=catalog.ListQuery,
-    response_model=catalog.Menu,
-    statuses=(200, 304, 400, 404),
+    "/restaurants/{restaurant_id}/products", roles=PUBLIC, response_model="catalog.Menu", statuses=(200, 304, 400, 404)
 )
-def get_menu(restaurant_id: str) -> Response:
+def get_menu(restaurant_id: str, query: catalog.ListQuery) -> Response:
     """A restaurant's menu in category and name order (unavailable products included, flagged)."""
-    return _public(container().catalog.menu(restaurant_id, query_model(_request(), catalog.ListQuery)))
+    return _public(container().catalog.menu(restaurant_id, query))
 
 
 @api.route(
     "/restaurants/{restaurant_id}/products",
     "POST",
     roles=MANAGERS,
-    request_model=catalog.ProductCreate,
-    response_model=catalog.Product,
+    response_model="catalog.Product",
     statuses=(201, 400, 404),
 )
-def add_product(restaurant_id: str) -> Response:
+def add_product(restaurant_id: str, body: catalog.ProductCreate) -> Response:
     """Add a product to a restaurant's menu."""
-    cmd = body_model(_request(), catalog.ProductCreate)
-    created = container().catalog.add_product(principal_of(_request()), restaurant_id, cmd)
+    created = container().catalog.add_product(principal_of(_request()), restaurant_id, body)
     return json_response(created, 201, {"Location": f"/products/{created.product_id}"})
 
 
-@api.route("/products/{product_id}", roles=PUBLIC, response_model=catalog.Product, statuses=(200, 304, 404))
+@api.route("/products/{product_id}", roles=PUBLIC, response_model="catalog.Product", statuses=(200, 304, 404))
 def get_product(product_id: str) -> Response:
     """One product."""
     return _public(container().catalog.get_product(product_id))
 
 
 @api.route(
-    "/products/{product_id}",
-    "PATCH",
-    roles=MANAGERS,
-    request_model=catalog.ProductUpdate,
-    response_model=catalog.Product,
-    statuses=(200, 400, 404, 409),
+    "/products/{product_id}", "PATCH", roles=MANAGERS, response_model="catalog.Product", statuses=(200, 400, 404, 409)
 )
-def update_product(product_id: str) -> Response:
+def update_product(product_id: str, body: catalog.ProductUpdate) -> Response:
     """Change a product: price, stock (`null`: unlimited), availability, text."""
-    cmd = body_model(_request(), catalog.ProductUpdate)
-    return json_response(container().catalog.update_product(principal_of(_request()), product_id, cmd))
+    return json_response(container().catalog.update_product(principal_of(_request()), product_id, body))
 
 
 @api.route("/products/{product_id}", "DELETE", roles=MANAGERS, statuses=(204, 404))
@@ -335,42 +265,36 @@ def delete_product(product_id: str) -> Response:
     "/products/{product_id}/image",
     "POST",
     roles=MANAGERS,
-    request_model=catalog.ImageUploadRequest,
-    response_model=catalog.ImageUpload,
+    response_model="catalog.ImageUpload",
     statuses=(201, 400, 404),
 )
-def start_product_image(product_id: str) -> Response:
+def start_product_image(product_id: str, body: catalog.ImageUploadRequest) -> Response:
     """A presigned S3 POST for the product's image (jpeg, png or webp, at most 5 MiB)."""
-    cmd = body_model(_request(), catalog.ImageUploadRequest)
-    return json_response(container().assets.start_product_upload(principal_of(_request()), product_id, cmd), 201)
+    return json_response(container().assets.start_product_upload(principal_of(_request()), product_id, body), 201)
 
 
 @api.route(
     "/products/{product_id}/image",
     "PUT",
     roles=MANAGERS,
-    request_model=catalog.ImageConfirm,
-    response_model=catalog.Product,
+    response_model="catalog.Product",
     statuses=(200, 400, 404, 422),
 )
-def confirm_product_image(product_id: str) -> Response:
+def confirm_product_image(product_id: str, body: catalog.ImageConfirm) -> Response:
     """Check the uploaded image and make it the product's `image_url`."""
-    cmd = body_model(_request(), catalog.ImageConfirm)
-    return json_response(container().assets.confirm_product_image(principal_of(_request()), product_id, cmd))
+    return json_response(container().assets.confirm_product_image(principal_of(_request()), product_id, body))
 
 
 @api.route(
     "/restaurants/{restaurant_id}/image",
     "POST",
     roles=MANAGERS,
-    request_model=catalog.ImageUploadRequest,
-    response_model=catalog.ImageUpload,
+    response_model="catalog.ImageUpload",
     statuses=(201, 400, 404),
 )
-def start_restaurant_image(restaurant_id: str) -> Response:
+def start_restaurant_image(restaurant_id: str, body: catalog.ImageUploadRequest) -> Response:
     """A presigned S3 POST for the restaurant's image (jpeg, png or webp, at most 5 MiB)."""
-    cmd = body_model(_request(), catalog.ImageUploadRequest)
-    upload = container().assets.start_restaurant_upload(principal_of(_request()), restaurant_id, cmd)
+    upload = container().assets.start_restaurant_upload(principal_of(_request()), restaurant_id, body)
     return json_response(upload, 201)
 
 
@@ -378,14 +302,12 @@ def start_restaurant_image(restaurant_id: str) -> Response:
     "/restaurants/{restaurant_id}/image",
     "PUT",
     roles=MANAGERS,
-    request_model=catalog.ImageConfirm,
-    response_model=catalog.ManagedRestaurant,
+    response_model="catalog.ManagedRestaurant",
     statuses=(200, 400, 404, 422),
 )
-def confirm_restaurant_image(restaurant_id: str) -> Response:
+def confirm_restaurant_image(restaurant_id: str, body: catalog.ImageConfirm) -> Response:
     """Check the uploaded image and make it the restaurant's `image_url`."""
-    cmd = body_model(_request(), catalog.ImageConfirm)
-    restaurant = container().assets.confirm_restaurant_image(principal_of(_request()), restaurant_id, cmd)
+    restaurant = container().assets.confirm_restaurant_image(principal_of(_request()), restaurant_id, body)
     return json_response(restaurant)
 
 
@@ -395,16 +317,15 @@ def confirm_restaurant_image(restaurant_id: str) -> Response:
 @api.route(
     "/orders",
     "POST",
-    roles=frozenset({accounts.CUSTOMERS}),
-    request_model=orders.PlaceOrder,
-    response_model=orders.PlacedOrder,
+    roles=frozenset({CUSTOMERS}),
+    response_model="orders.PlacedOrder",
     statuses=(200, 202, 400, 401, 403, 404, 409, 422, 503),
     extra={
         "headers": {
             "Idempotency-Key": {
                 "required": True,
                 "description": "A client-chosen key: the same key and body return the same order",
-                "schema": {"type": "string", "pattern": orders.IDEMPOTENCY_KEY.pattern},
+                "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY.pattern},
             }
         },
         "response_headers": {
@@ -413,16 +334,14 @@ def confirm_restaurant_image(restaurant_id: str) -> Response:
         },
     },
 )
-def place_order() -> Response:
+def place_order(body: orders.PlaceOrder) -> Response:
     """Place an order (priced from the catalog), processed asynchronously.
 
     The delivery address needs `lat`/`lng`: outside the restaurant's radius is 422
     `out_of_delivery_area`; while it is not taking orders (switched off, outside its hours,
     a holiday) 422 `restaurant_closed`."""
     request = _request()
-    placed = container().orders.place(
-        principal_of(request), header(request, "Idempotency-Key"), body_model(request, orders.PlaceOrder)
-    )
+    placed = container().orders.place(principal_of(request), header(request, "Idempotency-Key"), body)
     headers = {"Location": f"/orders/{placed.order.order_id}"}
     if placed.replay:
         return json_response(placed.order, 200, {**headers, "Idempotent-Replay": "true"})
@@ -432,31 +351,24 @@ def place_order() -> Response:
 @api.route(
     "/orders/quote",
     "POST",
-    roles=frozenset({accounts.CUSTOMERS}),
-    request_model=orders.OrderDraft,
-    response_model=orders.Quote,
+    roles=frozenset({CUSTOMERS}),
+    response_model="orders.Quote",
     statuses=(200, 400, 401, 403, 404, 409, 422),
 )
-def quote_order() -> Response:
+def quote_order(body: orders.OrderDraft) -> Response:
     """What an order would cost now (fees, tax, tip, the promo code's discount); nothing is placed."""
     request = _request()
-    return json_response(container().orders.quote(principal_of(request), body_model(request, orders.OrderDraft)))
+    return json_response(container().orders.quote(principal_of(request), body))
 
 
-@api.route(
-    "/orders",
-    roles=frozenset({accounts.CUSTOMERS}),
-    query_model=orders.OrdersQuery,
-    response_model=orders.OrderPage,
-    statuses=(200, 400, 401, 403),
-)
-def list_my_orders() -> Response:
+@api.route("/orders", roles=frozenset({CUSTOMERS}), response_model="orders.OrderPage", statuses=(200, 400, 401, 403))
+def list_my_orders(query: orders.OrdersQuery) -> Response:
     """My orders, newest first."""
     request = _request()
-    return json_response(container().orders.list_mine(principal_of(request), query_model(request, orders.OrdersQuery)))
+    return json_response(container().orders.list_mine(principal_of(request), query))
 
 
-@api.route("/orders/{order_id}", roles=SIGNED_IN, response_model=orders.OrderOut, statuses=(200, 401, 404))
+@api.route("/orders/{order_id}", roles=SIGNED_IN, response_model="orders.OrderOut", statuses=(200, 401, 404))
 def get_order(order_id: str) -> Response:
     """One order: its customer, its restaurant's owner, its courier and admins see it.
 
@@ -468,8 +380,8 @@ def get_order(order_id: str) -> Response:
 @api.route(
     "/orders/{order_id}/cancel",
     "POST",
-    roles=frozenset({accounts.CUSTOMERS}),
-    response_model=orders.OrderOut,
+    roles=frozenset({CUSTOMERS}),
+    response_model="orders.OrderOut",
     statuses=(200, 401, 403, 404, 409),
 )
 def cancel_order(order_id: str) -> Response:
@@ -480,84 +392,72 @@ def cancel_order(order_id: str) -> Response:
 @api.route(
     "/orders/{order_id}/status",
     "POST",
-    roles=orders.ROLES_THAT_MOVE,
-    request_model=orders.StatusChange,
-    response_model=orders.OrderOut,
+    roles=ROLES_THAT_MOVE,
+    response_model="orders.OrderOut",
     statuses=(200, 400, 401, 403, 404, 409),
 )
-def change_order_status(order_id: str) -> Response:
+def change_order_status(order_id: str, body: orders.StatusChange) -> Response:
     """Move an order along: restaurant owners, couriers, admins."""
     request = _request()
-    cmd = body_model(request, orders.StatusChange)
-    return json_response(container().orders.change_status(principal_of(request), order_id, cmd))
+    return json_response(container().orders.change_status(principal_of(request), order_id, body))
 
 
 @api.route(
     "/restaurants/{restaurant_id}/orders",
-    roles=frozenset({accounts.RESTAURANT_OWNERS, accounts.ADMINS}),
-    query_model=orders.OrdersQuery,
-    response_model=orders.OrderPage,
+    roles=frozenset({RESTAURANT_OWNERS, ADMINS}),
+    response_model="orders.OrderPage",
     statuses=(200, 400, 401, 403, 404),
 )
-def list_restaurant_orders(restaurant_id: str) -> Response:
+def list_restaurant_orders(restaurant_id: str, query: orders.OrdersQuery) -> Response:
     """A restaurant's orders, newest first: its owner and admins."""
     request = _request()
-    query = query_model(request, orders.OrdersQuery)
     return json_response(container().orders.list_restaurant(principal_of(request), restaurant_id, query))
 
 
 @api.route(
     "/deliveries",
-    roles=frozenset({accounts.COURIERS}),
-    query_model=orders.OrdersQuery,
-    response_model=orders.OrderPage,
+    roles=frozenset({COURIERS}),
+    response_model="orders.OrderPage",
     statuses=(200, 400, 401, 403, 409),
 )
-def list_deliveries() -> Response:
+def list_deliveries(query: orders.OrdersQuery) -> Response:
     """Offers: orders READY for pickup that no courier has claimed, to couriers on shift.
 
     Oldest first; nearest pickup first within the page (with `pickup_distance_km`) once the
     courier has reported a position and the restaurants have a `location`. A courier who is
     not available (`PUT /couriers/me`) gets a 409 problem `courier-unavailable`."""
     request = _request()
-    return json_response(container().dispatch.offers(principal_of(request), query_model(request, orders.OrdersQuery)))
+    return json_response(container().dispatch.offers(principal_of(request), query))
 
 
 # --- Dispatch: couriers' shifts, claims and positions -------------------------------------
 
-COURIERS_ONLY = frozenset({accounts.COURIERS})
+COURIERS_ONLY = frozenset({COURIERS})
 
 
-@api.route("/couriers/me", roles=COURIERS_ONLY, response_model=couriers.CourierView, statuses=(200, 401, 403))
+@api.route("/couriers/me", roles=COURIERS_ONLY, response_model="couriers.CourierView", statuses=(200, 401, 403))
 def get_courier_state() -> Response:
     """My shift: whether I am available for deliveries, and my last position while it is fresh."""
     return json_response(container().dispatch.view(principal_of(_request())))
 
 
 @api.route(
-    "/couriers/me",
-    "PUT",
-    roles=COURIERS_ONLY,
-    request_model=couriers.Availability,
-    response_model=couriers.CourierState,
-    statuses=(200, 400, 401, 403),
+    "/couriers/me", "PUT", roles=COURIERS_ONLY, response_model="couriers.CourierState", statuses=(200, 400, 401, 403)
 )
-def set_courier_availability() -> Response:
+def set_courier_availability(body: couriers.Availability) -> Response:
     """Go on or off shift: only available couriers are offered READY orders (list and live channel)."""
     request = _request()
-    cmd = body_model(request, couriers.Availability)
-    return json_response(container().dispatch.set_availability(principal_of(request), cmd))
+    return json_response(container().dispatch.set_availability(principal_of(request), body))
 
 
 @api.route(
     "/couriers/me/location",
     "PUT",
     roles=COURIERS_ONLY,
-    request_model=couriers.PositionReport,
-    response_model=couriers.PositionAccepted,
+    response_model="couriers.PositionAccepted",
     statuses=(200, 400, 401, 403, 429),
 )
-def report_courier_location() -> Response:
+def report_courier_location(body: couriers.PositionReport) -> Response:
     """Report my position: at most one every 5 s (else 429 with `Retry-After`), kept 15 minutes.
 
     It is written onto the orders I carry (PICKED_UP), whose view then shows `courier_location`
@@ -565,15 +465,14 @@ def report_courier_location() -> Response:
     `{"type": "courier.location", "event_id", "order_id", "restaurant_id", "status", "at",
     "courier_location": {"lat", "lng", "at"}, "eta"}` (no push, no inbox entry)."""
     request = _request()
-    cmd = body_model(request, couriers.PositionReport)
-    return json_response(container().dispatch.report_position(principal_of(request), cmd))
+    return json_response(container().dispatch.report_position(principal_of(request), body))
 
 
 @api.route(
     "/deliveries/{order_id}/claim",
     "POST",
     roles=COURIERS_ONLY,
-    response_model=orders.OrderOut,
+    response_model="orders.OrderOut",
     statuses=(200, 401, 403, 404, 409),
 )
 def claim_delivery(order_id: str) -> Response:
@@ -587,7 +486,7 @@ def claim_delivery(order_id: str) -> Response:
     "/deliveries/{order_id}/claim",
     "DELETE",
     roles=ADMINS_ONLY,
-    response_model=orders.OrderOut,
+    response_model="orders.OrderOut",
     statuses=(200, 401, 403, 404, 409),
 )
 def unassign_delivery(order_id: str) -> Response:
@@ -598,41 +497,33 @@ def unassign_delivery(order_id: str) -> Response:
 @api.route(
     "/users/me/notifications",
     roles=SIGNED_IN,
-    query_model=ListQuery,
-    response_model=NotificationPage,
+    response_model="notifications.NotificationPage",
     statuses=(200, 400, 401),
 )
-def list_notifications() -> Response:
+def list_notifications(query: paging.ListQuery) -> Response:
     """What the notifier sent me, newest first."""
     request = _request()
-    return json_response(container().notifications.inbox(principal_of(request), query_model(request, ListQuery)))
+    return json_response(container().notifications.inbox(principal_of(request), query))
 
 
 # --- Promo codes ----------------------------------------------------------------------------
 
 
 @api.route(
-    "/promo-codes",
-    "POST",
-    roles=ADMINS_ONLY,
-    request_model=promos.PromoCodeCreate,
-    response_model=promos.PromoCode,
-    statuses=(201, 400, 401, 403, 409),
+    "/promo-codes", "POST", roles=ADMINS_ONLY, response_model="promos.PromoCode", statuses=(201, 400, 401, 403, 409)
 )
-def create_promo_code() -> Response:
+def create_promo_code(body: promos.PromoCodeCreate) -> Response:
     """Create a promo code: percent or amount off, minimum subtotal, validity window, use limits, restaurants."""
     request = _request()
-    created = container().promo_codes.create(principal_of(request), body_model(request, promos.PromoCodeCreate))
+    created = container().promo_codes.create(principal_of(request), body)
     return json_response(created, 201, {"Location": f"/promo-codes/{created.code}"})
 
 
-@api.route(
-    "/promo-codes", roles=ADMINS_ONLY, query_model=ListQuery, response_model=promos.PromoCodePage, statuses=(200, 400)
-)
-def list_promo_codes() -> Response:
+@api.route("/promo-codes", roles=ADMINS_ONLY, response_model="promos.PromoCodePage", statuses=(200, 400))
+def list_promo_codes(query: paging.ListQuery) -> Response:
     """Promo codes, newest first, with their use counts (withdrawn codes are not listed)."""
     request = _request()
-    return json_response(container().promo_codes.list(principal_of(request), query_model(request, ListQuery)))
+    return json_response(container().promo_codes.list(principal_of(request), query))
 
 
 @api.route("/promo-codes/{code}", "DELETE", roles=ADMINS_ONLY, statuses=(204, 404))
@@ -649,7 +540,7 @@ def delete_promo_code(code: str) -> Response:
     "/payments/webhook",
     "POST",
     roles=PUBLIC,
-    response_model=payments.WebhookReceipt,
+    response_model="payments.WebhookReceipt",
     statuses=(200, 400),
     extra={
         "headers": {
@@ -677,31 +568,25 @@ def payment_webhook() -> Response:
 # --- Live updates and devices -------------------------------------------------------------
 
 
-@api.route("/client-config", roles=PUBLIC, response_model=live.ClientConfig, statuses=(200,))
+@api.route("/client-config", roles=PUBLIC, response_model="live.ClientConfig", statuses=(200,))
 def client_config() -> Response:
     """What a client needs to connect: the API and WebSocket URLs and the user pool."""
-    request = _request()
-    host = (request.headers or {}).get("host", "")
+    from chalicelib.services.live import client_config as client_config_of  # only this route needs it
+
+    host = (_request().headers or {}).get("host", "")
     config = client_config_of(container().settings, container().mobile_push.platforms, host)
     return json_response(config, headers={"Cache-Control": "public, max-age=300"})
 
 
-@api.route(
-    "/users/me/devices",
-    "POST",
-    roles=SIGNED_IN,
-    request_model=live.RegisterDevice,
-    response_model=live.Device,
-    statuses=(200, 201, 400, 401),
-)
-def register_device() -> Response:
+@api.route("/users/me/devices", "POST", roles=SIGNED_IN, response_model="live.Device", statuses=(200, 201, 400, 401))
+def register_device(body: live.RegisterDevice) -> Response:
     """Register an APNs or FCM device token for mobile push (the same token again: 200, the same device)."""
     request = _request()
-    device, created = container().devices.register(principal_of(request), body_model(request, live.RegisterDevice))
+    device, created = container().devices.register(principal_of(request), body)
     return json_response(device, 201 if created else 200)
 
 
-@api.route("/users/me/devices", roles=SIGNED_IN, response_model=live.DeviceList, statuses=(200, 401))
+@api.route("/users/me/devices", roles=SIGNED_IN, response_model="live.DeviceList", statuses=(200, 401))
 def list_devices() -> Response:
     """My push devices."""
     return json_response(container().devices.list(principal_of(_request())))

@@ -202,8 +202,7 @@ def measure(reads: int = 3000, large: int = 50_000) -> dict[str, Any]:
         from app import app
         from chalicelib.bootstrap import container, reset
         from chalicelib.domain import catalog as model
-        from chalicelib.domain.accounts import ADMINS
-        from chalicelib.domain.principal import Principal
+        from chalicelib.domain.principal import ADMINS, Principal
 
         reset()
         catalog = container().catalog

@@ -125,8 +125,7 @@ class FirstInvocations:
 
     def _place(self) -> str:
         from chalicelib.domain import orders
-        from chalicelib.domain.accounts import CUSTOMERS
-        from chalicelib.domain.principal import Principal
+        from chalicelib.domain.principal import CUSTOMERS, Principal
 
         customer = Principal(f"bench-{uuid.uuid4().hex[:12]}", roles=frozenset({CUSTOMERS}))
         # Orders are placed for accounts with a profile (what sign-up confirmation writes).

@@ -29,7 +29,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from chalicelib.domain.accounts import ADMINS, COURIERS, RESTAURANT_OWNERS
+from chalicelib.domain.principal import ADMINS, COURIERS, RESTAURANT_OWNERS
 
 ENV_FILE = Path(__file__).resolve().parent.parent / ".local" / "stack.env"
 CLIENT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")

@@ -161,8 +161,7 @@ def owner_id(clients: Any, user_pool_id: str, email: str = OWNER_EMAIL) -> str:
 def seed_catalog(env: dict[str, str]) -> None:
     from chalicelib.bootstrap import Container
     from chalicelib.domain import catalog as model
-    from chalicelib.domain.accounts import ADMINS
-    from chalicelib.domain.principal import Principal
+    from chalicelib.domain.principal import ADMINS, Principal
     from chalicelib.domain.promos import PromoCodeCreate
     from chalicelib.settings import Settings
 

@@ -122,7 +122,6 @@ def _toy_api() -> Api:
         "/shops/{shop_id}/orders",
         "POST",
         roles=frozenset({"customers"}),
-        request_model=_Order,
         response_model=_OrderOut,
         statuses=(200, 202, 404, 422),
         extra={
@@ -130,14 +129,14 @@ def _toy_api() -> Api:
             "response_headers": {202: {"Location": "the order"}, 200: {"Idempotent-Replay": "true on replays"}},
         },
     )
-    def place() -> object:
+    def place(body: _Order) -> object:
         """Place an order.
 
         Prices come from the catalog."""
         return json_response({})
 
-    @api.route("/shops/{shop_id}/orders", roles=SIGNED_IN, query_model=_ByStatus, response_model=list[_OrderOut])
-    def list_orders() -> object:
+    @api.route("/shops/{shop_id}/orders", roles=SIGNED_IN, response_model=list[_OrderOut])
+    def list_orders(query: _ByStatus) -> object:
         """List orders."""
         return json_response([])
 

@@ -1,4 +1,4 @@
-"""Accounts: request models and the roles users can hold."""
+"""Accounts: request and response models (the roles users can hold: ``principal``)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,6 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 from chalicelib.domain.base import RequestModel, ResponseModel, text
-
-CUSTOMERS = "customers"
-RESTAURANT_OWNERS = "restaurant_owners"
-COURIERS = "couriers"
-ADMINS = "admins"
-ROLES = (CUSTOMERS, RESTAURANT_OWNERS, COURIERS, ADMINS)
 
 Email = Annotated[
     str,

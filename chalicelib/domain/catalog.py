@@ -11,12 +11,11 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from chalicelib.domain import geo, hours, pricing, zones
-from chalicelib.domain.accounts import RESTAURANT_OWNERS
 from chalicelib.domain.base import Omitted, RequestModel, ResponseModel, WholeNumber, text
 from chalicelib.domain.errors import FieldError, Forbidden, NotFound, Unprocessable, ValidationFailed
 from chalicelib.domain.images import ImageInfo, NotAnImage, identify
 from chalicelib.domain.paging import ListQuery
-from chalicelib.domain.principal import Principal
+from chalicelib.domain.principal import RESTAURANT_OWNERS, Principal
 
 CURRENCY = "USD"
 # A single menu line above $10,000 is a typo, not a dish.

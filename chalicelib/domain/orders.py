@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,13 +17,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, StringConstraints, model_serializer
 
 from chalicelib.domain import pricing, promos, zones
-from chalicelib.domain.accounts import ADMINS, COURIERS, RESTAURANT_OWNERS, Address, Latitude, Longitude
+from chalicelib.domain.accounts import Address, Latitude, Longitude
 from chalicelib.domain.base import DEFERRED, RequestModel, ResponseModel, WholeNumber, text
 from chalicelib.domain.clock import now as clock_now
 from chalicelib.domain.couriers import Position
 from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, ValidationFailed
 from chalicelib.domain.paging import ListQuery, Page
-from chalicelib.domain.principal import Principal
+from chalicelib.domain.principal import COURIERS, RESTAURANT_OWNERS, Principal
 
 # --- statuses -----------------------------------------------------------------------------
 
@@ -314,7 +313,6 @@ def needs_owner_check(principal: Principal) -> bool:
 # --- requests -----------------------------------------------------------------------------
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 MAX_LINES = 30
 
 
@@ -354,19 +352,6 @@ class StatusChange(RequestModel):
 
 class OrdersQuery(ListQuery):
     status: Status | None = None
-
-
-def idempotency_key(value: str | None) -> str:
-    if not value:
-        raise ValidationFailed(
-            "The Idempotency-Key header is required", [FieldError("Idempotency-Key", "header is missing")]
-        )
-    if not IDEMPOTENCY_KEY.match(value):
-        raise ValidationFailed(
-            "The Idempotency-Key header is not valid",
-            [FieldError("Idempotency-Key", "8 to 128 characters from A-Z a-z 0-9 _ . : -")],
-        )
-    return value
 
 
 def check_lines(cmd: OrderDraft) -> None:
@@ -711,6 +696,3 @@ def order_out(order: Order, viewer: str | None = None) -> OrderOut:
 
 def orders_out(orders: Iterable[Order], viewer: str | None = None) -> list[dict[str, Any]]:
     return [order_out(order, viewer).model_dump(mode="json") for order in orders]
-
-
-ROLES_THAT_MOVE = frozenset({RESTAURANT_OWNERS, COURIERS, ADMINS})

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chalicelib.domain.accounts import ADMINS
 from chalicelib.domain.errors import Unauthorized
+
+# The roles a user can hold: the user pool's groups, carried in the token's cognito:groups.
+CUSTOMERS = "customers"
+RESTAURANT_OWNERS = "restaurant_owners"
+COURIERS = "couriers"
+ADMINS = "admins"
+# Who moves an order along after its confirmation.
+ROLES_THAT_MOVE = frozenset({RESTAURANT_OWNERS, COURIERS, ADMINS})
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,9 @@ from chalicelib.adapters.identity import CognitoIdentity, Tokens
 from chalicelib.adapters.orders_repo import OrdersRepository
 from chalicelib.adapters.users_repo import UsersRepository
 from chalicelib.domain import accounts as model
-from chalicelib.domain.accounts import COURIERS
 from chalicelib.domain.clock import utc_now_text
 from chalicelib.domain.errors import Conflict, Unauthorized
-from chalicelib.domain.principal import Principal
+from chalicelib.domain.principal import COURIERS, Principal
 
 
 class UserDevices(Protocol):

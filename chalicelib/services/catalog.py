@@ -17,11 +17,10 @@ from chalicelib.adapters.catalog_repo import CatalogTable, ProductsRepository, R
 from chalicelib.adapters.identity import CognitoIdentity
 from chalicelib.domain import catalog as model
 from chalicelib.domain import zones
-from chalicelib.domain.accounts import RESTAURANT_OWNERS
 from chalicelib.domain.clock import parse_rfc3339, utc_now_text
 from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound
 from chalicelib.domain.paging import ListQuery
-from chalicelib.domain.principal import Principal, require_account
+from chalicelib.domain.principal import RESTAURANT_OWNERS, Principal, require_account
 
 RESTAURANT_LISTS = "restaurants"
 WRITE_ATTEMPTS = 3

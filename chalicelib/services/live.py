@@ -12,9 +12,9 @@ from typing import Any
 from chalicelib import __version__
 from chalicelib.adapters.connections_repo import COURIERS_AUDIENCE, ConnectionsRepository
 from chalicelib.adapters.sockets import ConnectionGone, SocketPoster
-from chalicelib.domain.accounts import COURIERS
 from chalicelib.domain.errors import Unauthorized
 from chalicelib.domain.live import CONNECTION_TTL_SECONDS, ClientConfig
+from chalicelib.domain.principal import COURIERS
 from chalicelib.entry.auth import parse_groups
 from chalicelib.settings import Settings
 

@@ -20,9 +20,10 @@ from chalicelib.domain import promos
 from chalicelib.domain.clock import now as clock_now
 from chalicelib.domain.clock import parse_rfc3339, rfc3339, utc_now_text
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ServiceUnavailable, Unprocessable
+from chalicelib.domain.idempotency import idempotency_key
 from chalicelib.domain.paging import page_of
 from chalicelib.domain.payments import PaymentRetry
-from chalicelib.domain.principal import Principal, require_account
+from chalicelib.domain.principal import COURIERS, Principal, require_account
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class OrdersService:
     def place(self, principal: Principal, key: str | None, cmd: domain.PlaceOrder) -> Placement:
         """At most three calls on a first request: BatchGetItem (catalog + an earlier order
         with this key + the caller's profile), a conditional PutItem, SendMessage."""
-        key = domain.idempotency_key(key)
+        key = idempotency_key(key)
         domain.check_lines(cmd)
         order_id = domain.order_id_for(principal.user_id, key)
         digest = domain.request_hash(cmd)
@@ -188,7 +189,7 @@ class OrdersService:
             owns = self._repo.restaurant_owner(order.restaurant_id) == principal.user_id
         # Couriers see the orders waiting for one: those are what they pick up.
         open_to_courier = (
-            target == domain.PICKED_UP and domain.COURIERS in principal.roles and order.status == domain.READY
+            target == domain.PICKED_UP and COURIERS in principal.roles and order.status == domain.READY
         )
         if not (party or owns or open_to_courier):
             raise NotFound("No such order")

@@ -10,6 +10,7 @@ from chalicelib.adapters.identity import CognitoIdentity
 from chalicelib.adapters.users_repo import UsersRepository
 from chalicelib.domain import accounts as model
 from chalicelib.domain.clock import utc_now_text
+from chalicelib.domain.principal import CUSTOMERS
 
 # Cognito fires the post-confirmation trigger after a password reset too: nothing to do then.
 SIGN_UP_SOURCES = frozenset({"PostConfirmation_ConfirmSignUp"})
@@ -30,7 +31,7 @@ class SignUpCompletion:
     def complete(self, pool_id: str, username: str, attributes: dict[str, str]) -> None:
         # The pool comes from the event: the trigger is created before the pool, so its
         # environment cannot name it.
-        self._identity.add_to_group(username, model.CUSTOMERS, pool_id)
+        self._identity.add_to_group(username, CUSTOMERS, pool_id)
         profile = model.new_profile(attributes["sub"], attributes, utc_now_text())
         user_id = profile.pop("user_id")
         # Every field only where absent: a repeated trigger changes nothing, and a profile
