@@ -147,7 +147,7 @@ class Container:
         return CatalogService(
             RestaurantsRepository(self.clients, self.cursors, s.restaurants_table, s.users_table, self.catalog_reads),
             ProductsRepository(self.clients, self.cursors, s.products_table, s.users_table, self.catalog_reads),
-            self.identity,
+            lambda: self.identity,
             self.catalog_cache,
         )
 

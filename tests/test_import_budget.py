@@ -22,6 +22,21 @@ ROOT = Path(__file__).resolve().parent.parent
 # (~300 ms), the token verifier (only where no authorizer runs), Powertools and X-Ray
 # (first invocation), the OpenAPI generator and the tools of tests and benchmarks.
 TOOLS = ("schemathesis", "hypothesis", "requests", "moto", "yaml", "jsonschema")
+# The routes' models: each is imported by the first request of a route that names it.
+ROUTE_MODELS = tuple(
+    f"chalicelib.domain.{name}"
+    for name in (
+        "accounts",
+        "catalog",
+        "couriers",
+        "live",
+        "notifications",
+        "operations",
+        "orders",
+        "payments",
+        "promos",
+    )
+)
 FORBIDDEN = (
     "boto3",
     "botocore",
@@ -31,6 +46,8 @@ FORBIDDEN = (
     "aws_xray_sdk",
     "chalicelib.entry.openapi",
     "stripe",
+    "chalicelib.services.live",
+    *ROUTE_MODELS,
     *TOOLS,
 )
 # `import app` may take at most this multiple of importing chalice and pydantic's BaseModel.
@@ -92,6 +109,9 @@ NOT_LOADED_BY = {
     # A cached read that succeeds writes no log line: no Powertools at all.
     "api_handler": (
         "aws_lambda_powertools",
+        # A menu read builds the catalog's models only, and no user pool adapter.
+        *(m for m in ROUTE_MODELS if m != "chalicelib.domain.catalog"),
+        "chalicelib.adapters.identity",
         "chalicelib.services.orders",
         "chalicelib.services.notifications",
         "chalicelib.services.payments",

@@ -285,7 +285,7 @@ def test_the_listing_reads_the_same_few_cells_at_1k_and_50k_restaurants(stack, g
     catalog = CatalogService(
         RestaurantsRepository(clients, c.cursors, geo_table, s.users_table),
         ProductsRepository(clients, c.cursors, s.products_table, s.users_table),
-        c.identity,
+        lambda: c.identity,
         TtlCache(0),  # no read cache: every lookup reads its cells
     )
     rng = random.Random(1450)

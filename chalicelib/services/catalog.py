@@ -10,17 +10,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.cache import TtlCache
 from chalicelib.adapters.catalog_repo import CatalogTable, ProductsRepository, RestaurantsRepository
-from chalicelib.adapters.identity import CognitoIdentity
 from chalicelib.domain import catalog as model
 from chalicelib.domain import zones
 from chalicelib.domain.clock import parse_rfc3339, utc_now_text
 from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound
 from chalicelib.domain.paging import ListQuery
 from chalicelib.domain.principal import RESTAURANT_OWNERS, Principal, require_account
+
+if TYPE_CHECKING:
+    from chalicelib.adapters.identity import CognitoIdentity
 
 RESTAURANT_LISTS = "restaurants"
 WRITE_ATTEMPTS = 3
@@ -35,7 +37,9 @@ class CatalogService:
         self,
         restaurants: RestaurantsRepository,
         products: ProductsRepository,
-        identity: CognitoIdentity,
+        # Built when a restaurant is created, the only use of the user pool here: a menu
+        # read's cold start does not load the Cognito adapter.
+        identity: Callable[[], CognitoIdentity],
         cache: TtlCache,
         new_id: Callable[[], str] = _new_id,
         now: Callable[[], str] = utc_now_text,
@@ -98,7 +102,7 @@ class CatalogService:
             raise Forbidden("Only admins add restaurants")
         try:
             # Also proves the owner exists before anything is written.
-            self._identity.add_to_group(cmd.owner_id, RESTAURANT_OWNERS)
+            self._identity().add_to_group(cmd.owner_id, RESTAURANT_OWNERS)
         except NotFound as exc:
             raise NotFound("The owner is not a known user", [FieldError("owner_id", "no user with this id")]) from exc
         item = model.new_restaurant(cmd, self._new_id(), self._now())

@@ -188,9 +188,7 @@ class OrdersService:
         if domain.needs_owner_check(principal) and (not party or target in domain.OWNER_TARGETS):
             owns = self._repo.restaurant_owner(order.restaurant_id) == principal.user_id
         # Couriers see the orders waiting for one: those are what they pick up.
-        open_to_courier = (
-            target == domain.PICKED_UP and COURIERS in principal.roles and order.status == domain.READY
-        )
+        open_to_courier = target == domain.PICKED_UP and COURIERS in principal.roles and order.status == domain.READY
         if not (party or owns or open_to_courier):
             raise NotFound("No such order")
         return order, owns
