@@ -33,6 +33,7 @@ FUNCTIONS = ("api_handler", "process_order", "notify", "payment")
 _PRELUDE = """
 import json, os, sys, time
 ARGS = json.load(open(os.environ["BENCH_ARGS"]))
+os.environ.setdefault("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")  # set in every Lambda environment
 
 class Context:  # what Lambda passes to the handler
     def __init__(self, function):

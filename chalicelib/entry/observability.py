@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import gc
 import logging
 import os
 import re
@@ -316,6 +317,16 @@ def handle(
                 log = logger()
                 log.exception("metrics flush failed")
         _invocation.reset(token)
+        if cold:
+            _after_cold_start()
+
+
+def _after_cold_start() -> None:
+    """What the cold start made lives as long as the container: frozen out of the
+    collector's generations, which from now on scan only what invocations make."""
+    if not gc.isenabled():  # switched off for the cold start (app.py)
+        gc.freeze()
+        gc.enable()
 
 
 def _http(request: Request, get_response: Callable[[Any], Any]) -> Any:
