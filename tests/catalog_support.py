@@ -78,13 +78,19 @@ def menu_count(aws: Any, env: dict[str, str], restaurant_id: str) -> int:
 
 @contextmanager
 def dynamodb_calls(clients: Any = None) -> Iterator[list[str]]:
-    """Records the operation name of every DynamoDB call the app (or ``clients``) makes meanwhile."""
+    """Records the operation name of every DynamoDB call the app (or ``clients``) makes
+    meanwhile, from this thread or one started meanwhile (a lookup's fan-out): the threads
+    of a pipeline another test started (its sweeper's Queries) are not this test's."""
+    import threading
+
     from chalicelib.bootstrap import container
 
     calls: list[str] = []
+    others = set(threading.enumerate()) - {threading.current_thread()}
 
     def record(model: Any, **_: Any) -> None:
-        calls.append(model.name)
+        if threading.current_thread() not in others:
+            calls.append(model.name)
 
     events = (clients or container().clients).get("dynamodb").meta.events
     events.register("before-call.dynamodb", record, unique_id="catalog-test-recorder")

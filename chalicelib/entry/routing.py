@@ -75,15 +75,15 @@ class Operation:
     # Where the view's annotations are looked up.
     namespace: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    @property
+    @functools.cached_property  # resolved once: a warm request only reads it
     def request_model(self) -> Any:
         return model_of(self.request_ref, self.namespace)
 
-    @property
+    @functools.cached_property
     def query_model(self) -> Any:
         return model_of(self.query_ref, self.namespace)
 
-    @property
+    @functools.cached_property
     def response_model(self) -> Any:
         return model_of(self.response_ref, self.namespace)
 
