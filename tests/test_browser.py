@@ -480,7 +480,17 @@ def test_an_uploaded_image_shows_on_the_menu_and_sold_out_is_marked(
 def test_the_owner_closes_and_reopens_a_restaurant(browser: Any, local: LocalStack) -> None:
     owner = new_page(browser, local, TABLET)
     sign_in(owner, OWNER, "/manage")
+    owner.get_by_role("status").wait_for()  # the first restaurant's page
+    held: list[Any] = []
+    owner.route("**/api/restaurants/*/products?limit=100", lambda route: held.append(route))
     owner.get_by_label("Restaurant").select_option(label="Rose City Pizza")
+    wait_until(owner, lambda: bool(held))
+    # While the chosen restaurant's page loads, the one it replaces offers nothing to click.
+    assert owner.get_by_role("button", name="Close restaurant").count() == 0
+    assert owner.get_by_role("status").count() == 0
+    held[0].continue_()
+    owner.unroute("**/api/restaurants/*/products?limit=100")
+    owner.get_by_role("status").filter(has_text="Rose City Pizza is open").wait_for()
     owner.get_by_role("button", name="Close restaurant").click()
     owner.get_by_role("status").filter(has_text="Rose City Pizza is closed").wait_for()
     customer = new_page(browser, local)
