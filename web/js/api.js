@@ -75,10 +75,18 @@ async function send(method, path, body, headers, fresh = false, keyed = true) {
 }
 
 let refreshing = null;
+// One refresh at a time, whoever asks. The answer has no refresh token (Cognito issues one
+// at sign-in only; a null here would end the session at the next refresh): it is kept.
 async function refresh(current) {
   refreshing ||= send("POST", "/auth/refresh", { refresh_token: current.refresh_token })
     .then((tokens) => {
-      session.save({ ...current, ...tokens, expires_at: Date.now() + tokens.expires_in * 1000 });
+      session.save({
+        ...current,
+        id_token: tokens.id_token,
+        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token || current.refresh_token,
+        expires_at: Date.now() + tokens.expires_in * 1000,
+      });
       return true;
     })
     .catch(() => false)
@@ -90,15 +98,19 @@ async function refresh(current) {
 
 export async function api(method, path, { body, headers = {}, auth = true, fresh = false } = {}) {
   const current = auth ? session.get() : null;
-  const withToken = () => (auth && session.get() ? { Authorization: `Bearer ${session.get().id_token}` } : {});
   if (current?.refresh_token && current.expires_at && current.expires_at - Date.now() < 30_000) await refresh(current);
+  const idToken = () => (auth ? session.get()?.id_token : undefined);
+  const attempt = (token) => send(method, path, body, { ...headers, ...(token && { Authorization: `Bearer ${token}` }) }, fresh);
+  const sent = idToken();
   try {
-    return await send(method, path, body, { ...headers, ...withToken() }, fresh);
+    return await attempt(sent);
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 401 || !current) throw error;
-    if (current.refresh_token && (await refresh(session.get() || current))) {
-      return send(method, path, body, { ...headers, ...withToken() }, fresh);
-    }
+    // Refused for a token another call has replaced meanwhile: retry with the new one
+    // rather than refresh again.
+    const latest = session.get();
+    const renewed = latest && latest.id_token !== sent ? true : Boolean(latest?.refresh_token) && (await refresh(latest));
+    if (renewed) return attempt(idToken());
     session.clear();
     onSessionExpired();
     throw error;

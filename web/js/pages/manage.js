@@ -18,7 +18,6 @@ export default async function render({ query, go, page }) {
   const picker = field("Restaurant", "restaurant", {}, restaurants.map((r) => [r.restaurant_id, r.name]));
   const select = picker.querySelector("select");
   select.value = restaurant.restaurant_id;
-  select.addEventListener("change", () => go(`/manage?restaurant=${select.value}`));
 
   const openState = h("p", { role: "status" });
   const toggle = h("button", { type: "button" });
@@ -56,15 +55,22 @@ export default async function render({ query, go, page }) {
 
   const terms = termsForm(await get(`/restaurants/${restaurant.restaurant_id}`, { auth: false, fresh: true }));
 
-  page(
-    "Menu",
-    restaurants.length > 1 ? picker : null,
+  const panels = [
     h("section", { class: "panel" }, openState, toggle),
     h("section", { class: "panel" }, h("h2", {}, "Fees and tax"), terms),
     h("h2", {}, "Products"),
     list,
     h("section", { class: "panel" }, h("h2", {}, "Add a product"), add),
-  );
+  ];
+  const loading = h("p", { class: "muted", hidden: true }, "Loading…");
+  // The chosen restaurant's page takes a moment to load: meanwhile nothing on screen may act
+  // on the restaurant the picker no longer shows (a click would close or edit that one).
+  select.addEventListener("change", () => {
+    for (const el of panels) el.hidden = true;
+    loading.hidden = false;
+    go(`/manage?restaurant=${select.value}`);
+  });
+  page("Menu", restaurants.length > 1 ? picker : null, loading, ...panels);
 }
 
 // Dollars and percentages on screen; cents and fractions ("0.0825") in the API.
