@@ -100,7 +100,7 @@ def login(body: accounts.Login) -> Response:
     return json_response(container().accounts.login(body))
 
 
-@api.route("/auth/refresh", "POST", response_model="accounts.TokensOut", statuses=(200, 400, 401))
+@api.route("/auth/refresh", "POST", response_model="accounts.RefreshedTokens", statuses=(200, 400, 401))
 def refresh_tokens(body: accounts.Refresh) -> Response:
     """Exchange a refresh token for new ID and access tokens."""
     return json_response(container().accounts.refresh(body))

@@ -50,6 +50,8 @@ def test_signup_confirm_login_profile_and_refresh(client, headers_for):
         "/auth/refresh", headers=headers_for(), body=json.dumps({"refresh_token": tokens["refresh_token"]})
     )
     assert refreshed.status_code == 200
+    # The contract's fields: no refresh_token (the client keeps the one it has), not even a null one.
+    assert set(body(refreshed)) == {"id_token", "access_token", "expires_in"}
     assert body(refreshed)["id_token"]
 
 

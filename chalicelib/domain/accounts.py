@@ -135,6 +135,14 @@ class TokensOut(ResponseModel):
     expires_in: int
 
 
+class RefreshedTokens(ResponseModel):
+    """POST /auth/refresh: new ID and access tokens; the refresh token stays the one sent."""
+
+    id_token: str
+    access_token: str
+    expires_in: int
+
+
 class Accepted(ResponseModel):
     """The same empty body whatever happened (POST /auth/forgot: no account enumeration)."""
 

@@ -108,8 +108,11 @@ class AccountsService:
             return _tokens(result)
         return model.ChallengeOut(challenge=result.challenge, session=result.session)
 
-    def refresh(self, cmd: model.Refresh) -> model.TokensOut:
-        return _tokens(self._identity.refresh(cmd.refresh_token))
+    def refresh(self, cmd: model.Refresh) -> model.RefreshedTokens:
+        tokens = self._identity.refresh(cmd.refresh_token)
+        return model.RefreshedTokens(
+            id_token=tokens.id_token, access_token=tokens.access_token, expires_in=tokens.expires_in
+        )
 
     def profile(self, principal: Principal) -> model.Profile:
         item = self._users.get(principal.user_id) or {"user_id": principal.user_id, "email": principal.email}
