@@ -18,8 +18,8 @@
    writes beside a cancelled transaction survive, a stream iterator opened before it keeps
    reading the table's stream (moto's restored table has a new one), and a transaction
    that fails in any way (moto lets one malformed item escape its rollback) leaves nothing.
-3. moto's list of its services is read once, not twice per request, and each handler
-   class's list of actions once, not on every request.
+3. moto's list of its services is read once, not twice per request, each handler class's
+   list of actions once, not on every request, and each name's snake-case spelling once.
 4. DynamoDB's and DynamoDB Streams' item answers (GetItem, Query, GetRecords, ...) are
    written as JSON directly. moto renders every answer by walking botocore's output shape,
    member by member (ten candidate members per attribute value, several name spellings each):
@@ -29,6 +29,11 @@
    walk; anything else (an error, an answer that is not plain data, any other action) is
    rendered by moto as before. One difference, on purpose: a binary attribute in a stream
    record is base64 once, as on AWS (moto encodes its already encoded value again).
+5. A new item checks DynamoDB's 400 KB limit once, on the whole item. moto adds its
+   attributes one by one and sums the size of everything added so far at each: quadratic
+   in the item's size, a good part of a write of an order. The sizes only add up, so the
+   whole is over the limit exactly when some attribute would have taken it over: the same
+   ItemSizeTooLarge, for the same items.
 
 Never imported by chalicelib/ or app.py: the Lambda code runs against AWS as it is.
 """
@@ -251,12 +256,46 @@ def cache_service_list() -> None:
     backends.list_of_moto_modules = lambda: services  # type: ignore[assignment]
 
 
+def size_items_once() -> None:
+    """Applies patch 5 (see the module docstring)."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models import dynamo_type
+    from moto.dynamodb.models.utilities import bytesize
+
+    limited = dynamo_type.LimitedSizeDict
+    builds = dynamo_type.Item.__init__.__code__.co_names
+    if builds != ("hash_key", "range_key", "LimitedSizeDict", "attrs", "items", "DynamoType") or (
+        405000 not in limited.__setitem__.__code__.co_consts
+    ):
+        raise RuntimeError("moto's Item no longer builds and sizes its attributes as this patch expects: review it")
+
+    def item_init(item: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        item.hash_key = hash_key
+        item.range_key = range_key
+        values = {key: dynamo_type.DynamoType(value) for key, value in attrs.items()}
+        # moto's limit (DynamoDB's 400 KB, as moto measured it), as LimitedSizeDict checks it.
+        if sum(bytesize(key) + value.size() for key, value in values.items()) > 405000:
+            raise ItemSizeTooLarge
+        item.attrs = limited.__new__(limited)
+        dict.update(item.attrs, values)
+
+    dynamo_type.Item.__init__ = item_init  # type: ignore[method-assign]
+
+
 def cache_action_names() -> None:
     """moto lists a handler class's methods (inspect.getmembers) on every request to find
-    the action; a class's methods do not change while the server runs."""
-    from moto.core import responses
+    the action, and spells names in snake case character by character (an SQS queue's
+    attributes, some twenty, on every receive): a class's methods do not change while the
+    server runs, and a name's spelling never does."""
+    from moto.core import responses, utils
+    from moto.sns import models as sns_models
+    from moto.sns import responses as sns_responses
+    from moto.sqs import models as sqs_models
 
     responses.method_names_from_class = functools.cache(responses.method_names_from_class)  # type: ignore[assignment]
+    snake_case = functools.lru_cache(maxsize=4096)(utils.camelcase_to_underscores)
+    for module in (responses, sqs_models, sns_models, sns_responses):
+        module.camelcase_to_underscores = snake_case  # type: ignore[attr-defined]
 
 
 # --- serving: DynamoDB's answers as JSON, without moto's walk of the output shape ----------
@@ -367,6 +406,7 @@ def main(argv: list[str] | None = None) -> None:
     cache_service_list()
     cache_action_names()
     render_plain_answers()
+    size_items_once()
     server = make_server(args.host, args.port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
