@@ -18,7 +18,22 @@
    writes beside a cancelled transaction survive, a stream iterator opened before it keeps
    reading the table's stream (moto's restored table has a new one), and a transaction
    that fails in any way (moto lets one malformed item escape its rollback) leaves nothing.
-3. moto's list of its services is read once, not twice per request.
+3. moto's list of its services is read once, not twice per request, each handler class's
+   list of actions once, not on every request, and each name's snake-case spelling once.
+4. DynamoDB's and DynamoDB Streams' item answers (GetItem, Query, GetRecords, ...) are
+   written as JSON directly. moto renders every answer by walking botocore's output shape,
+   member by member (ten candidate members per attribute value, several name spellings each):
+   most of the emulator's time for nested items such as orders, and for a stream read of a
+   hundred records. Those answers are DynamoDB's wire format already, so the rendering keeps
+   moto's rules (no null members, timestamps as epoch seconds, blobs in base64) without the
+   walk; anything else (an error, an answer that is not plain data, any other action) is
+   rendered by moto as before. One difference, on purpose: a binary attribute in a stream
+   record is base64 once, as on AWS (moto encodes its already encoded value again).
+5. A new item checks DynamoDB's 400 KB limit once, on the whole item. moto adds its
+   attributes one by one and sums the size of everything added so far at each: quadratic
+   in the item's size, a good part of a write of an order. The sizes only add up, so the
+   whole is over the limit exactly when some attribute would have taken it over: the same
+   ItemSizeTooLarge, for the same items.
 
 Never imported by chalicelib/ or app.py: the Lambda code runs against AWS as it is.
 """
@@ -26,6 +41,8 @@ Never imported by chalicelib/ or app.py: the Lambda code runs against AWS as it 
 from __future__ import annotations
 
 import argparse
+import base64
+import calendar
 import copy
 import functools
 import json
@@ -35,6 +52,8 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable
+from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -237,6 +256,125 @@ def cache_service_list() -> None:
     backends.list_of_moto_modules = lambda: services  # type: ignore[assignment]
 
 
+def size_items_once() -> None:
+    """Applies patch 5 (see the module docstring)."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models import dynamo_type
+    from moto.dynamodb.models.utilities import bytesize
+
+    limited = dynamo_type.LimitedSizeDict
+    builds = dynamo_type.Item.__init__.__code__.co_names
+    if builds != ("hash_key", "range_key", "LimitedSizeDict", "attrs", "items", "DynamoType") or (
+        405000 not in limited.__setitem__.__code__.co_consts
+    ):
+        raise RuntimeError("moto's Item no longer builds and sizes its attributes as this patch expects: review it")
+
+    def item_init(item: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        item.hash_key = hash_key
+        item.range_key = range_key
+        values = {key: dynamo_type.DynamoType(value) for key, value in attrs.items()}
+        # moto's limit (DynamoDB's 400 KB, as moto measured it), as LimitedSizeDict checks it.
+        if sum(bytesize(key) + value.size() for key, value in values.items()) > 405000:
+            raise ItemSizeTooLarge
+        item.attrs = limited.__new__(limited)
+        dict.update(item.attrs, values)
+
+    dynamo_type.Item.__init__ = item_init  # type: ignore[method-assign]
+
+
+def cache_action_names() -> None:
+    """moto lists a handler class's methods (inspect.getmembers) on every request to find
+    the action, and spells names in snake case character by character (an SQS queue's
+    attributes, some twenty, on every receive): a class's methods do not change while the
+    server runs, and a name's spelling never does."""
+    from moto.core import responses, utils
+    from moto.sns import models as sns_models
+    from moto.sns import responses as sns_responses
+    from moto.sqs import models as sqs_models
+
+    responses.method_names_from_class = functools.cache(responses.method_names_from_class)  # type: ignore[assignment]
+    snake_case = functools.lru_cache(maxsize=4096)(utils.camelcase_to_underscores)
+    for module in (responses, sqs_models, sns_models, sns_responses):
+        module.camelcase_to_underscores = snake_case  # type: ignore[attr-defined]
+
+
+# --- serving: DynamoDB's answers as JSON, without moto's walk of the output shape ----------
+
+# The actions whose answers are items, keys and stream records: plain data in DynamoDB's
+# wire format (moto's DynamoResult has already turned its attribute values into dicts).
+PLAIN_ANSWERS = {
+    "dynamodb": frozenset(
+        {
+            "GetItem",
+            "PutItem",
+            "UpdateItem",
+            "DeleteItem",
+            "Query",
+            "Scan",
+            "BatchGetItem",
+            "BatchWriteItem",
+            "TransactGetItems",
+            "TransactWriteItems",
+        }
+    ),
+    "dynamodbstreams": frozenset({"GetRecords", "GetShardIterator"}),
+}
+
+
+class _NotPlain(Exception):
+    """A value the direct rendering does not know: moto's serializer renders the answer."""
+
+
+def _wire(value: Any) -> Any:
+    """``value`` as moto's JSON serializer writes it, for plain data: members that are None
+    are left out, timestamps are epoch seconds (to the millisecond), bytes are base64."""
+    if isinstance(value, dict):
+        return {key: _wire(member) for key, member in value.items() if member is not None}
+    if isinstance(value, str | bool | int | float) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_wire(member) for member in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, datetime):
+        whole = calendar.timegm(value.utctimetuple())
+        return whole + (value.microsecond // 1000) / 1000.0 if value.microsecond else whole
+    if isinstance(value, Enum):
+        return _wire(value.value)
+    raise _NotPlain(type(value).__name__)
+
+
+def render_plain_answers() -> None:
+    """Applies patch 4 (see the module docstring)."""
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    # Both speak JSON 1.0 (their service models' jsonVersion), as moto's serializer says.
+    for handler, service in ((DynamoHandler, "dynamodb"), (DynamoDBStreamsHandler, "dynamodbstreams")):
+        handler.serialized = _rendered_directly(handler.serialized, PLAIN_ANSWERS[service])  # type: ignore[method-assign]
+
+
+def _rendered_directly(serialized: Callable[..., Any], actions: frozenset[str]) -> Callable[..., Any]:
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.responses import DynamoResult
+
+    @functools.wraps(serialized)
+    def render(self: Any, action_result: Any) -> Any:
+        result = action_result.result
+        if type(action_result) in (ActionResult, DynamoResult) and not isinstance(result, Exception):
+            if self._get_action() in actions:
+                try:
+                    body = json.dumps(_wire(result), separators=(",", ":"))
+                except _NotPlain:
+                    return serialized(self, action_result)
+                headers = {"Content-Type": "application/x-amz-json-1.0"}
+                headers.update(self.response_headers)
+                return 200, headers, body
+        return serialized(self, action_result)
+
+    return render
+
+
 def make_server(host: str, port: int) -> Any:
     """moto's WSGI application on werkzeug's threaded server, as moto.server serves it, minus
     the access log line per request. (werkzeug closes every connection: it drains the socket
@@ -266,6 +404,9 @@ def main(argv: list[str] | None = None) -> None:
         write_private_jwk(private_jwk, args.signing_key_file)
     journal_transactions()
     cache_service_list()
+    cache_action_names()
+    render_plain_answers()
+    size_items_once()
     server = make_server(args.host, args.port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

@@ -125,6 +125,10 @@ class Pipeline:
             bootstrap.reset()
         app = bootstrap.container()
         _ = (app.order_processor, app.orders, app.notifications, app.payment_provider)
+        # Imported lazily by the metrics adapter: two threads importing powertools' metrics
+        # package at once can meet its circular imports half done (ImportError).
+        import aws_lambda_powertools.metrics  # noqa: F401
+
         app.clients.get("dynamodb").meta.events.register(
             "after-call.dynamodb", self._wake_stream, unique_id=f"wake-stream-{id(self)}"
         )

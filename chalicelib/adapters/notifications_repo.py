@@ -11,9 +11,11 @@ from typing import Any
 
 from chalicelib.adapters.aws import AwsClients, aws_errors, error_code
 from chalicelib.adapters.dynamo import CursorCodec, from_item, query_page, to_item
+from chalicelib.domain.errors import ServiceUnavailable
 
 CLAIMED = "claimed"
 SENT = "sent"
+_BATCH = 25  # BatchWriteItem's most
 
 
 class NotificationsRepository:
@@ -47,15 +49,25 @@ class NotificationsRepository:
             raise
         return None
 
-    def mark_sent(self, user_id: str, sent_at: str, message_id: str) -> None:
+    def mark_sent(self, sent: list[tuple[Mapping[str, Any], str]]) -> None:
+        """Writes each claimed record (as given to ``claim``) as SENT with its message id:
+        one BatchWriteItem for up to 25 (a status change's recipients). A claimed record is
+        its claimant's alone, so writing it whole leaves what an update of its state would."""
+        items = [
+            {"PutRequest": {"Item": to_item({**record, "state": SENT, "message_id": message_id or "-"})}}
+            for record, message_id in sent
+        ]
+        db = self._clients.get("dynamodb")
         with aws_errors("The notification store"):
-            self._clients.get("dynamodb").update_item(
-                TableName=self._table,
-                Key={"user_id": {"S": user_id}, "sent_at": {"S": sent_at}},
-                UpdateExpression="SET #st = :sent, message_id = :m REMOVE claim_expires, claim_token",
-                ExpressionAttributeNames={"#st": "state"},
-                ExpressionAttributeValues={":sent": {"S": SENT}, ":m": {"S": message_id or "-"}},
-            )
+            for start in range(0, len(items), _BATCH):
+                requests: dict[str, Any] = {self._table: items[start : start + _BATCH]}
+                # Unprocessed items are rare (throttling); written again, those only.
+                for _ in range(4):
+                    requests = db.batch_write_item(RequestItems=requests).get("UnprocessedItems") or {}
+                    if not requests:
+                        break
+                else:
+                    raise ServiceUnavailable("The notification store kept some writes unprocessed; retry shortly")
 
     def release(self, user_id: str, sent_at: str) -> None:
         """Ends a claim at once (its attempt failed before sending anything)."""

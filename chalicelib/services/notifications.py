@@ -67,7 +67,7 @@ class NotificationsService:
         self._topic = topic
         self._clock = clock
         self._live = live_channel
-        self._push = push
+        self._push_service = push
         self._owner_of = owner_of or (lambda _restaurant_id: None)
         # Who is available for deliveries (None: every connected courier is).
         self._on_shift = on_shift
@@ -151,11 +151,14 @@ class NotificationsService:
         details = {"total_cents": order.total_cents, "currency": order.currency}
 
         # Frames first, for everyone (the live channel is the one a person is watching),
-        # then pushes and the sent marks.
+        # then pushes, then the sent marks of those served, in one write.
         claimed = _each(targets, lambda r: self._claim_and_post(change, r, couriers.get(r.user_id), details))
         pending = [c for c in claimed if isinstance(c, _Claimed)]
-        finished = _each(pending, self._push_and_mark)
-        for outcome in [*claimed, *finished]:
+        pushed = _each(pending, self._push)
+        served = [c for c, outcome in zip(pending, pushed, strict=True) if not isinstance(outcome, BaseException)]
+        if served:
+            self._repo.mark_sent([(c.entry, c.message_id) for c in served])
+        for outcome in [*claimed, *pushed]:
             if isinstance(outcome, BaseException):
                 raise outcome
         return bool(pending)
@@ -200,18 +203,16 @@ class NotificationsService:
                 self._live.post(recipient.user_id, live.socket_message(change, kind), known)
         return claimed
 
-    def _push_and_mark(self, claimed: _Claimed) -> bool:
+    def _push(self, claimed: _Claimed) -> None:
         with self._releasing(claimed):
-            if self._push is not None:
+            if self._push_service is not None:
                 change = claimed.change
                 data = {
                     "event_id": str(claimed.entry["event_id"]),
                     "order_id": change.order_id,
                     "status": change.status,
                 }
-                self._push.send(claimed.recipient.user_id, live.push_payloads("Chowline", claimed.text, data))
-        self._repo.mark_sent(claimed.recipient.user_id, str(claimed.entry["sent_at"]), claimed.message_id)
-        return True
+                self._push_service.send(claimed.recipient.user_id, live.push_payloads("Chowline", claimed.text, data))
 
     @contextmanager
     def _releasing(self, claimed: _Claimed) -> Iterator[None]:
