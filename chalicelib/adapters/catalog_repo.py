@@ -11,9 +11,16 @@ from typing import Any
 
 from chalicelib.adapters.aws import AwsClients, aws_errors, error_code
 from chalicelib.adapters.dax import DaxClients
-from chalicelib.adapters.dynamo import CursorCodec, from_item, profile_probe, query_page, to_item, to_value
+from chalicelib.adapters.dynamo import (
+    CursorCodec,
+    batch_get,
+    from_item,
+    profile_probe,
+    query_page,
+    to_item,
+    to_value,
+)
 from chalicelib.domain.catalog import LISTING
-from chalicelib.domain.errors import ServiceUnavailable
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 Clients = AwsClients | DaxClients
@@ -57,17 +64,8 @@ class CatalogTable:
             self._table: {"Keys": [{self._key: {"S": item_id}}]},
             self._users: profile_probe(user_id),
         }
-        found: dict[str, list[Any]] = {}
         with aws_errors(self.what):
-            for _ in range(4):  # unprocessed keys (throttling): ask again for those only
-                out = self._db.batch_get_item(RequestItems=requests)
-                for table, items in out.get("Responses", {}).items():
-                    found.setdefault(table, []).extend(items)
-                requests = out.get("UnprocessedKeys") or {}
-                if not requests:
-                    break
-            else:
-                raise ServiceUnavailable(f"{self.what} is busy; retry shortly")
+            found = batch_get(self._db, requests, self.what)
         items = found.get(self._table, [])
         return (from_item(items[0]) if items else None), bool(found.get(self._users))
 

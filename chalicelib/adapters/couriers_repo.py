@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.adapters.aws import AwsClients, aws_errors, error_code
-from chalicelib.adapters.dynamo import from_item, profile_probe, to_value
+from chalicelib.adapters.dynamo import batch_get, from_item, profile_probe, to_value
 from chalicelib.domain.errors import RateLimited
 
 STATE = "state"
@@ -70,16 +70,8 @@ class CouriersRepository:
             self._table: {"Keys": [self._key(courier_id, STATE)], "ConsistentRead": True},
             self._users: profile_probe(courier_id),
         }
-        responses: dict[str, list[Any]] = {}
         with aws_errors(_STORE):
-            # Unprocessed keys are rare (throttling); ask again for those only.
-            for _ in range(3):
-                out = self._db.batch_get_item(RequestItems=requests)
-                for table, items in out.get("Responses", {}).items():
-                    responses.setdefault(table, []).extend(items)
-                requests = out.get("UnprocessedKeys") or {}
-                if not requests:
-                    break
+            responses = batch_get(self._db, requests, _STORE)
         states = [from_item(item) for item in responses.get(self._table, [])]
         return (states[0] if states else None), bool(responses.get(self._users))
 

@@ -10,7 +10,7 @@ from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.domain.errors import FieldError, ValidationFailed
+from chalicelib.domain.errors import FieldError, ServiceUnavailable, ValidationFailed
 
 # DynamoDB's attribute values, written here rather than with boto3's TypeSerializer and
 # TypeDeserializer: those need the boto3 package, ~15 ms of every cold start, while each
@@ -186,6 +186,34 @@ def query_page(
         out = clients.get("dynamodb").query(**params)
     items = [from_item(item) for item in out.get("Items", [])]
     return items, cursors.encode(out.get("LastEvaluatedKey"), scope)
+
+
+# Under throttling a batch call answers with what it left unprocessed: asked again, those only.
+BATCH_ATTEMPTS = 4
+
+
+def batch_get(db: Any, requests: dict[str, Any], what: str) -> dict[str, list[dict[str, Any]]]:
+    """Every item a BatchGetItem finds, raw, by table; keys still unprocessed after
+    BATCH_ATTEMPTS calls are a 503 naming ``what`` (never a silently shorter answer)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for _ in range(BATCH_ATTEMPTS):
+        out = db.batch_get_item(RequestItems=requests)
+        for table, items in out.get("Responses", {}).items():
+            found.setdefault(table, []).extend(items)
+        requests = out.get("UnprocessedKeys") or {}
+        if not requests:
+            return found
+    raise ServiceUnavailable(f"{what} is busy (BatchGetItem kept keys unprocessed); retry shortly")
+
+
+def batch_write(db: Any, requests: dict[str, Any], what: str) -> None:
+    """A BatchWriteItem until every request is processed; still unprocessed after
+    BATCH_ATTEMPTS calls: a 503 naming ``what``."""
+    for _ in range(BATCH_ATTEMPTS):
+        requests = db.batch_write_item(RequestItems=requests).get("UnprocessedItems") or {}
+        if not requests:
+            return
+    raise ServiceUnavailable(f"{what} is busy (BatchWriteItem kept items unprocessed); retry shortly")
 
 
 def profile_probe(user_id: str) -> dict[str, Any]:

@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.adapters.aws import AwsClients, aws_errors, error_code
-from chalicelib.adapters.dynamo import CursorCodec, from_item, query_page, to_item
-from chalicelib.domain.errors import ServiceUnavailable
+from chalicelib.adapters.dynamo import CursorCodec, batch_write, from_item, query_page, to_item
 
 CLAIMED = "claimed"
 SENT = "sent"
 _BATCH = 25  # BatchWriteItem's most
+_STORE = "The notification store"
 
 
 class NotificationsRepository:
@@ -30,7 +30,7 @@ class NotificationsRepository:
         request whose first try did land finds its own claim), else the existing record."""
         item = {**record, "state": CLAIMED, "claim_expires": now_epoch + lease_seconds, "claim_token": token}
         try:
-            with aws_errors("The notification store"):
+            with aws_errors(_STORE):
                 self._clients.get("dynamodb").put_item(
                     TableName=self._table,
                     Item=to_item(item),
@@ -58,20 +58,13 @@ class NotificationsRepository:
             for record, message_id in sent
         ]
         db = self._clients.get("dynamodb")
-        with aws_errors("The notification store"):
+        with aws_errors(_STORE):
             for start in range(0, len(items), _BATCH):
-                requests: dict[str, Any] = {self._table: items[start : start + _BATCH]}
-                # Unprocessed items are rare (throttling); written again, those only.
-                for _ in range(4):
-                    requests = db.batch_write_item(RequestItems=requests).get("UnprocessedItems") or {}
-                    if not requests:
-                        break
-                else:
-                    raise ServiceUnavailable("The notification store kept some writes unprocessed; retry shortly")
+                batch_write(db, {self._table: items[start : start + _BATCH]}, _STORE)
 
     def release(self, user_id: str, sent_at: str) -> None:
         """Ends a claim at once (its attempt failed before sending anything)."""
-        with aws_errors("The notification store"):
+        with aws_errors(_STORE):
             self._clients.get("dynamodb").update_item(
                 TableName=self._table,
                 Key={"user_id": {"S": user_id}, "sent_at": {"S": sent_at}},

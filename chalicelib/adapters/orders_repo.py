@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.adapters.aws import AwsClients, aws_errors, error_code
-from chalicelib.adapters.dynamo import CursorCodec, from_item, profile_probe, query_page, to_item, to_value
+from chalicelib.adapters.dynamo import (
+    CursorCodec,
+    batch_get,
+    from_item,
+    profile_probe,
+    query_page,
+    to_item,
+    to_value,
+)
 from chalicelib.domain import orders as domain
 from chalicelib.domain import promos
 
@@ -160,19 +168,9 @@ class OrdersRepository:
         )
 
     def _batch_get(self, requests: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-        found: dict[str, list[dict[str, Any]]] = {}
         with aws_errors(_STORE):
-            # Unprocessed keys are rare (throttling); ask again for those only.
-            for _ in range(4):
-                out = self._db.batch_get_item(RequestItems=requests)
-                for table, items in out.get("Responses", {}).items():
-                    found.setdefault(table, []).extend(from_item(i) for i in items)
-                requests = out.get("UnprocessedKeys") or {}
-                if not requests:
-                    break
-            else:
-                raise _throttled("BatchGetItem kept returning unprocessed keys")
-        return found
+            found = batch_get(self._db, requests, _STORE)
+        return {table: [from_item(i) for i in items] for table, items in found.items()}
 
     def query(
         self,
