@@ -1,4 +1,4 @@
-"""The embedded AWS emulator: moto's server with two patches, applied in this process only.
+"""The embedded AWS emulator: moto's server with the patches below, applied in this process only.
 
     python -m devtools.emulator_server [-H 127.0.0.1] [-p 5000] [--signing-key-file PATH]
 
@@ -34,6 +34,11 @@
    in the item's size, a good part of a write of an order. The sizes only add up, so the
    whole is over the limit exactly when some attribute would have taken it over: the same
    ItemSizeTooLarge, for the same items.
+6. Connections are kept (HTTP/1.1 keep-alive). werkzeug's development server closes every
+   one after its answer, so each AWS call paid a TCP connection, a server thread and a 10 ms
+   drain of the socket. Measured here: a client's GetItem took 1.10 ms of its CPU and 2.07
+   ms of wall time instead of 1.72 and 3.47 ms; eight clients got 720-820 simple calls/s
+   instead of 470-650.
 
 Never imported by chalicelib/ or app.py: the Lambda code runs against AWS as it is.
 """
@@ -46,6 +51,7 @@ import calendar
 import copy
 import functools
 import json
+import logging
 import os
 import signal
 import sys
@@ -57,6 +63,8 @@ from enum import Enum
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+
+log = logging.getLogger("chowline.emulator")
 
 # One DynamoDB (or DynamoDB Streams) call at a time: the unit of isolation of transactions.
 _DYNAMODB_LOCK = threading.RLock()
@@ -376,19 +384,86 @@ def _rendered_directly(serialized: Callable[..., Any], actions: frozenset[str]) 
 
 
 def make_server(host: str, port: int) -> Any:
-    """moto's WSGI application on werkzeug's threaded server, as moto.server serves it, minus
-    the access log line per request. (werkzeug closes every connection: it drains the socket
-    after each response, so HTTP/1.1 keep-alive cannot work on it; waitress keeps connections
-    open but served four concurrent clients slower here.)"""
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    """moto's WSGI application on werkzeug's threaded server, as moto.server serves it, with
+    HTTP/1.1 keep-alive (patch 6) and without the access log line per request."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server as werkzeug_server
 
-    class QuietHandler(MotoRequestHandler):
+    app = DomainDispatcherApplication(create_backend_app)
+    return werkzeug_server(host, port, app, threaded=True, request_handler=_keep_alive_handler())
+
+
+def _keep_alive_handler() -> type:
+    """Patch 6: werkzeug's development server answers every request with ``Connection:
+    close`` (it cannot tell where a request's body ends), so each AWS call paid a new TCP
+    connection on both sides, a new server thread, and a 10 ms drain of the socket. This
+    handler reads each request's body whole (by Content-Length, or chunk by chunk), answers
+    with a Content-Length in one write, and keeps the connection for the client's next call.
+    The environ is moto's own (MotoRequestHandler.make_environ)."""
+    import io
+
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    class KeepAliveHandler(MotoRequestHandler):
+        protocol_version = "HTTP/1.1"
+
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             pass
 
-    app = DomainDispatcherApplication(create_backend_app)
-    return werkzeug_server(host, port, app, threaded=True, request_handler=QuietHandler)
+        def _body(self) -> bytes:
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                parts = []
+                while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                    parts.append(self.rfile.read(size))
+                    self.rfile.readline()
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
+                    pass
+                return b"".join(parts)
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+        def run_wsgi(self) -> None:
+            if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            body = self._body()
+            self.environ = environ = self.make_environ()
+            environ.pop("wsgi.input_terminated", None)
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            answer: dict[str, Any] = {}
+
+            def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                answer["status"], answer["headers"] = status, headers
+                return chunks.append
+
+            chunks: list[bytes] = []
+            try:
+                result = self.server.app(environ, start_response)
+                try:
+                    chunks.extend(result)
+                finally:
+                    if hasattr(result, "close"):
+                        result.close()
+            except Exception:  # as werkzeug does: the client gets a 500, the server goes on
+                log.exception("the emulator failed to answer %s %s", self.command, self.path)
+                chunks, answer["status"], answer["headers"] = (
+                    [b"Internal Server Error"],
+                    "500 Internal Server Error",
+                    [],
+                )
+            payload = b"".join(chunks)
+            code, _, reason = answer["status"].partition(" ")
+            lines = [f"{self.protocol_version} {code} {reason}", f"Date: {self.date_time_string()}"]
+            lines += [f"{k}: {v}" for k, v in answer["headers"] if k.lower() != "connection"]
+            if not any(k.lower() == "content-length" for k, _ in answer["headers"]) and int(code) not in (204, 304):
+                lines.append(f"Content-Length: {len(payload)}")
+            if self.close_connection:
+                lines.append("Connection: close")
+            head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+            self.wfile.write(head if self.command == "HEAD" else head + payload)
+            self.wfile.flush()
+
+    return KeepAliveHandler
 
 
 def main(argv: list[str] | None = None) -> None:
