@@ -397,7 +397,7 @@ def _keep_alive_handler() -> type:
     """Patch 6: werkzeug's development server answers every request with ``Connection:
     close`` (it cannot tell where a request's body ends), so each AWS call paid a new TCP
     connection on both sides, a new server thread, and a 10 ms drain of the socket. This
-    handler reads each request's body whole (by Content-Length, or chunk by chunk), answers
+    handler reads each request's body whole (by Content-Length, or as werkzeug dechunks it), answers
     with a Content-Length in one write, and keeps the connection for the client's next call.
     The environ is moto's own (MotoRequestHandler.make_environ)."""
     import io
@@ -410,33 +410,28 @@ def _keep_alive_handler() -> type:
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             pass
 
-        def _body(self) -> bytes:
-            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-                parts = []
-                while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
-                    parts.append(self.rfile.read(size))
-                    self.rfile.readline()
-                while self.rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
-                    pass
-                return b"".join(parts)
-            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
         def run_wsgi(self) -> None:
             if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
                 self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            body = self._body()
             self.environ = environ = self.make_environ()
-            environ.pop("wsgi.input_terminated", None)
+            # Read whole before the app runs, so that the next request starts where this
+            # one ends; werkzeug's environ already undoes a chunked encoding.
+            if environ.pop("wsgi.input_terminated", False):
+                body = environ["wsgi.input"].read()
+            else:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             environ.pop("HTTP_TRANSFER_ENCODING", None)
-            environ["wsgi.input"] = io.BytesIO(body)
-            environ["CONTENT_LENGTH"] = str(len(body))
-            answer: dict[str, Any] = {}
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+            self._send(*self._answer(environ))
+
+        def _answer(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+            answer: list[Any] = []
+            chunks: list[bytes] = []
 
             def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-                answer["status"], answer["headers"] = status, headers
+                answer[:] = [status, headers]
                 return chunks.append
 
-            chunks: list[bytes] = []
             try:
                 result = self.server.app(environ, start_response)
                 try:
@@ -446,16 +441,13 @@ def _keep_alive_handler() -> type:
                         result.close()
             except Exception:  # as werkzeug does: the client gets a 500, the server goes on
                 log.exception("the emulator failed to answer %s %s", self.command, self.path)
-                chunks, answer["status"], answer["headers"] = (
-                    [b"Internal Server Error"],
-                    "500 Internal Server Error",
-                    [],
-                )
-            payload = b"".join(chunks)
-            code, _, reason = answer["status"].partition(" ")
-            lines = [f"{self.protocol_version} {code} {reason}", f"Date: {self.date_time_string()}"]
-            lines += [f"{k}: {v}" for k, v in answer["headers"] if k.lower() != "connection"]
-            if not any(k.lower() == "content-length" for k, _ in answer["headers"]) and int(code) not in (204, 304):
+                return "500 Internal Server Error", [], b"Internal Server Error"
+            return answer[0], answer[1], b"".join(chunks)
+
+        def _send(self, status: str, headers: list[tuple[str, str]], payload: bytes) -> None:
+            lines = [f"{self.protocol_version} {status}", f"Date: {self.date_time_string()}"]
+            lines += [f"{k}: {v}" for k, v in headers if k.lower() != "connection"]
+            if not any(k.lower() == "content-length" for k, _ in headers) and status[:3] not in ("204", "304"):
                 lines.append(f"Content-Length: {len(payload)}")
             if self.close_connection:
                 lines.append("Connection: close")
