@@ -145,12 +145,11 @@ def test_a_warm_lookup_reads_nothing_and_a_new_restaurant_shows_at_once(api, own
 
     if not container().catalog_cache.enabled:
         pytest.fail("the local stage caches catalog reads (CATALOG_CACHE_SECONDS)")
-    lat, lng = lonely_point(random.Random(uuid.uuid4().int))
+    lat, lng, near_by = point_and_neighbour_in_the_same_cells(random.Random(uuid.uuid4().int))
     cuisine = unique("cached")
     first = api.restaurant(owner[0], cuisine=cuisine, location=at(offset(lat, lng, 2, 0)), delivery_radius_km=5)
     with dynamodb_calls() as cold:
         api.call("GET", f"/restaurants?lat={lat}&lng={lng}&cuisine={cuisine}")
-    near_by = offset(lat, lng, 0.5, 0.5)  # another point, the same cells
     with dynamodb_calls() as warm:
         page = body(api.call("GET", f"/restaurants?lat={near_by[0]}&lng={near_by[1]}&cuisine={cuisine}"))
     assert cold == ["Query"] * len(zones.cells_around(lat, lng)) and warm == []
@@ -158,6 +157,16 @@ def test_a_warm_lookup_reads_nothing_and_a_new_restaurant_shows_at_once(api, own
     second = api.restaurant(owner[0], cuisine=cuisine, location=at(offset(lat, lng, 1, 0)), delivery_radius_km=5)
     page = body(api.call("GET", f"/restaurants?lat={lat}&lng={lng}&cuisine={cuisine}"))
     assert [r["restaurant_id"] for r in page["items"]] == [second["restaurant_id"], first["restaurant_id"]]
+
+
+def point_and_neighbour_in_the_same_cells(rng: random.Random) -> tuple[float, float, tuple[float, float]]:
+    """A lonely point and another 700 m away whose lookups read the same cells (a random
+    point near a cell edge would give its neighbour other cells, and the cache other keys)."""
+    while True:
+        lat, lng = lonely_point(rng)
+        near_by = offset(lat, lng, 0.5, 0.5)
+        if zones.cells_around(*near_by) == zones.cells_around(lat, lng):
+            return lat, lng, near_by
 
 
 def at(point: tuple[float, float]) -> dict[str, float]:
