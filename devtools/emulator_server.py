@@ -40,6 +40,15 @@
    ms of wall time instead of 1.72 and 3.47 ms; eight clients got 720-820 simple calls/s
    instead of 470-650.
 
+7. Each expression is parsed once. moto tokenizes and parses a transaction's update
+   expressions twice (once to check the names used, once to apply them) and lexes every
+   condition character by character, on every call, though the app sends the same few
+   expressions over and over. Here an update expression's syntax tree and a condition's
+   tokens are kept by the expression's text (1,024 of each): moto's validator copies the
+   tree before it binds names and values to it, and its condition parser builds new nodes
+   from the tokens, so neither is ever changed by a call. A malformed expression still
+   fails on every call, as before (a failure is not kept).
+
 Never imported by chalicelib/ or app.py: the Lambda code runs against AWS as it is.
 """
 
@@ -250,6 +259,37 @@ def _one_at_a_time(call_action: Callable[..., Any]) -> Callable[..., Any]:
             return call_action(self)
 
     return locked
+
+
+# --- DynamoDB: expressions parsed once -------------------------------------------------------
+
+EXPRESSIONS_KEPT = 1024
+
+
+def parse_expressions_once() -> None:
+    """Applies patch 7 (see the module docstring)."""
+    from collections import deque
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.validators import Validator
+
+    if "deepcopy" not in Validator.__init__.__code__.co_names:
+        raise RuntimeError("moto's validator no longer copies the syntax tree it is given: review patch 7")
+    UpdateExpressionParser.make = staticmethod(  # type: ignore[method-assign]
+        functools.lru_cache(maxsize=EXPRESSIONS_KEPT)(UpdateExpressionParser.make)
+    )
+    lex = ConditionExpressionParser._lex_condition_expression  # noqa: SLF001 (the method patched)
+
+    @functools.lru_cache(maxsize=EXPRESSIONS_KEPT)
+    def tokens_of(expression: str) -> tuple[Any, ...]:
+        return tuple(lex(ConditionExpressionParser(expression, None, None)))
+
+    def lexed(parser: Any) -> Any:
+        # A fresh deque each time: the parser consumes it; the tokens themselves are immutable.
+        return deque(tokens_of(parser.condition_expression))
+
+    ConditionExpressionParser._lex_condition_expression = lexed  # type: ignore[method-assign]  # noqa: SLF001
 
 
 # --- serving ------------------------------------------------------------------------------
@@ -474,6 +514,7 @@ def main(argv: list[str] | None = None) -> None:
     cache_action_names()
     render_plain_answers()
     size_items_once()
+    parse_expressions_once()
     server = make_server(args.host, args.port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

@@ -448,3 +448,78 @@ def test_an_item_over_the_size_limit_is_refused_as_by_moto(emulators):
     patched = outcomes(emulators["patched"][0])
     assert patched == outcomes(emulators["moto"][0])
     assert patched[0] == "written" and patched[-1] == "ValidationException"
+
+
+# --- patch 7: each expression parsed once ----------------------------------------------------
+
+
+def test_a_repeated_expression_binds_each_calls_own_names_and_values_as_moto_does(emulators):
+    """The same update and condition texts again and again, with other names and values each
+    time, and a malformed one twice: the same items and errors as moto parsing afresh."""
+
+    def outcomes(db: Any) -> list[Any]:
+        orders, _ = make_tables(db)
+        found: list[Any] = []
+
+        def attempt(**call: Any) -> None:
+            try:
+                db.update_item(TableName=orders, **call)
+                found.append(db.get_item(TableName=orders, Key=call["Key"], ConsistentRead=True)["Item"])
+            except ClientError as exc:
+                found.append((exc.response["Error"]["Code"], exc.response["Error"]["Message"]))
+
+        for i, (field, take, least) in enumerate([("stock", 2, 2), ("status", 0, 0), ("stock", 9, 9), ("stock", 1, 1)]):
+            values = {":n": {"N": str(take)}, ":least": {"N": str(least)}}
+            if field == "status":
+                values = {":n": {"S": "CONFIRMED"}, ":least": {"S": "PENDING"}}
+            attempt(
+                Key=order(i % 2),
+                UpdateExpression="SET #f = :n",
+                ConditionExpression="attribute_exists(id) AND #f >= :least",
+                ExpressionAttributeNames={"#f": field},
+                ExpressionAttributeValues=values,
+            )
+        for _ in range(2):
+            attempt(
+                Key=order(2),
+                UpdateExpression="SET stock = stock - :absent",
+                ExpressionAttributeValues={":n": {"N": "1"}},
+            )
+        return found
+
+    patched = outcomes(emulators["patched"][0])
+    assert patched == outcomes(emulators["moto"][0])
+    assert patched[0]["stock"] == {"N": "2"} and patched[1]["status"] == {"S": "CONFIRMED"}
+    assert patched[2][0] == "ConditionalCheckFailedException" and patched[-1] == patched[-2]
+
+
+def test_an_expression_is_parsed_once_by_its_text():
+    """In a process of its own, as the emulator's: the patch must not reach this one's moto."""
+    script = """
+from moto.dynamodb.comparisons import ConditionExpressionParser
+from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+from devtools.emulator_server import parse_expressions_once
+
+lexed = []
+lex_one = ConditionExpressionParser._lex_one_node
+ConditionExpressionParser._lex_one_node = lambda self, rest: lexed.append(rest) or lex_one(self, rest)
+parse_expressions_once()
+
+tree = UpdateExpressionParser.make("SET a = :b, c = c + :d")
+assert UpdateExpressionParser.make("SET a = :b, c = c + :d") is tree
+item = Item({"S": "k"}, None, {"id": {"S": "k"}, "stock": {"N": "3"}})
+def holds(least):
+    values = {":least": {"N": str(least)}}
+    parser = ConditionExpressionParser("attribute_exists(id) AND stock >= :least", {}, values)
+    return parser.parse().expr(item)
+assert holds(2) and (after_first := len(lexed)) > 0
+assert not holds(4) and len(lexed) == after_first
+print("ok")
+"""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert done.stdout.strip() == "ok", done.stderr
