@@ -1,7 +1,6 @@
 """The local pipeline spreads each stream read over concurrent notify calls by order id, as
 a busy table's shards are on AWS: an order's records stay together and in sequence, and a
-failed call re-reads from its first record without sending anything twice. Inside one call,
-notify serves several orders at once, each order's records still in sequence."""
+failed call re-reads from its first record without sending anything twice."""
 
 from __future__ import annotations
 
@@ -103,35 +102,3 @@ def test_a_failed_call_rereads_from_its_first_record_and_sends_nothing_twice(
     inbox = body_of(client.http.get("/users/me/notifications?limit=100", headers=headers_for(email)))["items"]
     sent = sorted((n["order_id"], n["status"]) for n in inbox)
     assert sent == sorted((o, s) for o in ids for s in ("PENDING", "CONFIRMED"))
-
-
-def test_one_notify_call_serves_its_orders_at_once_each_in_sequence(
-    stack, aws, client, headers_for, pipeline, new_user, monkeypatch
-):
-    """The first record of each order waits for another order's to arrive: served one after
-    another, the first would wait alone until the barrier breaks, and its record fail."""
-    import threading
-
-    import app
-    from chalicelib.bootstrap import container
-    from devtools.lambda_context import LambdaContext
-
-    _, ids = confirmed_orders(stack, aws, client, headers_for, pipeline, new_user)
-    streams = pipeline._client("dynamodbstreams")
-    records = streams.get_records(ShardIterator=pipeline._shard_iterator(), Limit=100)["Records"]
-    event = {"Records": [pipeline._stream_record(r) for r in records]}
-    assert len(event["Records"]) == 2 * ORDERS  # an even count: the barrier's pairs all meet
-
-    service = container().notifications
-    notify, pair, seen = service.notify, threading.Barrier(2, timeout=20), []
-
-    def paired(record: dict[str, Any]) -> bool:
-        seen.append((order_of(record), record["eventName"]))
-        if record["eventName"] == "INSERT":
-            pair.wait()
-        return notify(record)
-
-    monkeypatch.setattr(service, "notify", paired)
-    assert app.notify(event, LambdaContext("notify")) == {"batchItemFailures": []}
-    for order_id in ids:
-        assert [name for order, name in seen if order == order_id] == ["INSERT", "MODIFY"]

@@ -54,10 +54,6 @@ EMULATOR_LIMITS = CallLimits(connect_timeout=1, read_timeout=5, max_attempts=2)
 # The payment function runs up to its 10 s timeout (.chalice/config.json): wait that long
 # once; the order processor's queue retries, and a retried invoke could outlast the API.
 SERVICE_LIMITS: Mapping[str, CallLimits] = {"lambda": CallLimits(connect_timeout=1, read_timeout=11, max_attempts=1)}
-# Connections kept per client: as many as one container's calls at once (notify serves four
-# orders of a batch at once, two recipients each, and more for a READY order's couriers; the
-# local stack runs every function in one process), so none is opened only to be dropped.
-MAX_POOL_CONNECTIONS = 50
 
 
 class AwsClients:
@@ -104,7 +100,7 @@ class AwsClients:
             retries={"mode": "standard", "total_max_attempts": limits.max_attempts},
             connect_timeout=limits.connect_timeout,
             read_timeout=limits.read_timeout,
-            max_pool_connections=MAX_POOL_CONNECTIONS,
+            max_pool_connections=20,
         )
         if self._session is None:
             self._session = Session()

@@ -19,7 +19,6 @@ at-least-once there, never lost, and each frame carries a stable ``event_id``.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -46,8 +45,6 @@ LEASE_SECONDS = 60
 INBOX_DAYS = 90
 # Recipients served at once: a READY order reaches every connected courier.
 FAN_OUT = 32
-# Orders of one stream batch served at once (each with its recipients at once).
-ORDERS_AT_ONCE = 4
 
 
 class NotificationInProgress(Exception):
@@ -76,30 +73,12 @@ class NotificationsService:
         self._on_shift = on_shift
 
     def handle_batch(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-        """Failed records come back as ``batchItemFailures`` (their SequenceNumber). The
-        batch's orders are served ORDERS_AT_ONCE at a time, each order's records in stream
-        order: a busy table's batch holds many orders, and one order's waits on the network
-        need not hold up the others (nor the invocation's billed time add them up)."""
-        by_order: dict[str, list[dict[str, Any]]] = {}
-        for record in event.get("Records", []):
-            by_order.setdefault(json.dumps(record["dynamodb"].get("Keys", {}), sort_keys=True), []).append(record)
-        orders = list(by_order)
-        outcomes = _each(orders, lambda order: self._in_sequence(by_order[order], context), at_once=ORDERS_AT_ONCE)
-        failures: list[dict[str, str]] = []
-        for order, outcome in zip(orders, outcomes, strict=True):
-            if isinstance(outcome, BaseException):  # not a record's failure: the batch machinery's
-                outcome = [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in by_order[order]]
-            failures += outcome
-        return {"batchItemFailures": failures}
-
-    def _in_sequence(self, records: list[dict[str, Any]], context: Any) -> list[dict[str, str]]:
+        """Failed records come back as ``batchItemFailures`` (their SequenceNumber)."""
         from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
         processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
         processor.raise_on_entire_batch_failure = False
-        return list(
-            process_partial_response({"Records": records}, self._record, processor, context)["batchItemFailures"]
-        )
+        return dict(process_partial_response(event, self._record, processor, context))
 
     def _record(self, record: Any) -> bool:
         try:
@@ -292,9 +271,9 @@ class _Claimed:
     message_id: str = ""
 
 
-def _each(items: list[Any], call: Callable[[Any], Any], at_once: int = FAN_OUT) -> list[Any]:
-    """``call`` on every item, ``at_once`` at a time; an item's failure is returned, not
-    raised, so that every other item still gets its turn."""
+def _each(items: list[Any], call: Callable[[Any], Any]) -> list[Any]:
+    """``call`` on every item, FAN_OUT at a time; an item's failure is returned, not raised,
+    so that every other item still gets its turn."""
 
     def guarded(item: Any) -> Any:
         try:
@@ -307,5 +286,5 @@ def _each(items: list[Any], call: Callable[[Any], Any], at_once: int = FAN_OUT) 
         return [guarded(item) for item in items]
     from concurrent.futures import ThreadPoolExecutor  # on first fan-out: keeps the import of app small
 
-    with ThreadPoolExecutor(max_workers=min(at_once, len(items))) as pool:
+    with ThreadPoolExecutor(max_workers=min(FAN_OUT, len(items))) as pool:
         return list(pool.map(guarded, items))
