@@ -194,6 +194,22 @@ def test_metrics_facade_writes_emf(capsys, emf_enabled):
         assert record["stage"] == "test" and record["service"] == "chowline"
 
 
+def test_metrics_switched_off_are_neither_kept_nor_printed(capsys, monkeypatch):
+    """The local stage's setting: Powertools would keep every value and print its buffer
+    whole, pretty, once a metric held 100 of them (a lunch rush's terminal full of EMF)."""
+    from aws_lambda_powertools import Metrics as PowertoolsMetrics
+
+    monkeypatch.setenv("POWERTOOLS_DEV", "true")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    PowertoolsMetrics(namespace="Chowline").clear_metrics()
+    metrics = Metrics(stage="test")
+    for _ in range(150):
+        metrics.order_placed()
+        metrics.flush()
+    assert emf_records(capsys.readouterr().out) == []
+    assert not PowertoolsMetrics(namespace="Chowline").metric_set
+
+
 def test_event_functions_get_logs_and_metrics_through_the_same_middleware(capsys, emf_enabled):
     toy = Chalice(app_name="toy-events")
     metrics = Metrics(stage="test")

@@ -4,7 +4,8 @@ Recording a metric makes no API call: plain values are buffered and printed as o
 line when the invocation ends (the observability middleware calls ``flush``); a value
 with its own dimensions (a failure reason) is printed at once. CloudWatch turns the log
 lines into metrics. Powertools is imported on the first metric,
-so a function that records none pays nothing.
+so a function that records none pays nothing. Where metrics are switched off (the local
+stage), nothing is recorded.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Metrics:
         self._stage = stage
         self._metrics: Any = None
         self._pending = 0
+        self._off: bool | None = None
 
     # --- what the order pipeline reports ---------------------------------------------
 
@@ -57,6 +59,8 @@ class Metrics:
         self.record(name, value, unit="Count", **dimensions)
 
     def record(self, name: str, value: float, unit: str = "Count", **dimensions: str) -> None:
+        if self._switched_off():
+            return
         if dimensions:
             # A dimension set belongs to the whole EMF line: dimensioned values get their own.
             from aws_lambda_powertools.metrics import single_metric
@@ -81,6 +85,16 @@ class Metrics:
         if self._stage:
             defaults["stage"] = self._stage
         return defaults
+
+    def _switched_off(self) -> bool:
+        """Powertools' switch (POWERTOOLS_METRICS_DISABLED, or POWERTOOLS_DEV alone, as on the
+        local stage). Switched off, Powertools never flushes its buffer but prints it whole
+        once a metric holds 100 values: so nothing is recorded at all."""
+        if self._off is None:
+            from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+            self._off = is_metrics_disabled()
+        return self._off
 
     def _provider(self) -> Any:
         if self._metrics is None:
