@@ -44,6 +44,8 @@ DYNAMODB_WRITES = frozenset(
     {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "ExecuteStatement"}
 )
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# How long stopping waits for the threads beyond a long poll: a call's worth.
+STOP_MARGIN_S = 5.0
 # On AWS the Orders stream has a shard per table partition, each read by its own notify
 # invocation at once; the emulator's stream has one shard. Each read is spread over this many
 # concurrent notify calls by partition key (the order id), so an order's records stay in
@@ -107,10 +109,14 @@ class Pipeline:
         return self
 
     def stop(self) -> None:
+        """Waits for the threads within one deadline for all of them (a long poll and
+        STOP_MARGIN_S): a thread held up in a call, which its daemon flag lets the process
+        leave behind, must not make Ctrl-C wait that long once per thread."""
         self._stop.set()
         self._stream_wake.set()
+        deadline = time.monotonic() + self._wait + STOP_MARGIN_S
         for thread in self._threads:
-            thread.join(timeout=self._wait + 5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._threads = []
 
     def prepare(self) -> None:

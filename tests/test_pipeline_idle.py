@@ -1,6 +1,7 @@
 """The local pipeline's stream poller when nothing happens: it reads less and less often
 (each read is three calls to the emulator), and a DynamoDB write made by the app in the
-same process wakes it at once, so notifications do not wait for the longest pause."""
+same process wakes it at once, so notifications do not wait for the longest pause. Stopping
+waits for the pipeline's threads within one deadline, not one per thread."""
 
 from __future__ import annotations
 
@@ -58,3 +59,26 @@ def test_a_write_by_the_app_wakes_the_stream_poller(stack: dict[str, Any]) -> No
     assert not pipe._stream_wake.is_set(), "a read wakes nothing"
     dynamodb.delete_item(TableName=table, Key={"order_id": {"S": f"none-{uuid.uuid4()}"}})
     assert pipe._stream_wake.is_set()
+
+
+class HeldThread:
+    """A thread held up in a call: ``join`` waits out whatever time it is given."""
+
+    def __init__(self, given: list[float]) -> None:
+        self.given = given
+
+    def join(self, timeout: float | None = None) -> None:
+        self.given.append(timeout or 0.0)
+        threading.Event().wait(timeout)
+
+
+def test_stopping_waits_for_all_threads_within_one_deadline(stack, monkeypatch):
+    import devtools.pipeline
+
+    monkeypatch.setattr(devtools.pipeline, "STOP_MARGIN_S", 0.2)
+    pipe = Pipeline(stack["env"], wait_seconds=0, sweep_every=0)
+    given: list[float] = []
+    pipe._threads = [HeldThread(given) for _ in range(5)]
+    pipe.stop()
+    assert len(given) == 5 and given[0] <= 0.2
+    assert sum(given) <= 0.2  # one deadline for the five, not 0.2 s each
