@@ -5,6 +5,8 @@ does, compared scenario by scenario against moto's server as it ships."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import urllib.request
 import uuid
@@ -18,6 +20,7 @@ from botocore.exceptions import ClientError
 from jwt.algorithms import RSAAlgorithm
 
 from devtools.emulator import FAKE_ENV, Emulator, free_port
+from tests.localstack import ROOT
 
 # --- Cognito ----------------------------------------------------------------------------
 
@@ -518,8 +521,7 @@ assert holds(2) and (after_first := len(lexed)) > 0
 assert not holds(4) and len(lexed) == after_first
 print("ok")
 """
-    import subprocess
-    import sys
-
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.stdout.strip() == "ok", done.stderr
