@@ -368,3 +368,68 @@ def test_client_config_says_where_to_connect(client, bridge, stack):
     assert config["user_pool_id"] == stack["env"]["USER_POOL_ID"]
     assert config["user_pool_client_id"] == stack["env"]["USER_POOL_CLIENT_ID"]
     assert set(config["push_platforms"]) == {"apns", "apns_sandbox", "fcm"}
+
+
+def test_a_batch_reads_each_recipients_connections_and_devices_once(
+    stack, aws, client, bridge, pipeline, new_user, token_for
+):
+    """Two orders of one customer at one restaurant, placed and confirmed: four stream
+    records in one batch, each for the customer and the owner. Each person's connections and
+    devices are read once for the batch, a socket or a device found gone is dropped once, and
+    every frame and push still arrives once per change."""
+    import time
+
+    import app
+    from chalicelib.bootstrap import container
+    from devtools.pipeline import LambdaContext
+    from tests.catalog_support import dynamodb_calls
+    from tests.test_notifications import stream_batch
+
+    (customer_id, customer_email), (owner_id, owner_email) = new_user("customers"), new_user("restaurant_owners")
+    customer, owner = token_for(customer_email), token_for(owner_email)
+    device = client.http.post(
+        "/users/me/devices", headers=auth(customer), body=json.dumps({"platform": "fcm", "token": "c" * 40})
+    )
+    assert device.status_code == 201, device.body
+    # A second device whose endpoint the platform has disabled (an expired token).
+    expired_device = client.http.post(
+        "/users/me/devices", headers=auth(customer), body=json.dumps({"platform": "apns", "token": "cd" * 32})
+    )
+    assert expired_device.status_code == 201, expired_device.body
+    expired_arn = endpoint_of(aws, customer_id, body_of(expired_device)["device_id"])
+    aws("sns").set_endpoint_attributes(EndpointArn=expired_arn, Attributes={"Enabled": "false"})
+    restaurant = seed_restaurant(aws, owner_id)
+    dish = seed_product(aws, restaurant)
+    pipeline.drain()
+    pipeline.drain_stream()
+    with socket(bridge, customer) as customer_ws, socket(bridge, owner) as owner_ws:
+        rows_settling_at(aws, owner_id, 1)
+        # A socket closed without its $disconnect (which AWS can lose): its row stays behind.
+        now = int(time.time())
+        container().live._connections.put("gone-connection", customer_id, None, now, now + 7200)
+        orders = [
+            body_of(place(client, auth(customer), order_body(restaurant, [(dish, 1)])))["order_id"] for _ in range(2)
+        ]
+        pipeline.drain()
+        event = stream_batch(pipeline)
+        assert len(event["Records"]) == 4
+        with dynamodb_calls() as calls:
+            assert app.notify(event, LambdaContext("notify")) == {"batchItemFailures": []}
+        pipeline.drain_stream()
+        customer_frames, owner_frames = frames(customer_ws), frames(owner_ws)
+        rows = [r["connection_id"]["S"] for r in connection_rows(aws, customer_id)]
+
+    # Connections and devices of two people: four Queries for four records, not sixteen; the
+    # stale connection and the disabled device are each deleted once, not once per record.
+    assert calls.count("Query") == 4
+    assert calls.count("DeleteItem") == 2
+    assert len(rows) == 1 and "gone-connection" not in rows
+    listed = body_of(client.http.get("/users/me/devices", headers=auth(customer)))["items"]
+    assert [d["platform"] for d in listed] == ["fcm"]
+    every_change = sorted((o, s) for o in orders for s in ("PENDING", "CONFIRMED"))
+    assert sorted((f["order_id"], f["status"]) for f in customer_frames) == every_change
+    assert sorted((f["order_id"], f["status"]) for f in owner_frames) == every_change
+    pushed = endpoint_messages(stack, endpoint_of(aws, customer_id, body_of(device)["device_id"]))
+    assert sorted(
+        (json.loads(m["GCM"])["data"]["order_id"], json.loads(m["GCM"])["data"]["status"]) for m in pushed
+    ) == (every_change)

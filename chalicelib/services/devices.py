@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,11 +80,16 @@ class PushService:
     def enabled(self) -> bool:
         return bool(self._push.platforms)
 
-    def send(self, user_id: str, payloads: Mapping[str, str]) -> Pushed:
+    def devices_of(self, user_id: str) -> list[dict[str, Any]]:
+        """The user's devices (none read while push is off)."""
+        return self._devices.of_user(user_id) if self.enabled else []
+
+    def send(self, user_id: str, payloads: Mapping[str, str], known: Iterable[dict[str, Any]] | None = None) -> Pushed:
+        """Pushes to every device of the user (``known``: already looked up)."""
         done = Pushed()
         if not self.enabled:
             return done
-        for device in self._devices.of_user(user_id):
+        for device in known if known is not None else self.devices_of(user_id):
             try:
                 self._push.send(str(device["endpoint_arn"]), payloads)
                 done.pushed += 1

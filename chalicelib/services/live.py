@@ -83,14 +83,17 @@ class LiveService:
             by_user.setdefault(str(row["user_id"]), []).append(str(row["connection_id"]))
         return by_user
 
+    def connections_of(self, user_id: str) -> list[str]:
+        """The user's live connections (none read while no socket API is configured)."""
+        return self._connections.of_user(user_id, int(self._clock())) if self._sockets.configured else []
+
     def post(self, user_id: str, message: Mapping[str, Any], known: Iterable[str] | None = None) -> Posted:
         """Posts to every connection of the user (``known``: already looked up). A connection
         that is gone loses its row; any other failure propagates."""
         done = Posted()
         if not self._sockets.configured:
             return done
-        connections = list(known) if known is not None else self._connections.of_user(user_id, int(self._clock()))
-        for connection_id in connections:
+        for connection_id in list(known) if known is not None else self.connections_of(user_id):
             try:
                 self._sockets.post(connection_id, message)
                 done.posted += 1

@@ -15,10 +15,16 @@ a claim that expires after the lease, and the retry sends then. One recipient's 
 fails the record (it is retried) after every other recipient has been served, and the retry
 skips those. The one window for a duplicate is a crash between sending and marking sent:
 at-least-once there, never lost, and each frame carries a stable ``event_id``.
+
+Each recipient's connections and devices are read once per batch of records (``Reach``): a
+busy restaurant's owner is in most records of a batch, and a customer's order often moves
+twice within one. A socket opened meanwhile misses the rest of that batch's frames; the web
+app reads its orders again whenever its socket opens.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
@@ -78,18 +84,24 @@ class NotificationsService:
 
         processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
         processor.raise_on_entire_batch_failure = False
-        return dict(process_partial_response(event, self._record, processor, context))
+        handler = functools.partial(self._record, reach=self.reach())
+        return dict(process_partial_response(event, handler, processor, context))
 
-    def _record(self, record: Any) -> bool:
+    def reach(self) -> Reach:
+        """Where recipients are reached, read on first need, for one batch of records."""
+        return Reach(self._live, self._push_service)
+
+    def _record(self, record: Any, reach: Reach) -> bool:
         try:
-            return self.notify(record.raw_event)
+            return self.notify(record.raw_event, reach)
         except Exception:
             log.warning("notification of stream record %s failed", record.dynamodb.sequence_number, exc_info=True)
             raise
 
-    def notify(self, record: Mapping[str, Any]) -> bool:
+    def notify(self, record: Mapping[str, Any], reach: Reach | None = None) -> bool:
         """Returns whether this call sent anything (False: no status change, or done before).
         Raises the first failure once every recipient has had its turn."""
+        reach = reach or self.reach()
         if record.get("eventName") == "REMOVE":
             return False
         images = record["dynamodb"]
@@ -99,12 +111,12 @@ class NotificationsService:
         if not status:
             return False
         if old.get("status") == status:
-            return self._dispatch(old, new)
+            return self._dispatch(old, new, reach)
         order = domain.Order.from_item(new)
         change = live.StatusChange.of(order)
         couriers = self._couriers() if live.needs_couriers(change.status) else {}
         targets = live.recipients(change, self._owner_of(change.restaurant_id), couriers)
-        return self._deliver(order, change, targets, couriers)
+        return self._deliver(order, change, targets, couriers, reach)
 
     def _couriers(self) -> dict[str, list[str]]:
         """Connected couriers on shift: user id -> their connection ids."""
@@ -116,26 +128,26 @@ class NotificationsService:
         available = self._on_shift()
         return {user_id: connections for user_id, connections in online.items() if user_id in available}
 
-    def _dispatch(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    def _dispatch(self, old: Mapping[str, Any], new: Mapping[str, Any], reach: Reach) -> bool:
         """A claim, an unassignment or a courier's new position (the status is unchanged)."""
         kind = live.dispatch_kind(old, new)
         if kind is None:
             return False
         order = domain.Order.from_item(new)
         if kind == live.COURIER_LOCATION:
-            return self._post_location(order)
+            return self._post_location(order, reach)
         at = order.claimed_at if kind == live.DELIVERY_TAKEN else order.updated_at
         change = live.StatusChange.of(order, at=at)
         couriers = self._couriers()
-        return self._deliver(order, change, live.dispatch_recipients(change, kind, couriers), couriers)
+        return self._deliver(order, change, live.dispatch_recipients(change, kind, couriers), couriers, reach)
 
-    def _post_location(self, order: domain.Order) -> bool:
+    def _post_location(self, order: domain.Order, reach: Reach) -> bool:
         """Frames only: a position every few seconds is no inbox entry and no mobile push."""
         if self._live is None:
             return False
         message = live.location_message(order)
         people = [order.customer_id, self._owner_of(order.restaurant_id)]
-        outcomes = _each([p for p in people if p], lambda user_id: self._live.post(user_id, message))
+        outcomes = _each([p for p in people if p], lambda user_id: reach.post(user_id, message))
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
@@ -147,14 +159,15 @@ class NotificationsService:
         change: live.StatusChange,
         targets: list[live.Recipient],
         couriers: Mapping[str, list[str]],
+        reach: Reach,
     ) -> bool:
         details = {"total_cents": order.total_cents, "currency": order.currency}
 
         # Frames first, for everyone (the live channel is the one a person is watching),
         # then pushes, then the sent marks of those served, in one write.
-        claimed = _each(targets, lambda r: self._claim_and_post(change, r, couriers.get(r.user_id), details))
+        claimed = _each(targets, lambda r: self._claim_and_post(change, r, couriers.get(r.user_id), details, reach))
         pending = [c for c in claimed if isinstance(c, _Claimed)]
-        pushed = _each(pending, self._push)
+        pushed = _each(pending, lambda c: self._push(c, reach))
         served = [c for c, outcome in zip(pending, pushed, strict=True) if not isinstance(outcome, BaseException)]
         if served:
             self._repo.mark_sent([(c.entry, c.message_id) for c in served])
@@ -169,6 +182,7 @@ class NotificationsService:
         recipient: live.Recipient,
         known_connections: list[str] | None,
         details: Mapping[str, Any],
+        reach: Reach,
     ) -> _Claimed | None:
         """Claims (order, status, kind) for the recipient and posts its frames; None when
         it was sent before."""
@@ -196,23 +210,21 @@ class NotificationsService:
         claimed = _Claimed(change, recipient, entry, text)
         with self._releasing(claimed):
             claimed.message_id = self._publish(change, details) if recipient.role == "customer" else ""
-            if self._live is not None:
-                # Couriers' connections are known from the courier lookup; the carrying
-                # courier's order.status frames go to all of their connections.
-                known = known_connections if kind != live.ORDER_STATUS else None
-                self._live.post(recipient.user_id, live.socket_message(change, kind), known)
+            # Couriers' connections are known from the courier lookup; the carrying
+            # courier's order.status frames go to all of their connections.
+            known = known_connections if kind != live.ORDER_STATUS else None
+            reach.post(recipient.user_id, live.socket_message(change, kind), known)
         return claimed
 
-    def _push(self, claimed: _Claimed) -> None:
+    def _push(self, claimed: _Claimed, reach: Reach) -> None:
         with self._releasing(claimed):
-            if self._push_service is not None:
-                change = claimed.change
-                data = {
-                    "event_id": str(claimed.entry["event_id"]),
-                    "order_id": change.order_id,
-                    "status": change.status,
-                }
-                self._push_service.send(claimed.recipient.user_id, live.push_payloads("Chowline", claimed.text, data))
+            change = claimed.change
+            data = {
+                "event_id": str(claimed.entry["event_id"]),
+                "order_id": change.order_id,
+                "status": change.status,
+            }
+            reach.push(claimed.recipient.user_id, live.push_payloads("Chowline", claimed.text, data))
 
     @contextmanager
     def _releasing(self, claimed: _Claimed) -> Iterator[None]:
@@ -258,6 +270,39 @@ def _out(item: Mapping[str, Any]) -> dict[str, Any]:
         "message": item.get("message"),
         "sent_at": item.get("at"),
     }
+
+
+class Reach:
+    """Each user's live connections and push devices, read on first need and kept for one
+    batch of stream records; those found gone are dropped from it. A record's recipients are
+    served by a few threads at once: a user who is two of them is at worst read twice."""
+
+    def __init__(self, live_channel: LiveService | None, push: PushService | None) -> None:
+        self._live = live_channel
+        self._push = push
+        self._connections: dict[str, list[str]] = {}
+        self._devices: dict[str, list[dict[str, Any]]] = {}
+
+    def post(self, user_id: str, message: Mapping[str, Any], known: list[str] | None = None) -> None:
+        """To ``known`` connections, or to every connection of the user."""
+        if self._live is None:
+            return
+        if known is None:
+            if user_id not in self._connections:
+                self._connections[user_id] = self._live.connections_of(user_id)
+            known = self._connections[user_id]
+        gone = self._live.post(user_id, message, known).gone_connections
+        if gone and user_id in self._connections:
+            self._connections[user_id] = [c for c in self._connections[user_id] if c not in gone]
+
+    def push(self, user_id: str, payloads: Mapping[str, str]) -> None:
+        if self._push is None:
+            return
+        if user_id not in self._devices:
+            self._devices[user_id] = self._push.devices_of(user_id)
+        gone = self._push.send(user_id, payloads, self._devices[user_id]).gone_devices
+        if gone:
+            self._devices[user_id] = [d for d in self._devices[user_id] if d["device_id"] not in gone]
 
 
 @dataclass
