@@ -37,19 +37,21 @@ def api_path(path: str) -> str:
 
 
 def respond(method: str, path: str) -> dict[str, Any] | None:
-    """The response for a web-app file or an uploaded image; None for the API's paths."""
+    """The response for a web-app file or an uploaded image; None for the API's paths. A
+    HEAD gets GET's response, body included: the server sends its headers only, so that
+    Content-Length is the length a GET would carry."""
     if method not in ("GET", "HEAD"):
         return None
     route = unquote(urlsplit(path).path)
     if route.startswith(ASSETS_PREFIX):
-        return _asset(route[len(ASSETS_PREFIX) :], method)
+        return _asset(route[len(ASSETS_PREFIX) :])
     file = _web_file(route)
     if file is None:
         return None
     body = file.read_bytes()
     content_type = TYPES.get(file.suffix) or mimetypes.guess_type(file.name)[0] or "application/octet-stream"
     # Locally the files change under the developer's hands: always revalidate.
-    return _response(200, body if method == "GET" else b"", content_type, {"Cache-Control": "no-cache"})
+    return _response(200, body, content_type, {"Cache-Control": "no-cache"})
 
 
 def _web_file(route: str) -> Path | None:
@@ -61,7 +63,7 @@ def _web_file(route: str) -> Path | None:
     return candidate
 
 
-def _asset(key: str, method: str) -> dict[str, Any]:
+def _asset(key: str) -> dict[str, Any]:
     """As the assets distribution: checked images only, never sniffed, under its CSP."""
     from botocore.exceptions import ClientError
 
@@ -83,7 +85,7 @@ def _asset(key: str, method: str) -> dict[str, Any]:
         "ETag": obj.get("ETag", ""),
         "Content-Security-Policy": ASSETS_CSP,
     }
-    return _response(200, body if method == "GET" else b"", obj.get("ContentType", "application/octet-stream"), headers)
+    return _response(200, body, obj.get("ContentType", "application/octet-stream"), headers)
 
 
 @lru_cache(maxsize=1)

@@ -259,6 +259,13 @@ def test_unknown_paths_and_head_get_the_deployed_gateways_problem(server):
     connection.request("GET", "/health")
     after = connection.getresponse()
     assert after.status == 200 and json.loads(after.read())["status"] == "ok"
+    # A web-app file: HEAD gives the length GET carries, without the bytes.
+    connection.request("HEAD", "/css/app.css")
+    head = connection.getresponse()
+    assert head.status == 200 and head.read() == b""
+    connection.request("GET", "/css/app.css")
+    file = connection.getresponse()
+    assert int(head.getheader("Content-Length")) == len(file.read()) > 0
     connection.close()
 
 
