@@ -291,6 +291,7 @@ class Container:
             location_ttl_seconds=s.location_ttl_seconds,
             location_interval_seconds=s.location_interval_seconds,
             speed_kmh=s.courier_speed_kmh,
+            pickups=self.catalog_cache,
         )
 
     # --- operations ------------------------------------------------------------------

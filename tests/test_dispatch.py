@@ -234,6 +234,45 @@ def test_offers_are_nearest_first_once_the_courier_has_a_position(client, aws, p
     assert me["location"]["lat"] == HOME["lat"]
 
 
+def test_offers_are_one_round_trip_and_each_pickup_is_located_once(client, aws, pipeline, people, clock):
+    """The courier's records and the READY queue are read at the same time (each Query waits
+    here until the other has been sent: read one after the other, the first would wait
+    alone and the request fail); the restaurants' locations are read once, then cached."""
+    from chalicelib.bootstrap import container
+    from tests.catalog_support import dynamodb_calls
+
+    token = people["courier"][1]
+    set_available(client, token, True)
+    clock[0] += 60
+    assert (
+        call(client, "put", "/couriers/me/location", token, {"lat": HOME["lat"], "lng": HOME["lng"]}).status_code == 200
+    )
+    near, far = (ready_order(client, aws, pipeline, people, location=place) for place in (NEAR, FAR))
+
+    others = set(threading.enumerate()) - {threading.current_thread()}
+    both_sent = threading.Barrier(2, timeout=5)
+
+    def meet(**_: Any) -> None:
+        if threading.current_thread() not in others:
+            both_sent.wait()
+
+    events = container().clients.get("dynamodb").meta.events
+    events.register("before-call.dynamodb.Query", meet, unique_id="offers-meet")
+    try:
+        with dynamodb_calls() as first_calls:
+            first = offers(client, token)
+        with dynamodb_calls() as second_calls:
+            second = offers(client, token)
+    finally:
+        events.unregister("before-call.dynamodb.Query", unique_id="offers-meet")
+
+    assert sorted(first_calls) == ["BatchGetItem", "Query", "Query"]
+    assert second_calls == ["Query", "Query"]  # the pickups' locations come from the cache
+    for ranked in (first, second):
+        ids = [o["order_id"] for o in ranked]
+        assert ids.index(near) < ids.index(far)
+
+
 def test_the_position_is_shown_between_pickup_and_delivery_only_and_pushed(
     client, aws, bridge, pipeline, people, clock
 ):

@@ -7,8 +7,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from chalicelib.adapters.aws import side_by_side
 from chalicelib.adapters.couriers_repo import CouriersRepository
 from chalicelib.adapters.orders_repo import OrdersRepository, StaleStatus
 from chalicelib.domain import couriers as domain
@@ -17,6 +18,9 @@ from chalicelib.domain.clock import rfc3339
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.paging import page_of
 from chalicelib.domain.principal import Principal, require_account
+
+if TYPE_CHECKING:
+    from chalicelib.adapters.cache import TtlCache
 
 # A position reaches the orders the courier carries that were placed this recently.
 CARRY_WINDOW = timedelta(days=2)
@@ -32,10 +36,13 @@ class DispatchService:
         location_ttl_seconds: int,
         location_interval_seconds: int,
         speed_kmh: float,
+        pickups: TtlCache,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._couriers = couriers
         self._orders = orders_repo
+        # Restaurants' locations, for the offers' order: a move shows within the cache's TTL.
+        self._pickups = pickups
         self._ttl = location_ttl_seconds
         self._interval = location_interval_seconds
         self._speed = speed_kmh
@@ -65,28 +72,42 @@ class DispatchService:
 
     def offers(self, principal: Principal, query: orders.OrdersQuery) -> dict[str, Any]:
         """READY orders without a courier, oldest first, or nearest pickup first (within the
-        page) when the courier's position and the restaurants' locations are known. Two
-        reads: the courier's records, the READY queue; a third for the restaurants'
-        locations only when the courier's position is known."""
-        state, position = self._couriers.records(principal.user_id, int(self._clock()))
+        page) when the courier's position and the restaurants' locations are known. One
+        round trip: the courier's records and the READY queue are read side by side (the
+        queue is shown only to a courier on shift); the restaurants' locations come from a
+        cache, read (one BatchGetItem) only for restaurants it does not hold."""
+        (state, position), (found, cursor) = side_by_side(
+            lambda: self._couriers.records(principal.user_id, int(self._clock())),
+            lambda: self._orders.query(
+                index="by_offer",
+                key="offer",
+                value=orders.OFFERED,
+                limit=query.limit,
+                cursor=query.cursor,
+                status=None,
+                newest_first=False,
+            ),
+        )
         if not (state and state.get("available")):
             raise domain.CourierUnavailable(NOT_AVAILABLE)
-        found, cursor = self._orders.query(
-            index="by_offer",
-            key="offer",
-            value=orders.OFFERED,
-            limit=query.limit,
-            cursor=query.cursor,
-            status=None,
-            newest_first=False,
-        )
         items = orders.orders_out(found)
         here = domain.point(position)
         pickups: dict[str, tuple[float, float]] = {}
         if here is not None and items:
-            located = self._orders.restaurant_locations([o.restaurant_id for o in found])
+            located = self._locations([o.restaurant_id for o in found])
             pickups = {rid: p for rid, loc in located.items() if (p := domain.point(loc)) is not None}
         return page_of(domain.nearest_first(items, here, pickups), cursor)
+
+    def _locations(self, restaurant_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Each restaurant's location ({} for one without), the uncached ones in one read."""
+        known = {rid: self._pickups.get(("location", rid)) for rid in set(restaurant_ids)}
+        missing = [rid for rid, location in known.items() if location is None]
+        if missing:
+            read = self._orders.restaurant_locations(missing)
+            for rid in missing:
+                known[rid] = read.get(rid) or {}
+                self._pickups.put(("location", rid), known[rid])
+        return {rid: location for rid, location in known.items() if location}
 
     def claim(self, principal: Principal, order_id: str) -> orders.OrderOut:
         """ONE conditional write decides between racing couriers: 200 to one, 409 to the rest."""
