@@ -7,7 +7,10 @@ them (GSIs, streams), filled with orders.
    updated with a condition) at --small and at --large orders: the ratio of the emulator's
    CPU time per transaction (read from /proc, so other work on the machine does not skew
    it) shows whether a transaction's cost grows with the tables (target <= 1.5).
-2. Simple calls per second (GetItem, PutItem: one client in sequence, then four clients at
+2. Query (a customer's 20 orders, newest first, on by_customer) at --small and at --large
+   orders: the same ratio for a read of an index (target <= 1.5; moto as shipped sorts and
+   tests every item of the table for each Query).
+3. Simple calls per second (GetItem, PutItem: one client in sequence, then four clients at
    once) and transactions per second at --large orders.
 
 --moto measures moto's server as it ships instead, for comparison.
@@ -29,6 +32,9 @@ from bench.common import save
 
 TXN_RATIO_TARGET = 1.5
 CLIENTS = 4
+PROBE_CUSTOMER = {"customer_id": {"S": "cus_probe"}}
+# Calls per CPU figure: /proc counts CPU in 10 ms ticks, so 200 calls of ~2 ms read within 3 %.
+RUNS = 200
 
 
 def order_item(n: int, restaurant_id: str, product_id: str) -> dict[str, Any]:
@@ -76,6 +82,11 @@ class Bench:
         self.count = 0
         self.probe = order_item(0, self.restaurant_id, self.product_id)
         self.db.put_item(TableName=self.orders, Item=self.probe)
+        # The customer whose orders the Query reads: the same 20 at every table size.
+        for n in range(20):
+            self.db.put_item(
+                TableName=self.orders, Item={**order_item(n, self.restaurant_id, self.product_id), **PROBE_CUSTOMER}
+            )
 
     def fill(self, total: int) -> None:
         """Orders up to ``total``, 25 per BatchWriteItem."""
@@ -115,6 +126,24 @@ class Bench:
         for _ in range(runs):
             started = time.perf_counter()
             self.db.transact_write_items(TransactItems=items)
+            times.append(time.perf_counter() - started)
+        return statistics.median(times) * 1000, (cpu_seconds(self.pid) - cpu) / runs * 1000
+
+    def query_cost(self, runs: int) -> tuple[float, float]:
+        """As transaction_cost, for a customer's newest 20 orders (GET /orders' Query)."""
+        params = {
+            "TableName": self.orders,
+            "IndexName": "by_customer",
+            "KeyConditionExpression": "customer_id = :c",
+            "ExpressionAttributeValues": {":c": PROBE_CUSTOMER["customer_id"]},
+            "ScanIndexForward": False,
+            "Limit": 20,
+        }
+        times = []
+        cpu = cpu_seconds(self.pid)
+        for _ in range(runs):
+            started = time.perf_counter()
+            self.db.query(**params)
             times.append(time.perf_counter() - started)
         return statistics.median(times) * 1000, (cpu_seconds(self.pid) - cpu) / runs * 1000
 
@@ -160,11 +189,11 @@ def measure(small: int, large: int, moto: bool, seconds: float) -> dict[str, Any
         session = boto3.session.Session()
         bench = Bench(provision(session), session, emulator.pid)
         bench.fill(small)
-        at_small = bench.transaction_cost(50)
+        at_small, query_small = bench.transaction_cost(RUNS), bench.query_cost(RUNS)
         started = time.perf_counter()
         bench.fill(large)
         fill_s = time.perf_counter() - started
-        at_large = bench.transaction_cost(5 if moto else 50)
+        at_large, query_large = bench.transaction_cost(5 if moto else RUNS), bench.query_cost(RUNS)
         calls = bench.calls()
         rates = {f"{name}, 1 client": bench.rate(call, seconds) for name, call in calls.items()}
         for name in ("GetItem", "PutItem"):
@@ -182,6 +211,11 @@ def measure(small: int, large: int, moto: bool, seconds: float) -> dict[str, Any
         "transaction_cpu_ms_large": at_large[1],
         "transaction_ratio": at_large[1] / at_small[1],
         "transaction_wall_ratio": at_large[0] / at_small[0],
+        "query_ms_small": query_small[0],
+        "query_ms_large": query_large[0],
+        "query_cpu_ms_small": query_small[1],
+        "query_cpu_ms_large": query_large[1],
+        "query_ratio": query_large[1] / query_small[1],
         "fill_orders_per_s": (large - small) / fill_s,
         "calls_per_s": {name: rate for name, (rate, _) in rates.items()},
         "cpu_ms_per_call": {name: cpu for name, (_, cpu) in rates.items()},
@@ -203,7 +237,17 @@ def rows(m: dict[str, Any]) -> list[dict[str, Any]]:
             "note": f"the emulator's CPU per transaction; wall-clock medians {m['transaction_ms_large']:.1f} ms"
             f" / {m['transaction_ms_small']:.1f} ms = {m['transaction_wall_ratio']:.2f}x (wall time follows the load"
             " of the machine)",
-        }
+        },
+        {
+            "metric": f"emulator Query (a customer's newest 20 orders) CPU at {m['orders_large']:,} orders / at"
+            f" {m['orders_small']:,}",
+            "value": f"{m['query_cpu_ms_large']:.1f} ms",
+            "baseline": f"{m['query_cpu_ms_small']:.1f} ms",
+            "ratio": f"{m['query_ratio']:.2f}x",
+            "target": f"<= {TXN_RATIO_TARGET:.1f}x",
+            "verdict": verdict(m["query_ratio"] <= TXN_RATIO_TARGET, f"{m['query_ratio'] / TXN_RATIO_TARGET - 1:.0%}"),
+            "note": f"on by_customer; wall-clock medians {m['query_ms_large']:.1f} ms / {m['query_ms_small']:.1f} ms",
+        },
     ]
     for name, rate in m["calls_per_s"].items():
         out.append(

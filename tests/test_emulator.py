@@ -525,3 +525,293 @@ print("ok")
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
     )
     assert done.stdout.strip() == "ok", done.stderr
+
+
+# --- Queries read their partition only (patch 8) ----------------------------------------
+
+
+def indexed_tables(db: Any) -> tuple[str, str]:
+    """A keyed table with a GSI with a sort key, and a table with a sort key and a GSI
+    without one: the shapes of the app's tables."""
+    suffix = uuid.uuid4().hex[:8]
+    keyed, sorted_ = f"keyed-{suffix}", f"sorted-{suffix}"
+    db.create_table(
+        TableName=keyed,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("id", "owner", "at")],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_owner",
+                "KeySchema": [
+                    {"AttributeName": "owner", "KeyType": "HASH"},
+                    {"AttributeName": "at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification=STREAM,
+    )
+    db.create_table(
+        TableName=sorted_,
+        KeySchema=[{"AttributeName": "user", "KeyType": "HASH"}, {"AttributeName": "n", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "user", "AttributeType": "S"},
+            {"AttributeName": "n", "AttributeType": "N"},
+            {"AttributeName": "audience", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_audience",
+                "KeySchema": [{"AttributeName": "audience", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return keyed, sorted_
+
+
+def writes(seed: int, keyed: str, sorted_: str) -> list[tuple[str, dict[str, Any]]]:
+    """A fixed random mix of every write that moves an item into, out of or across an index
+    partition: puts that replace, updates that set or remove the index keys (or create the
+    item), deletes, batch writes, and transactions that commit or are cancelled."""
+    import random
+
+    rng = random.Random(seed)
+    owners, audiences = ["r1", "r2", "r3"], ["couriers", "owners"]
+
+    def keyed_item() -> dict[str, Any]:
+        item = {"id": {"S": f"o{rng.randrange(12)}"}, "at": {"S": f"{rng.randrange(100):03d}"}}
+        if rng.random() < 0.8:
+            item["owner"] = {"S": rng.choice(owners)}
+        return item
+
+    def sorted_item() -> dict[str, Any]:
+        item = {"user": {"S": f"u{rng.randrange(3)}"}, "n": {"N": str(rng.randrange(6))}}
+        if rng.random() < 0.7:
+            item["audience"] = {"S": rng.choice(audiences)}
+        return item
+
+    def keyed_update() -> dict[str, Any]:
+        if rng.random() < 0.5:
+            return {
+                "TableName": keyed,
+                "Key": {"id": {"S": f"o{rng.randrange(12)}"}},
+                "UpdateExpression": "SET #o = :o, #a = :a",
+                "ExpressionAttributeNames": {"#o": "owner", "#a": "at"},
+                "ExpressionAttributeValues": {
+                    ":o": {"S": rng.choice(owners)},
+                    ":a": {"S": f"{rng.randrange(100):03d}"},
+                },
+            }
+        return {
+            "TableName": keyed,
+            "Key": {"id": {"S": f"o{rng.randrange(12)}"}},
+            "UpdateExpression": "REMOVE #o",
+            "ExpressionAttributeNames": {"#o": "owner"},
+        }
+
+    steps: list[tuple[str, dict[str, Any]]] = []
+    for _ in range(160):
+        kind = rng.choice(["put", "put", "update", "delete", "batch", "transact", "cancelled", "refused"])
+        if kind == "put":
+            table, item = (keyed, keyed_item()) if rng.random() < 0.6 else (sorted_, sorted_item())
+            steps.append(("put_item", {"TableName": table, "Item": item}))
+        elif kind == "update":
+            steps.append(("update_item", keyed_update()))
+        elif kind == "delete":
+            if rng.random() < 0.5:
+                steps.append(("delete_item", {"TableName": keyed, "Key": {"id": {"S": f"o{rng.randrange(12)}"}}}))
+            else:
+                key = sorted_item()
+                steps.append(("delete_item", {"TableName": sorted_, "Key": {"user": key["user"], "n": key["n"]}}))
+        elif kind == "batch":
+            puts = {keyed_item()["id"]["S"]: keyed_item() for _ in range(3)}
+            requests = [{"PutRequest": {"Item": {**item, "id": {"S": i}}}} for i, item in puts.items()]
+            requests.append({"DeleteRequest": {"Key": {"id": {"S": f"o{rng.randrange(12, 14)}"}}}})
+            steps.append(("batch_write_item", {"RequestItems": {keyed: requests}}))
+        elif kind == "refused":  # a failed condition writes nothing
+            update = {**keyed_update(), "ConditionExpression": "attribute_exists(nothing_has_this)"}
+            steps.append(("update_item", update))
+        else:
+            item = keyed_item()
+            items = [
+                {"Put": {"TableName": sorted_, "Item": sorted_item()}},
+                {"Update": keyed_update()},
+                {"Put": {"TableName": keyed, "Item": {**item, "id": {"S": f"o{rng.randrange(12, 16)}"}}}},
+            ]
+            if kind == "cancelled":  # the last item's condition fails: nothing of it stays
+                items.append(
+                    {
+                        "ConditionCheck": {
+                            "TableName": keyed,
+                            "Key": {"id": {"S": "o0"}},
+                            "ConditionExpression": "attribute_exists(nothing_has_this)",
+                        }
+                    }
+                )
+            steps.append(("transact_write_items", {"TransactItems": items}))
+    return steps
+
+
+def every_query(db: Any, keyed: str, sorted_: str) -> list[Any]:
+    """Every partition of both tables and both indexes, both ways, in pages of 2."""
+    asked = [
+        {"TableName": keyed, "KeyConditionExpression": "id = :v", "values": [f"o{i}" for i in range(16)]},
+        {
+            "TableName": sorted_,
+            "KeyConditionExpression": "#u = :v",
+            "names": {"#u": "user"},
+            "values": ["u0", "u1", "u2"],
+        },
+        {
+            "TableName": keyed,
+            "IndexName": "by_owner",
+            "KeyConditionExpression": "#o = :v",
+            "names": {"#o": "owner"},
+            "values": ["r1", "r2", "r3", "r9"],
+        },
+        {
+            "TableName": sorted_,
+            "IndexName": "by_audience",
+            "KeyConditionExpression": "audience = :v",
+            "values": ["couriers", "owners"],
+        },
+    ]
+    pages = []
+    for query in asked:
+        for value in query["values"]:
+            for forward in (True, False):
+                params: dict[str, Any] = {
+                    "TableName": query["TableName"],
+                    "KeyConditionExpression": query["KeyConditionExpression"],
+                    "ExpressionAttributeValues": {":v": {"S": value}},
+                    "ScanIndexForward": forward,
+                    "Limit": 2,
+                }
+                if "IndexName" in query:
+                    params["IndexName"] = query["IndexName"]
+                if "names" in query:
+                    params["ExpressionAttributeNames"] = query["names"]
+                while True:
+                    out = db.query(**params)
+                    pages.append((value, forward, out["Items"], out.get("LastEvaluatedKey"), out["ScannedCount"]))
+                    if "LastEvaluatedKey" not in out:
+                        break
+                    params["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+    return pages
+
+
+def apply(db: Any, steps: list[tuple[str, dict[str, Any]]], check: Callable[[], None]) -> list[str]:
+    """The writes in order, ``check`` after every tenth; returns each write's outcome."""
+    outcomes = []
+    for n, (call, params) in enumerate(steps):
+        try:
+            getattr(db, call)(**params)
+            outcomes.append("ok")
+        except ClientError as error:
+            outcomes.append(error.response["Error"]["Code"])
+        if n % 10 == 9:
+            check()
+    return outcomes
+
+
+def test_queries_read_only_their_partition_and_answer_as_moto_does(emulators):
+    """The partitions patch 8 keeps answer every Query (tables and indexes, both ways, paged)
+    exactly as moto's walk over the whole table, through a fixed random mix of writes that
+    move items into, out of and across partitions, cancelled transactions included."""
+    patched_db, moto_db = emulators["patched"][0], emulators["moto"][0]
+    names = [indexed_tables(db) for db in (patched_db, moto_db)]
+    # The first Query builds the index partitions; every later write keeps them.
+    assert every_query(patched_db, *names[0]) == every_query(moto_db, *names[1]) != []
+    answers: dict[str, list[Any]] = {"patched": [], "moto": []}
+    outcomes = {}
+    for side, db, (keyed, sorted_) in (("patched", patched_db, names[0]), ("moto", moto_db, names[1])):
+        steps = writes(20261203, keyed, sorted_)
+        outcomes[side] = apply(
+            db, steps, lambda db=db, k=keyed, s=sorted_, side=side: answers[side].append(every_query(db, k, s))
+        )
+
+    def plain(value: Any, tables: tuple[str, str]) -> Any:  # the table names differ by their suffix
+        return json.loads(json.dumps(value).replace(tables[0], "keyed").replace(tables[1], "sorted"))
+
+    assert outcomes["patched"] == outcomes["moto"]
+    assert {"ok", "TransactionCanceledException", "ConditionalCheckFailedException"} <= set(outcomes["patched"])
+    assert plain(answers["patched"], names[0]) == plain(answers["moto"], names[1])
+    assert len(answers["patched"]) == 16 and any(page[2] for pages in answers["patched"] for page in pages)
+
+
+def test_a_query_compares_only_the_items_of_its_partition():
+    """In a process of its own, as the emulator's: 2,000 items in 100 partitions of a table
+    and of its index; a Query of one compares a few dozen values, moto's walk thousands."""
+    script = """
+import os, sys
+import boto3
+from moto import mock_aws
+from moto.dynamodb.models.dynamo_type import DynamoType
+
+if sys.argv[1] == "patched":
+    from devtools.emulator_server import query_partitions_only
+    query_partitions_only()
+
+compared = [0]
+for name in ("__eq__", "__lt__"):
+    original = getattr(DynamoType, name)
+    def counted(self, other, original=original):
+        compared[0] += 1
+        return original(self, other)
+    setattr(DynamoType, name, counted)
+
+with mock_aws():
+    db = boto3.client("dynamodb", region_name="us-east-1")
+    db.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "p", "KeyType": "HASH"}, {"AttributeName": "s", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("p", "s", "g")],
+        GlobalSecondaryIndexes=[{"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                 "Projection": {"ProjectionType": "ALL"}}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for i in range(0, 2000, 25):
+        db.batch_write_item(RequestItems={"t": [{"PutRequest": {"Item": {
+            "p": {"S": f"p{j % 100}"}, "s": {"S": f"{j:05d}"}, "g": {"S": f"g{j % 100}"}}}} for j in range(i, i + 25)]})
+    db.query(TableName="t", IndexName="by_g", KeyConditionExpression="g = :g", ExpressionAttributeValues={":g": {"S": "g1"}})
+    counts = []
+    for params in ({"KeyConditionExpression": "p = :v"}, {"IndexName": "by_g", "KeyConditionExpression": "g = :v"}):
+        compared[0] = 0
+        out = db.query(TableName="t", ExpressionAttributeValues={":v": {"S": "p7" if "p =" in params["KeyConditionExpression"] else "g7"}}, **params)
+        assert out["Count"] == 20, out["Count"]
+        counts.append(compared[0])
+print(*counts)
+"""
+    counts = {}
+    for side in ("patched", "moto"):
+        done = subprocess.run(
+            [sys.executable, "-c", script, side], cwd=ROOT, capture_output=True, text=True, timeout=180, check=False
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        counts[side] = [int(n) for n in done.stdout.split()]
+    assert all(n < 400 for n in counts["patched"]), counts  # the partition: 20 items, sorted
+    assert all(n > 2000 for n in counts["moto"]), counts  # every item of the table, sorted
+
+
+def test_what_outlives_a_full_collection_is_frozen():
+    """Patch 9, in a process of its own: a full collection freezes its survivors, so the next
+    one does not walk them again; a young collection freezes nothing."""
+    script = """
+import gc
+from devtools.emulator_server import freeze_after_full_collections
+
+freeze_after_full_collections()
+items = [{"n": [i]} for i in range(20000)]
+gc.collect(0)
+assert gc.get_freeze_count() == 0, gc.get_freeze_count()
+gc.collect()
+assert gc.get_freeze_count() >= 40000, gc.get_freeze_count()
+print("ok")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.stdout.strip() == "ok", done.stderr
