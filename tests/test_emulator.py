@@ -5,6 +5,7 @@ does, compared scenario by scenario against moto's server as it ships."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -785,10 +786,18 @@ with mock_aws():
         counts.append(compared[0])
 print(*counts)
 """
+    # moto in process: no emulator of a stack this process may have started.
+    env = {**{k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}, **FAKE_ENV}
     counts = {}
     for side in ("patched", "moto"):
         done = subprocess.run(
-            [sys.executable, "-c", script, side], cwd=ROOT, capture_output=True, text=True, timeout=180, check=False
+            [sys.executable, "-c", script, side],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
         )
         assert done.returncode == 0, done.stderr[-3000:]
         counts[side] = [int(n) for n in done.stdout.split()]
