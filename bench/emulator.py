@@ -118,19 +118,22 @@ class Bench:
             },
         ]
 
-    def transaction_cost(self, runs: int) -> tuple[float, float]:
-        """The median wall time of one transaction (ms) and the emulator's CPU per transaction (ms)."""
-        items = self.transaction()
+    def cost(self, call: Callable[[], Any], runs: int) -> tuple[float, float]:
+        """The median wall time of one call (ms) and the emulator's CPU per call (ms)."""
         times = []
         cpu = cpu_seconds(self.pid)
         for _ in range(runs):
             started = time.perf_counter()
-            self.db.transact_write_items(TransactItems=items)
+            call()
             times.append(time.perf_counter() - started)
         return statistics.median(times) * 1000, (cpu_seconds(self.pid) - cpu) / runs * 1000
 
+    def transaction_cost(self, runs: int) -> tuple[float, float]:
+        items = self.transaction()
+        return self.cost(lambda: self.db.transact_write_items(TransactItems=items), runs)
+
     def query_cost(self, runs: int) -> tuple[float, float]:
-        """As transaction_cost, for a customer's newest 20 orders (GET /orders' Query)."""
+        """A customer's newest 20 orders (GET /orders' Query)."""
         params = {
             "TableName": self.orders,
             "IndexName": "by_customer",
@@ -139,13 +142,7 @@ class Bench:
             "ScanIndexForward": False,
             "Limit": 20,
         }
-        times = []
-        cpu = cpu_seconds(self.pid)
-        for _ in range(runs):
-            started = time.perf_counter()
-            self.db.query(**params)
-            times.append(time.perf_counter() - started)
-        return statistics.median(times) * 1000, (cpu_seconds(self.pid) - cpu) / runs * 1000
+        return self.cost(lambda: self.db.query(**params), runs)
 
     def calls(self) -> dict[str, Callable[[Any], Any]]:
         key = {"order_id": self.probe["order_id"]}
