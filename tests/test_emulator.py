@@ -824,3 +824,134 @@ print("ok")
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
     )
     assert done.stdout.strip() == "ok", done.stderr
+
+
+# --- Serving: signed calls straight to their handler (patch 10) --------------------------------
+
+
+class _Captured(Exception):
+    """Raised from botocore's before-send: the signed request is kept, not sent."""
+
+
+def signed_calls() -> list[tuple[str, Any]]:
+    """(service, botocore's signed request) for calls of each directly served service:
+    answers, client errors and a validation error."""
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    made: list[tuple[str, Any]] = []
+    table = {"TableName": "direct", "Key": {"k": {"S": "1"}}}
+    calls: list[tuple[str, str, dict[str, Any]]] = [
+        (
+            "dynamodb",
+            "create_table",
+            {
+                "TableName": "direct",
+                "BillingMode": "PAY_PER_REQUEST",
+                "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}],
+                "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+            },
+        ),
+        ("dynamodb", "put_item", {"TableName": "direct", "Item": {"k": {"S": "1"}, "n": {"N": "2"}}}),
+        ("dynamodb", "get_item", table),
+        (
+            "dynamodb",
+            "put_item",
+            {"TableName": "direct", "Item": {"k": {"S": "1"}}, "ConditionExpression": "attribute_not_exists(k)"},
+        ),
+        ("dynamodb", "get_item", {**table, "TableName": "missing"}),
+        (
+            "dynamodb",
+            "query",
+            {
+                "TableName": "direct",
+                "KeyConditionExpression": "n = :v",
+                "ExpressionAttributeValues": {":v": {"N": "2"}},
+            },
+        ),
+        ("dynamodbstreams", "list_streams", {"TableName": "direct"}),
+        ("sqs", "create_queue", {"QueueName": "direct.fifo", "Attributes": {"FifoQueue": "true"}}),
+        ("sqs", "get_queue_url", {"QueueName": "direct.fifo"}),
+        ("sqs", "get_queue_url", {"QueueName": "missing"}),
+        ("sns", "create_topic", {"Name": "direct"}),
+        ("sns", "list_topics", {}),
+        ("sns", "publish", {"TopicArn": "arn:aws:sns:us-east-1:123456789012:missing", "Message": "m"}),
+        ("cognito-idp", "list_user_pools", {"MaxResults": 10}),
+    ]
+    for service, operation, params in calls:
+        client = session.client(service, endpoint_url="http://127.0.0.1:5000")
+
+        def capture(request: Any, service: str = service, **_: Any) -> None:
+            made.append((service, request))
+            raise _Captured
+
+        client.meta.events.register("before-send", capture)
+        with pytest.raises(_Captured):
+            getattr(client, operation)(**params)
+    return made
+
+
+def answer(app: Callable[..., Any], request: Any) -> tuple[str, dict[str, str], str]:
+    """The WSGI app's answer to botocore's request, without what differs per call."""
+    import re
+    from urllib.parse import urlsplit
+
+    from werkzeug.test import EnvironBuilder
+
+    url = urlsplit(request.url)
+    headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
+    environ = EnvironBuilder(
+        method=request.method, path=url.path or "/", query_string=url.query, headers=headers, data=request.body
+    ).get_environ()
+    got: list[Any] = []
+    body = b"".join(app(environ, lambda status, headers, exc_info=None: got.extend([status, headers])))
+    varying = {"date", "x-amzn-requestid", "x-amz-crc32", "content-length"}
+    kept = {k.lower(): v for k, v in got[1] if k.lower() not in varying}
+    text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<id>", body.decode())
+    text = re.sub(r'"(CreationDateTime|LatestStreamLabel)": [^,}]+', r'"\1": <t>', text)
+    text = re.sub(r"<RequestId>[^<]*</RequestId>", "<RequestId/>", text)
+    return got[0], kept, re.sub(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+", "<t>", text)
+
+
+def test_signed_calls_are_answered_by_their_handler_as_through_flask(monkeypatch):
+    """Patch 10, on moto in this process: each call is answered through moto's Flask app,
+    then through DirectDispatch (same state, so each call's second answer is compared with
+    the first one's twin: idempotent calls, errors). Flask is not entered for these, and it
+    still serves S3 and moto's own API."""
+    from flask import Flask
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    from devtools.emulator_server import DirectDispatch
+
+    flask_calls = []
+    original = Flask.wsgi_app
+    monkeypatch.setattr(Flask, "wsgi_app", lambda self, *a: flask_calls.append(self.service) or original(self, *a))
+    dispatcher = DomainDispatcherApplication(create_backend_app)
+    direct = DirectDispatch(dispatcher)
+    compared = []
+    for service, request in signed_calls():
+        through_flask = answer(dispatcher, request)
+        flask_calls.clear()
+        directly = answer(direct, request)
+        assert flask_calls == [], (service, request.url, flask_calls)
+        if request.headers.get("X-Amz-Target", b"").endswith(b"CreateTable"):
+            continue  # the second is refused (the table exists): compared below by the error
+        assert directly == through_flask, (service, request.body)
+        compared.append((service, directly[0][:3]))
+    assert {s for s, _ in compared} == {"dynamodb", "dynamodbstreams", "sqs", "sns", "cognito-idp"}
+    assert {"200", "400"} <= {status for _, status in compared}
+
+    s3 = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    client = s3.client("s3", endpoint_url="http://127.0.0.1:5000")
+    requests_made: list[Any] = []
+
+    def capture(request: Any, **_: Any) -> None:
+        requests_made.append(request)
+        raise _Captured
+
+    client.meta.events.register("before-send", capture)
+    with pytest.raises(_Captured):
+        client.list_buckets()
+    flask_calls.clear()
+    assert answer(direct, requests_made[0])[0].startswith("200") and flask_calls == ["s3"]
