@@ -102,3 +102,27 @@ def test_a_failed_call_rereads_from_its_first_record_and_sends_nothing_twice(
     inbox = body_of(client.http.get("/users/me/notifications?limit=100", headers=headers_for(email)))["items"]
     sent = sorted((n["order_id"], n["status"]) for n in inbox)
     assert sent == sorted((o, s) for o in ids for s in ("PENDING", "CONFIRMED"))
+
+
+def test_a_read_is_split_into_calls_of_even_size_each_order_whole():
+    """A read waits for its slowest call: 100 records of 50 orders make four calls of 24 to
+    26 records, each order's two in one call, in sequence."""
+    from devtools.pipeline import STREAM_SHARDS, Pipeline
+
+    pipe = Pipeline({"ORDERS_QUEUE_URL": ""}, sweep_every=0)
+    orders = [f"ord_{index:04d}" for index in range(50)]
+    records = [
+        {"eventName": name, "dynamodb": {"Keys": {"order_id": {"S": order}}, "SequenceNumber": f"{2 * i + j:021d}"}}
+        for i, order in enumerate(orders)
+        for j, name in enumerate(("INSERT", "MODIFY"))
+    ]
+    records.sort(key=lambda r: (r["eventName"], r["dynamodb"]["SequenceNumber"]))  # placed, then confirmed
+
+    groups = pipe._shards(records)
+
+    assert len(groups) == STREAM_SHARDS
+    assert all(24 <= len(group) <= 26 for group in groups), [len(g) for g in groups]
+    for group in groups:
+        assert [records.index(r) for r in group] == sorted(records.index(r) for r in group)
+        mine = {order_of(r) for r in group}
+        assert all(sum(order_of(r) in mine for r in other) == 0 for other in groups if other is not group)
