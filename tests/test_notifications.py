@@ -136,3 +136,16 @@ def test_a_record_without_a_status_change_notifies_nothing():
     record = {"eventName": "MODIFY", "dynamodb": {"NewImage": image, "OldImage": image}}
     assert container().notifications.notify(record) is False
     assert container().notifications.notify({"eventName": "REMOVE", "dynamodb": {"OldImage": image}}) is False
+
+
+def test_a_records_pair_of_recipients_is_served_in_turn_and_a_crowd_at_once():
+    """The customer and the owner in the calling thread (no thread started for two calls of
+    a few ms); couriers of a READY order at once (a barrier only concurrent calls pass)."""
+    import threading
+
+    from chalicelib.services.notifications import SERVED_IN_TURN, _each
+
+    assert set(_each(list(range(SERVED_IN_TURN)), lambda _: threading.get_ident())) == {threading.get_ident()}
+    crowd = SERVED_IN_TURN + 3
+    barrier = threading.Barrier(crowd, timeout=10)
+    assert sorted(_each(list(range(crowd)), lambda _: barrier.wait())) == list(range(crowd))
