@@ -66,15 +66,15 @@
    collected, and the tables hold no such cycles.
 
 10. A signed AWS call to DynamoDB, DynamoDB Streams, SQS, SNS or Cognito goes straight to
-   moto's handler for it. moto's server routes every request through Flask: a request
+   moto's handler for it. moto's server routes every request through Flask (a request
    context, URL matching, a debug-mode form hook, CORS and response finalisation around the
-   one handler call, plus a service lookup under a lock (the credential scope and target
-   header parsed again on every call): a fifth of the emulator's time per call under load.
-   Here the handler found for a (method, path, target, signing service) is kept, and the call
-   is made as moto's Flask view makes it (``convert_to_flask_response``): the same request
-   class, the same answer for a ClientError, the same Response and CORS header. Anything else (unsigned, a
-   browser's request with an Origin, S3, the JWKS, moto's own API) goes through Flask as
-   before.
+   one handler call) after a service lookup under a lock that parses the credential scope
+   and the target header again on every call. Here the handler found for a (path, target,
+   signing service) of a POST is kept, and the call is made as moto's Flask view makes it
+   (``convert_to_flask_response``): the same request class, the same answer for a
+   ClientError, the same Response and CORS header. Measured here: 0.49-0.54 -> 0.45 ms of
+   the emulator's CPU per simple call from one client. Anything else (unsigned, a browser's
+   request with an Origin, S3, the JWKS, moto's own API) goes through Flask as before.
 
 Never imported by chalicelib/ or app.py: the Lambda code runs against AWS as it is.
 """
