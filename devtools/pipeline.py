@@ -37,9 +37,11 @@ log = logging.getLogger("chowline.pipeline")
 # With the backoff below, 20 attempts span over a minute: longer than a notification claim.
 MAX_STREAM_ATTEMPTS = 20
 MAX_STREAM_BACKOFF = 5.0
-# An idle stream poller reads again after 50 ms, doubling up to 1 s (each read is three calls
-# to the emulator); a DynamoDB write made in this process wakes it at once.
+# An idle stream poller reads again after 50 ms, doubling up to 1 s; a DynamoDB write made in
+# this process wakes it at once.
 STREAM_IDLE_WAITS = (0.05, 1.0)
+# What a stream read answers when its iterator no longer serves: read again from the position.
+STALE_ITERATOR = frozenset({"ExpiredIteratorException", "TrimmedDataAccessException", "ResourceNotFoundException"})
 DYNAMODB_WRITES = frozenset(
     {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "ExecuteStatement"}
 )
@@ -91,6 +93,8 @@ class Pipeline:
         self.region = env.get("AWS_REGION", "us-east-1")
         self.max_receives = 5
         self._stream_position: str | None = None
+        self._shard: str | None = None
+        self._iterator: str | None = None
         self._stream_failures = 0
         self._stream_start = stream_start
         self._stream_shards = max(1, stream_shards)
@@ -331,31 +335,43 @@ class Pipeline:
                 self._stop.wait(1)
 
     def _shard_iterator(self) -> str:
-        # Asked afresh from the last sequence number on every read: the emulator replaces a
-        # table's stream shard when it rolls a transaction back, stranding old iterators.
+        """An iterator from where the last delivered record ends (TRIM_HORIZON before any)."""
         streams = self._client("dynamodbstreams")
-        shard = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        if self._shard is None:
+            self._shard = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"][0][
+                "ShardId"
+            ]
         if self._stream_position is None:
             kwargs: dict[str, Any] = {"ShardIteratorType": "TRIM_HORIZON"}
         else:
             kwargs = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self._stream_position}
-        return streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard, **kwargs)["ShardIterator"]
+        return streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=self._shard, **kwargs)["ShardIterator"]
+
+    def _read_stream(self, limit: int) -> list[dict[str, Any]]:
+        """One GetRecords, going on from the last read's NextShardIterator: an idle read is
+        one call. The emulator keeps a table's stream through a cancelled transaction (its
+        patch 2), so the iterator holds; a refused one is asked for again from the position."""
+        from botocore.exceptions import ClientError
+
+        streams = self._client("dynamodbstreams")
+        try:
+            out = streams.get_records(ShardIterator=self._iterator or self._shard_iterator(), Limit=limit)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in STALE_ITERATOR:
+                raise
+            self._shard = None
+            out = streams.get_records(ShardIterator=self._shard_iterator(), Limit=limit)
+        self._iterator = out.get("NextShardIterator")
+        return list(out["Records"])
 
     def _skip_to_stream_end(self) -> None:
-        while True:
-            records = self._client("dynamodbstreams").get_records(ShardIterator=self._shard_iterator(), Limit=1000)[
-                "Records"
-            ]
-            if not records:
-                return
+        while records := self._read_stream(1000):
             self._stream_position = records[-1]["dynamodb"]["SequenceNumber"]
 
     def pump_stream(self) -> int:
         """One GetRecords (up to 100), handed to ``notify`` (one call per shard's share).
         Returns records delivered."""
-        records = self._client("dynamodbstreams").get_records(ShardIterator=self._shard_iterator(), Limit=100)[
-            "Records"
-        ]
+        records = self._read_stream(100)
         if not records:
             return 0
         shards = self._shards(records)
@@ -377,6 +393,7 @@ class Pipeline:
                 self._stream_failures = 0
             elif first_failed > 0:
                 self._stream_position = sequence[first_failed - 1]
+            self._iterator = None  # the next read starts again after the position
         with self._lock:
             self.stats["stream_records"] += len(records)
         return len(records)

@@ -1,7 +1,7 @@
-"""The local pipeline's stream poller when nothing happens: it reads less and less often
-(each read is three calls to the emulator), and a DynamoDB write made by the app in the
-same process wakes it at once, so notifications do not wait for the longest pause. Stopping
-waits for the pipeline's threads within one deadline, not one per thread."""
+"""The local pipeline's stream poller when nothing happens: it reads less and less often,
+each read one call to the emulator, and a DynamoDB write made by the app in the same process
+wakes it at once, so notifications do not wait for the longest pause. Stopping waits for the
+pipeline's threads within one deadline, not one per thread."""
 
 from __future__ import annotations
 
@@ -48,6 +48,29 @@ def test_an_idle_stream_poller_backs_off_to_its_longest_pause(stack: dict[str, A
     assert wake.asked[0] == shortest
     assert wake.asked == sorted(wake.asked) and wake.asked[-1] == longest
     assert len(wake.asked) > 2, "it paused more than once before the longest pause"
+
+
+def test_an_idle_read_is_one_call_and_the_next_write_is_read(stack: dict[str, Any]) -> None:
+    """Each read goes on from the last one's NextShardIterator, instead of describing the
+    stream and asking for an iterator first (three calls)."""
+    pipe = Pipeline(stack["env"], stream_start="LATEST", sweep_every=0)
+    pipe.prepare()
+    calls: list[str] = []
+    pipe._client("dynamodbstreams").meta.events.register(
+        "before-call.dynamodbstreams", lambda model, **_: calls.append(model.name)
+    )
+    assert pipe.pump_stream() == 0
+    calls.clear()
+    assert [pipe.pump_stream() for _ in range(3)] == [0, 0, 0]
+    assert calls == ["GetRecords"] * 3
+    app = container()
+    order_id = f"idle-{uuid.uuid4()}"
+    app.clients.get("dynamodb").put_item(
+        TableName=app.settings.orders_table, Item={"order_id": {"S": order_id}, "note": {"S": "no status"}}
+    )
+    calls.clear()
+    assert pipe.pump_stream() == 1
+    assert calls == ["GetRecords"]
 
 
 def test_a_write_by_the_app_wakes_the_stream_poller(stack: dict[str, Any]) -> None:
