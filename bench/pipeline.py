@@ -33,7 +33,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -93,6 +93,12 @@ class CallCounter:
 
         return uninstall
 
+    def add_counts(self, calls: Mapping[str, int], phase: str) -> None:
+        """Calls counted elsewhere (the stream process's), all of one phase."""
+        with self._lock:
+            self.by_phase[phase] += sum(calls.values())
+            self.by_call.update(calls)
+
     def add(self, service: str, operation: str) -> None:
         name = threading.current_thread().name
         if name.startswith("orders-poller"):
@@ -108,6 +114,13 @@ class CallCounter:
             self.by_call[f"{service}.{operation}"] += 1
 
 
+def count_stream_calls() -> Callable[[], dict[str, int]]:
+    """Run in the stream process (devtools/pipeline_processes.py): its AWS calls, by call."""
+    counter = CallCounter()
+    counter.install()
+    return lambda: dict(counter.by_call)
+
+
 def start_stack() -> tuple[Any, Any, list[Any], Any, int, dict[str, str]]:
     """The stack as ``make run`` starts it (emulator, seed, WebSocket API, pipeline, API),
     with logs at warnings only (the terminal is not what is measured)."""
@@ -121,12 +134,13 @@ def start_stack() -> tuple[Any, Any, list[Any], Any, int, dict[str, str]]:
     emulator, env = start(free_port())
     from devtools.api_keys import hand_out_web_key
     from devtools.localserver import create_server
+    from devtools.pipeline_processes import PipelineProcesses
 
     hand_out_web_key()
     port = free_port()
-    args = argparse.Namespace(port=port)
+    args = argparse.Namespace(port=port, instrument=count_stream_calls)
     services = [launch(env, args) for _, launch in BACKGROUND]
-    pipeline = next(s for s in services if type(s).__name__ == "Pipeline")
+    pipeline = next(s for s in services if isinstance(s, PipelineProcesses))
     server = create_server("127.0.0.1", port)
     threading.Thread(target=server.serve_forever, name="local-api", daemon=True).start()
     return emulator, server, services, pipeline, port, env
@@ -227,17 +241,24 @@ def login(url: str) -> str:
     return str(out.json()["id_token"])
 
 
-def place_orders(url: str, token: str, body: dict[str, Any], count: int, clients: int, watch: bool = True) -> list[str]:
-    """``count`` orders from ``clients`` clients at once, from a process of their own (as the
-    users of ``make run`` are: the clients' own work must not take the stack's interpreter
-    lock). Each client places an order and, with ``watch``, reads it every WATCH_EVERY_S until
-    it is no longer PENDING before placing the next, as a customer at the checkout waits for
-    the confirmation: the load is 8 customers ordering at once, not a queue filled faster than
-    any pipeline drains it."""
+def clients_process() -> Any:
+    """A process of their own for the clients (as the users of ``make run`` are: the
+    clients' own work must not take the stack's interpreter lock), started before the timed
+    load: the load's time starts with its first placement, not with a new interpreter."""
     import multiprocessing
 
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return list(pool.apply(_place_orders, (url, token, body, count, clients, watch)))
+    return multiprocessing.get_context("spawn").Pool(1)
+
+
+def place_orders(
+    pool: Any, url: str, token: str, body: dict[str, Any], count: int, clients: int, watch: bool = True
+) -> list[str]:
+    """``count`` orders from ``clients`` clients at once, in ``pool``'s process. Each client
+    places an order and, with ``watch``, reads it every WATCH_EVERY_S until it is no longer
+    PENDING before placing the next, as a customer at the checkout waits for the
+    confirmation: the load is 8 customers ordering at once, not a queue filled faster than
+    any pipeline drains it."""
+    return list(pool.apply(_place_orders, (url, token, body, count, clients, watch)))
 
 
 def _place_orders(url: str, token: str, body: dict[str, Any], count: int, clients: int, watch: bool) -> list[str]:
@@ -301,6 +322,7 @@ def confirmation_latency(order: dict[str, Any]) -> float | None:
 
 def measure(orders: int = ORDERS, clients: int = CLIENTS, seconds: float = 3.0) -> dict[str, Any]:
     emulator, server, services, pipeline, port, env = start_stack()
+    pool = clients_process()
     try:
         url = f"http://127.0.0.1:{port}"
         token = login(url)
@@ -311,23 +333,26 @@ def measure(orders: int = ORDERS, clients: int = CLIENTS, seconds: float = 3.0) 
             "delivery_address": delivery_address({"location": BENCH_KITCHEN}),
             "payment_token": "tok_visa",
         }
-        place_orders(url, token, body, clients, clients)  # warm: first requests, first clients
+        place_orders(pool, url, token, body, clients, clients)  # warm: first requests, the clients' imports
         wait_for(pipeline, 2 * clients, 60)
         ceilings = [ceiling_rate(env, clients, seconds)]
         one_client_per_s = ceiling_rate(env, 1, seconds)
 
         counter = CallCounter()
         counter.install()
-        records_before = pipeline.stats["stream_records"]
+        before = pipeline.stats
+        records_before, stream_calls = before["stream_records"], Counter(before["stream_report"])
         stock_before = read_stock(env, limited)
-        emulator_cpu, stack_cpu = _cpu_seconds(emulator.pid), time.process_time()
+        stream_pid = getattr(pipeline, "stream_pid", None)
+        emulator_cpu, stack_cpu = _cpu_seconds(emulator.pid), time.process_time() + _cpu_seconds(stream_pid)
         started = time.monotonic()
-        ids = place_orders(url, token, body, orders, clients)
+        ids = place_orders(pool, url, token, body, orders, clients)
         placed_in = time.monotonic() - started
         wait_for(pipeline, records_before + 2 * orders, SETTLE_TIMEOUT_S)
         done_in = time.monotonic() - started
         emulator_cpu = _cpu_seconds(emulator.pid) - emulator_cpu
-        stack_cpu = time.process_time() - stack_cpu
+        stack_cpu = time.process_time() + _cpu_seconds(stream_pid) - stack_cpu
+        counter.add_counts(Counter(pipeline.stats["stream_report"]) - stream_calls, "notification")
         calls = dict(counter.by_call)
         phases = dict(counter.by_phase)
         # Measured again after the load (the tables are fuller, the machine's load has moved):
@@ -340,6 +365,7 @@ def measure(orders: int = ORDERS, clients: int = CLIENTS, seconds: float = 3.0) 
         confirmed = [t for t in map(confirmation_latency, found) if t is not None]
         stock_sold = stock_before - read_stock(env, limited)
     finally:
+        pool.terminate()
         for service in reversed(services):
             service.stop()
         server.shutdown()
@@ -402,8 +428,8 @@ def figures_of(m: dict[str, Any]) -> list[Figure]:
             f"{m['emulator_calls_per_s']:.0f} simple calls/s ({clients} clients, the higher of "
             f"{' and '.join(f'{c:.0f}' for c in m['emulator_calls_per_s_before_and_after'])} before and after; one client "
             f"{m['emulator_calls_per_s_one_client']:.0f}/s) / {m['calls_per_order']:.1f} AWS calls per order; "
-            f"CPU per order: the emulator {m['emulator_cpu_ms_per_order']:.1f} ms, the stack's process (API,"
-            f" pollers, handlers) {m['stack_cpu_ms_per_order']:.1f} ms; {m['elapsed_s']:.0f} s in all",
+            f"CPU per order: the emulator {m['emulator_cpu_ms_per_order']:.1f} ms, the stack's two processes (API,"
+            f" pollers, handlers; notify) {m['stack_cpu_ms_per_order']:.1f} ms; {m['elapsed_s']:.0f} s in all",
         ),
         Figure.measured(
             "AWS calls per order (every client in the process, pollers included)",

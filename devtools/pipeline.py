@@ -1,4 +1,5 @@
-"""The event sources ``chalice local`` lacks, run as threads beside the local API:
+"""The event sources ``chalice local`` lacks, run as threads (``sources`` picks which; ``make
+run`` polls the stream in a process of its own, devtools/pipeline_processes.py):
 
 - orders.fifo -> ``process_order``: long polls (batch 10) with as many pollers as the
   function's maximum concurrency, Lambda-shaped SQS events, partial batch responses: the
@@ -24,7 +25,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +55,8 @@ STOP_MARGIN_S = 5.0
 # sequence, as they do on AWS. A failure anywhere re-reads from the first failed record, as
 # before: records delivered meanwhile come again, and notify's claims make that a no-op.
 STREAM_SHARDS = 4
+# What a pipeline polls: orders.fifo (process_order), the Orders stream (notify), the schedule.
+SOURCES = ("queue", "stream", "sweep")
 
 
 def _app() -> Any:
@@ -72,7 +75,12 @@ class Pipeline:
         sweep_every: float = 60.0,
         stream_start: str = "TRIM_HORIZON",
         stream_shards: int = STREAM_SHARDS,
+        sources: Collection[str] = SOURCES,
+        stream_wake: Any = None,
     ) -> None:
+        """``sources``: which of SOURCES this pipeline polls (devtools/pipeline_processes.py
+        runs the stream in a process of its own). ``stream_wake``: what wakes an idle stream
+        poller (an Event shared with that process); one of its own by default."""
         from chalicelib.settings import PAYMENT_CONCURRENCY
 
         self._env = env
@@ -80,7 +88,11 @@ class Pipeline:
         self._wait = wait_seconds
         self._sweep_every = sweep_every
         self._stop = threading.Event()
-        self._stream_wake = threading.Event()
+        unknown = set(sources) - set(SOURCES)
+        if unknown:
+            raise ValueError(f"unknown event sources {sorted(unknown)}: expected some of {SOURCES}")
+        self._sources = frozenset(sources)
+        self._stream_wake = stream_wake if stream_wake is not None else threading.Event()
         # Receipt handles whose visibility the handler changed (its backoff stands).
         self._delayed: set[str] = set()
         self._threads: list[threading.Thread] = []
@@ -104,11 +116,12 @@ class Pipeline:
 
     def start(self) -> Pipeline:
         self.prepare()
-        for index in range(self._workers):
-            self._spawn(f"orders-poller-{index}", self._poll_queue_forever)
-        if self.stream_arn:
+        if "queue" in self._sources:
+            for index in range(self._workers):
+                self._spawn(f"orders-poller-{index}", self._poll_queue_forever)
+        if "stream" in self._sources and self.stream_arn:
             self._spawn("orders-stream", self._poll_stream_forever)
-        if self._sweep_every > 0:
+        if "sweep" in self._sources and self._sweep_every > 0:
             self._spawn("sweeper", self._sweep_forever)
         return self
 

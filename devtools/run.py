@@ -70,9 +70,9 @@ def start_stack(emulator_port: int, step: Callable[[str], None] = lambda _: None
 
 
 def start_pipeline(env: dict[str, str], args: argparse.Namespace) -> Service:
-    from devtools.pipeline import Pipeline
+    from devtools.pipeline_processes import PipelineProcesses
 
-    return Pipeline(env).start()
+    return PipelineProcesses(env, instrument=getattr(args, "instrument", None)).start()
 
 
 def start_websocket(env: dict[str, str], args: argparse.Namespace) -> Service:
@@ -87,7 +87,10 @@ def start_websocket(env: dict[str, str], args: argparse.Namespace) -> Service:
 # in reverse: (what the step line says, how to start it).
 BACKGROUND: list[tuple[str, Callable[[dict[str, str], argparse.Namespace], Service]]] = [
     ("Serving the WebSocket API (the live channel) and its management endpoint", start_websocket),
-    ("Starting the event pipeline: orders.fifo → process_order, Orders stream → notify, sweeper", start_pipeline),
+    (
+        "Starting the event pipeline: orders.fifo → process_order, sweeper; Orders stream → notify (its own process)",
+        start_pipeline,
+    ),
 ]
 
 
