@@ -69,12 +69,13 @@ class Container:
     def token_verifier(self) -> Verifier | None:
         if not self.settings.verify_tokens:
             return None
-        from chalicelib.adapters.token_verifier import CognitoTokenVerifier
+        from chalicelib.adapters.token_verifier import AUTHORIZER_RESULT_TTL_SECONDS, CognitoTokenVerifier
 
         verifier = CognitoTokenVerifier(
             jwks_url=self.settings.jwks_url,
             issuer=self.settings.issuer,
             audience=self.settings.user_pool_client_id,
+            result_ttl_seconds=AUTHORIZER_RESULT_TTL_SECONDS,  # as the authorizer it stands in for
         )
         return verifier.verify
 

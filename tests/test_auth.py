@@ -105,3 +105,57 @@ def test_admin_token_minted_with_the_key_moto_ships_is_401(client, stack, token_
     # The same claims signed with this run's key pass: only the key made the difference.
     genuine = resign(good, signing_key(stack["emulator"].signing_key()), **admin_claims)
     assert client.http.get("/users/me", headers={"Authorization": f"Bearer {genuine}"}).status_code == 200
+
+
+class Clock:
+    def __init__(self) -> None:
+        import time
+
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_verified_token_is_kept_as_the_authorizer_keeps_it_and_never_past_its_expiry(stack, token_for, monkeypatch):
+    import jwt
+
+    from chalicelib.adapters.token_verifier import AUTHORIZER_RESULT_TTL_SECONDS, CognitoTokenVerifier
+    from chalicelib.bootstrap import container
+    from chalicelib.domain.errors import Unauthorized
+
+    s, clock = container().settings, Clock()
+    verifier = CognitoTokenVerifier(
+        s.jwks_url, s.issuer, s.user_pool_client_id, result_ttl_seconds=AUTHORIZER_RESULT_TTL_SECONDS, clock=clock
+    )
+    key = signing_key(stack["emulator"].signing_key())
+    good = resign(token_for("customer"), key, exp=int(clock.now) + 3600)
+    soon = resign(good, key, exp=int(clock.now) + AUTHORIZER_RESULT_TTL_SECONDS + 60)  # 60 s after the TTL below
+    refused = [forged(good), resign(good, key, aud="some-other-client")]
+    user_id, soon_expires = claims_of(good)["sub"], claims_of(soon)["exp"]
+    checked: list[str] = []  # the tokens whose signature and claims PyJWT checked
+    decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda token, **kwargs: checked.append(token) or decode(token, **kwargs))
+
+    first = verifier.verify(good)
+    first["sub"] = "changed by a caller"
+    assert verifier.verify(good)["sub"] == user_id, "each caller gets its own copy"
+    assert checked == [good], "the second request's token was not checked again"
+    clock.now += AUTHORIZER_RESULT_TTL_SECONDS
+    verifier.verify(good)
+    assert checked == [good, good], "checked again once the result's time is up"
+
+    for bad in refused:
+        for _ in range(2):
+            with pytest.raises(Unauthorized):
+                verifier.verify(bad)
+        assert checked.count(bad) == 2, "a refused token is not kept"
+
+    # Kept no longer than the token lives: past its exp the cache answers nothing, and the
+    # token goes to PyJWT again (which, on its own clock, refuses it once expired).
+    verifier.verify(soon)
+    verifier.verify(soon)
+    assert checked.count(soon) == 1
+    clock.now = soon_expires + 1
+    verifier.verify(soon)
+    assert checked.count(soon) == 2
