@@ -46,8 +46,11 @@
    expressions over and over. Here an update expression's syntax tree and a condition's
    tokens are kept by the expression's text (1,024 of each): moto's validator copies the
    tree before it binds names and values to it, and its condition parser builds new nodes
-   from the tokens, so neither is ever changed by a call. A malformed expression still
-   fails on every call, as before (a failure is not kept).
+   from the tokens, so neither is ever changed by a call. A condition's syntax tree is kept
+   too, by its text, names and values (1,024 of them): built from those alone, it is only
+   read when tested against an item; a claim's or a transaction's condition comes again
+   with the same values within the second. A malformed expression still fails on every
+   call, as before (a failure is not kept).
 8. A Query reads only the partition it asks for. moto answers every Query, on a table or an
    index, by sorting every item of the table and testing each: a Query's cost grew with
    the table (3.4 ms at 500 items, 17 ms at 5,000, 76 ms at 20,000 here), and with it every
@@ -76,6 +79,14 @@
    the emulator's CPU per simple call from one client. Anything else (unsigned, a browser's
    request with an Origin, S3, the JWKS, moto's own API) goes through Flask as before.
 
+11. A DynamoDB request without a binary value is read as the JSON it is. moto reads every
+   request body by walking botocore's input shape, member by member, to convert what JSON
+   cannot carry: in DynamoDB's item operations that is only a binary attribute value (B, BS:
+   base64 to bytes), so a body without one comes out of the walk as ``json.loads`` reads
+   it, less the members the walk drops (those the shape lacks, and nulls, which botocore
+   never sends). Operations with a timestamp or another blob in their input (backups,
+   exports) and any body with a ``"B"`` or ``"BS"`` member are walked as before.
+
 Never imported by chalicelib/ or app.py: the Lambda code runs against AWS as it is.
 """
 
@@ -89,6 +100,7 @@ import functools
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -323,6 +335,32 @@ def parse_expressions_once() -> None:
         return deque(tokens_of(parser.condition_expression))
 
     ConditionExpressionParser._lex_condition_expression = lexed  # type: ignore[method-assign]  # noqa: SLF001
+    _parse_conditions_once()
+
+
+def _parse_conditions_once() -> None:
+    """Patch 7, conditions: the syntax tree of a condition, kept by its text, names and
+    values (what it is built from); the tree is only read when it is tested on an item."""
+    from moto.dynamodb import comparisons, models
+    from moto.dynamodb.models import table
+
+    parse = comparisons.get_filter_expression
+
+    @functools.lru_cache(maxsize=EXPRESSIONS_KEPT)
+    def parsed(expression: str | None, names: tuple[Any, ...] | None, values: str | None) -> Any:
+        return parse(expression, None if names is None else dict(names), None if values is None else json.loads(values))
+
+    def condition(expression: str | None, names: dict[str, str] | None, values: dict[str, Any] | None) -> Any:
+        try:
+            encoded = None if values is None else json.dumps(values, sort_keys=True)
+        except TypeError:  # a binary value (bytes): parsed afresh
+            return parse(expression, names, values)
+        return parsed(expression, None if names is None else tuple(sorted(names.items())), encoded)
+
+    for module in (comparisons, models, table):  # each holds moto's function by name
+        if getattr(module, "get_filter_expression", None) is not parse:
+            raise RuntimeError(f"{module.__name__} no longer uses moto's get_filter_expression: review patch 7")
+        module.get_filter_expression = condition  # type: ignore[attr-defined]
 
 
 # --- serving ------------------------------------------------------------------------------
@@ -595,6 +633,56 @@ def _rendered_directly(serialized: Callable[..., Any], actions: frozenset[str]) 
     return render
 
 
+# Patch 11: a binary attribute value's members in a request body, as botocore writes them.
+_BINARY_MEMBER = re.compile(rb'"BS?"\s*:')
+
+
+def read_plain_requests() -> None:
+    """Applies patch 11 (see the module docstring)."""
+    from moto.core.responses import get_service_model
+    from moto.dynamodb.responses import DynamoHandler
+
+    plain = _plain_operations(get_service_model("dynamodb"))
+    parse_parameters = DynamoHandler.parse_parameters
+
+    def read(self: Any, request: Any) -> None:
+        body = request.data
+        if body and self._get_action() in plain and not _BINARY_MEMBER.search(body):
+            try:
+                self.params = json.loads(body)
+                return
+            except ValueError:
+                pass  # moto's parser answers a body that is no JSON as it always has
+        parse_parameters(self, request)
+
+    DynamoHandler.parse_parameters = read  # type: ignore[method-assign]
+
+
+def _plain_operations(model: Any) -> frozenset[str]:
+    """The operations whose input moto's parser changes only in binary attribute values
+    (base64 to bytes) and in members it drops (none, a null): no timestamp, no other blob."""
+
+    def converted(shape: Any, member: str, seen: frozenset[str]) -> bool:
+        if shape.type_name == "timestamp" or (shape.type_name == "blob" and member not in ("B", "BS")):
+            return True
+        if shape.name in seen:
+            return False
+        seen |= {shape.name}
+        if shape.type_name == "structure":
+            return any(converted(m, name, seen) for name, m in shape.members.items())
+        if shape.type_name == "list":
+            return converted(shape.member, member, seen)
+        if shape.type_name == "map":
+            return converted(shape.value, member, seen)
+        return False
+
+    return frozenset(
+        name
+        for name in model.operation_names
+        if (shape := model.operation_model(name).input_shape) is not None and not converted(shape, "", frozenset())
+    )
+
+
 def freeze_after_full_collections() -> None:
     """Applies patch 9 (see the module docstring)."""
     import gc
@@ -762,6 +850,7 @@ def main(argv: list[str] | None = None) -> None:
     cache_service_list()
     cache_action_names()
     render_plain_answers()
+    read_plain_requests()
     size_items_once()
     parse_expressions_once()
     query_partitions_only()

@@ -483,6 +483,13 @@ def test_a_repeated_expression_binds_each_calls_own_names_and_values_as_moto_doe
                 ExpressionAttributeNames={"#f": field},
                 ExpressionAttributeValues=values,
             )
+        for _ in range(2):  # the same text, names and values: the second finds the stock at 0
+            attempt(
+                Key=order(0),
+                UpdateExpression="SET stock = :n",
+                ConditionExpression="stock >= :least",
+                ExpressionAttributeValues={":n": {"N": "0"}, ":least": {"N": "1"}},
+            )
         for _ in range(2):
             attempt(
                 Key=order(2),
@@ -495,6 +502,7 @@ def test_a_repeated_expression_binds_each_calls_own_names_and_values_as_moto_doe
     assert patched == outcomes(emulators["moto"][0])
     assert patched[0]["stock"] == {"N": "2"} and patched[1]["status"] == {"S": "CONFIRMED"}
     assert patched[2][0] == "ConditionalCheckFailedException" and patched[-1] == patched[-2]
+    assert patched[4]["stock"] == {"N": "0"} and patched[5][0] == "ConditionalCheckFailedException"
 
 
 def test_an_expression_is_parsed_once_by_its_text():
@@ -520,6 +528,12 @@ def holds(least):
     return parser.parse().expr(item)
 assert holds(2) and (after_first := len(lexed)) > 0
 assert not holds(4) and len(lexed) == after_first
+
+from moto.dynamodb import models
+def condition(least):
+    return models.get_filter_expression("stock >= :least", None, {":least": {"N": str(least)}})
+assert condition(2) is condition(2), "a condition's tree is kept by its text, names and values"
+assert condition(4) is not condition(2) and condition(2).expr(item) and not condition(4).expr(item)
 print("ok")
 """
     done = subprocess.run(
@@ -955,3 +969,119 @@ def test_signed_calls_are_answered_by_their_handler_as_through_flask(monkeypatch
         client.list_buckets()
     flask_calls.clear()
     assert answer(direct, requests_made[0])[0].startswith("200") and flask_calls == ["s3"]
+
+
+def test_a_dynamodb_request_without_a_binary_value_reads_as_moto_walks_it():
+    """Patch 11: botocore's own bodies for the item operations, read by moto's walk of the
+    input shape and by json.loads: the same, unless a binary value is in them (then walked)."""
+    from botocore.serialize import create_serializer
+    from moto.core.parse import JSONParser
+    from moto.core.responses import get_service_model
+
+    from devtools.emulator_server import _BINARY_MEMBER, _plain_operations
+
+    model = get_service_model("dynamodb")
+    plain = _plain_operations(model)
+    item = {
+        "id": {"S": "o-1"},
+        "n": {"N": "3"},
+        "tags": {"SS": ["a", "b"]},
+        "nums": {"NS": ["1", "2.5"]},
+        "ok": {"BOOL": True},
+        "none": {"NULL": True},
+        "lines": {"L": [{"M": {"q": {"N": "2"}, "note": {"S": 'a "B": b'}}}]},
+    }
+    key = {"id": {"S": "o-1"}}
+    update = {
+        "TableName": "orders",
+        "Key": key,
+        "UpdateExpression": "SET #s = :s, stock = stock - :q",
+        "ConditionExpression": "#s = :p",
+        "ExpressionAttributeNames": {"#s": "status"},
+        "ExpressionAttributeValues": {":s": {"S": "CONFIRMED"}, ":p": {"S": "PENDING"}, ":q": {"N": "2"}},
+    }
+    calls = {
+        "PutItem": {
+            "TableName": "orders",
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(id)",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        },
+        "GetItem": {"TableName": "orders", "Key": key, "ConsistentRead": True, "ProjectionExpression": "id, n"},
+        "UpdateItem": {**update, "ReturnValues": "ALL_NEW"},
+        "DeleteItem": {"TableName": "orders", "Key": key},
+        "Query": {
+            "TableName": "orders",
+            "IndexName": "by_customer",
+            "KeyConditionExpression": "c = :c",
+            "ExpressionAttributeValues": {":c": {"S": "u"}},
+            "Limit": 20,
+            "ScanIndexForward": False,
+            "ExclusiveStartKey": key,
+        },
+        "BatchGetItem": {"RequestItems": {"orders": {"Keys": [key], "ConsistentRead": True}}},
+        "BatchWriteItem": {
+            "RequestItems": {"orders": [{"PutRequest": {"Item": item}}, {"DeleteRequest": {"Key": key}}]}
+        },
+        "TransactWriteItems": {
+            "TransactItems": [
+                {"Update": update},
+                {
+                    "ConditionCheck": {
+                        "TableName": "products",
+                        "Key": key,
+                        "ConditionExpression": "attribute_exists(id)",
+                    }
+                },
+                {"Put": {"TableName": "orders", "Item": item}},
+            ]
+        },
+    }
+    serializer = create_serializer("json")
+    for name, params in calls.items():
+        operation = model.operation_model(name)
+        body = serializer.serialize_to_request(params, operation)["body"]
+        assert name in plain and not _BINARY_MEMBER.search(body), name
+        assert JSONParser(operation, map_type=dict).parse({"body": body}) == json.loads(body), name
+
+    binary = {"TableName": "orders", "Item": {**key, "blob": {"B": b"\x00\x01"}, "blobs": {"BS": [b"\x02"]}}}
+    body = serializer.serialize_to_request(binary, model.operation_model("PutItem"))["body"]
+    assert _BINARY_MEMBER.search(body), "a binary value is seen, and walked as before"
+    walked = JSONParser(model.operation_model("PutItem"), map_type=dict).parse({"body": body})
+    assert walked["Item"]["blob"] == {"B": b"\x00\x01"} != json.loads(body)["Item"]["blob"]
+    assert {"ExportTableToPointInTime", "RestoreTableToPointInTime", "ListBackups"}.isdisjoint(plain), "timestamps"
+
+
+def test_a_plain_dynamodb_request_is_not_walked():
+    """In a process of its own, as the emulator's: patch 11 reads a plain body as JSON and
+    walks one with a binary value, as moto always did."""
+    script = """
+import json
+from types import SimpleNamespace
+from moto.core.parse import JSONParser
+from moto.dynamodb.responses import DynamoHandler
+from devtools.emulator_server import read_plain_requests
+
+walked = []
+walk = JSONParser._parse_structure
+JSONParser._parse_structure = lambda self, shape, value: walked.append(shape.name) or walk(self, shape, value)
+read_plain_requests()
+
+def read(item):
+    handler = DynamoHandler()
+    handler.querystring, handler.uri_match = {}, {}
+    handler.headers = {"X-Amz-Target": "DynamoDB_20120810.PutItem"}
+    body = json.dumps({"TableName": "orders", "Item": item}).encode()
+    request = SimpleNamespace(data=body, method="POST", values={}, headers=handler.headers, path="/",
+                              content_type="application/x-amz-json-1.0")
+    handler.parse_parameters(request)
+    return handler.params
+
+assert read({"id": {"S": "o-1"}}) == {"TableName": "orders", "Item": {"id": {"S": "o-1"}}} and walked == []
+assert read({"id": {"S": "o-1"}, "b": {"B": "AAE="}})["Item"]["b"] == {"B": b"\\x00\\x01"} and walked
+print("ok")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.stdout.strip() == "ok", done.stderr
