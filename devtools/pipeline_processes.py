@@ -5,7 +5,8 @@ Orders stream -> ``notify`` in a process of its own.
 One process has one interpreter lock. With the whole pipeline beside the API, a lunch rush
 kept that lock busy (0.8 of a core for the API and process_order) and notify, which waits on
 the emulator for each of its calls, fell hundreds of records behind: the last orders'
-notifications came seconds after their confirmation. In its own process notify keeps up.
+notifications came seconds after their confirmation. In a process of its own notify keeps
+up better (it still trails a rush by a second or two on 2 cores: README, "Benchmarks").
 
 The two share an Event: a DynamoDB write in this process wakes the idle stream poller there,
 as one in its own process does. The stream process ignores Ctrl-C (the terminal sends it to
