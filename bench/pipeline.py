@@ -14,10 +14,10 @@ measured in the same run.
    (process_order: payment in process, the stock transaction) and the stream poller
    notifies (notify: live channel, push, inbox, topic). End to end runs from the first
    placement to the last order's last stream record delivered to notify.
-3. AWS calls per order: every call any AWS client in this process makes during the load
-   (the API's, the handlers', and the pollers' own receives, deletes and stream reads, as
-   the Lambda service makes them on AWS), counted in botocore and divided by the orders;
-   the benchmark's own reads are not counted.
+3. AWS calls per order: every call any AWS client of the stack makes during the load, in
+   this process and in the stream's (the API's, the handlers', and the pollers' own
+   receives, deletes and stream reads, as the Lambda service makes them on AWS), counted
+   in botocore and divided by the orders; the benchmark's own reads are not counted.
 
 Reports orders/s end to end and its ratio to the ceiling (target >= 70 %), p50/p95 of
 202 -> CONFIRMED under that load (from the order's own timestamps: created_at and the
@@ -343,7 +343,7 @@ def measure(orders: int = ORDERS, clients: int = CLIENTS, seconds: float = 3.0) 
         before = pipeline.stats
         records_before, stream_calls = before["stream_records"], Counter(before["stream_report"])
         stock_before = read_stock(env, limited)
-        stream_pid = getattr(pipeline, "stream_pid", None)
+        stream_pid = pipeline.stream_pid
         emulator_cpu, stack_cpu = _cpu_seconds(emulator.pid), time.process_time() + _cpu_seconds(stream_pid)
         started = time.monotonic()
         ids = place_orders(pool, url, token, body, orders, clients)
@@ -432,7 +432,7 @@ def figures_of(m: dict[str, Any]) -> list[Figure]:
             f" pollers, handlers; notify) {m['stack_cpu_ms_per_order']:.1f} ms; {m['elapsed_s']:.0f} s in all",
         ),
         Figure.measured(
-            "AWS calls per order (every client in the process, pollers included)",
+            "AWS calls per order (every client of the stack's processes, pollers included)",
             m["calls_per_order"],
             digits=1,
             note=f"by phase: {phases}; most frequent: {top}",
