@@ -542,6 +542,111 @@ print("ok")
     assert done.stdout.strip() == "ok", done.stderr
 
 
+# --- patch 12: an update expression's own checks made once ------------------------------
+
+# (expression, names, values) in turn on one item (id o0, a table keyed by id): each text comes
+# back with other names, so a check that passed for one set of names must run for the next.
+UPDATES: list[tuple[str, dict[str, str] | None, dict[str, Any]]] = [
+    ("SET #f = :v", {"#f": "status"}, {":v": {"S": "CONFIRMED"}}),
+    ("SET #f = :v", {"#f": "id"}, {":v": {"S": "o9"}}),  # the key: refused
+    ("SET #f = :v", {"#f": "status"}, {":v": {"S": "READY"}}),
+    ("SET #a = :v, #b = :w", {"#a": "x", "#b": "y"}, {":v": {"N": "1"}, ":w": {"N": "2"}}),
+    ("SET #a = :v, #b = :w", {"#a": "x", "#b": "x"}, {":v": {"N": "1"}, ":w": {"N": "2"}}),  # twice: refused
+    ("SET #a = :v, #b = :w", {"#a": "y", "#b": "x"}, {":v": {"N": "3"}, ":w": {"N": "4"}}),
+    (
+        "SET stock = stock - :q, h = list_append(if_not_exists(h, :e), :h)",
+        None,
+        {":q": {"N": "2"}, ":e": {"L": []}, ":h": {"L": [{"S": "a"}]}},
+    ),
+    (
+        "SET stock = stock - :q, h = list_append(if_not_exists(h, :e), :h)",
+        None,
+        {":q": {"N": "1"}, ":e": {"L": []}, ":h": {"L": [{"S": "b"}]}},
+    ),
+    (
+        "SET stock = stock - :q, h = list_append(if_not_exists(h, :e), :h)",
+        None,
+        {":q": {"S": "x"}, ":e": {"L": []}, ":h": {"L": []}},
+    ),
+    ("SET m.n = :v REMOVE x ADD tags :t", None, {":v": {"N": "1"}, ":t": {"SS": ["a"]}}),  # no map m: refused
+    ("SET m = :m", None, {":m": {"M": {"n": {"N": "0"}}}}),
+    ("SET m.n = :v REMOVE x ADD tags :t", None, {":v": {"N": "1"}, ":t": {"SS": ["a"]}}),
+    ("SET a = :v SET b = :v", None, {":v": {"N": "1"}}),  # two SET clauses: refused
+    ("SET a = :v SET b = :v", None, {":v": {"N": "1"}}),
+    ("SET m.n = :v, m = :m", None, {":v": {"N": "1"}, ":m": {"M": {}}}),  # overlapping paths: refused
+    ("SET #f = :v", {"#f": "status"}, {":v": {"S": ""}}),
+    ("SET missing = missing + :v", None, {":v": {"N": "1"}}),  # no such attribute: refused
+    ("SET #f = :v", {"#f": "status", "#unused": "x"}, {":v": {"S": "DONE"}}),  # an unused name: refused
+]
+
+
+def test_repeated_update_expressions_with_other_names_end_as_moto_ends_them(emulators):
+    """Each text again with names that make it valid or not: the same item after every
+    update, the same errors, in UpdateItem and in a transaction, as moto checking afresh."""
+
+    def outcomes(db: Any) -> list[Any]:
+        orders, _ = make_tables(db)
+        found: list[Any] = []
+        for via_transaction in (False, True):
+            for expression, names, values in UPDATES:
+                call = {"Key": order(0), "UpdateExpression": expression, "ExpressionAttributeValues": values}
+                if names:
+                    call["ExpressionAttributeNames"] = names
+                try:
+                    if via_transaction:
+                        db.transact_write_items(TransactItems=[{"Update": {"TableName": orders, **call}}])
+                    else:
+                        db.update_item(TableName=orders, **call)
+                    found.append(db.get_item(TableName=orders, Key=order(0), ConsistentRead=True)["Item"])
+                except ClientError as exc:
+                    found.append((exc.response["Error"]["Code"], exc.response["Error"]["Message"]))
+        return found
+
+    patched = outcomes(emulators["patched"][0])
+    assert patched == outcomes(emulators["moto"][0])
+    refused = [i for i, (_, names, _) in enumerate(UPDATES) if isinstance(patched[i], tuple)]
+    assert refused == [1, 4, 8, 9, 12, 13, 14, 16, 17], patched
+    assert patched[2]["status"] == {"S": "READY"} and patched[5]["y"] == {"N": "3"}
+    assert patched[7]["h"] == {"L": [{"S": "a"}, {"S": "b"}]} and patched[7]["stock"] == {"N": "2"}
+    assert patched[11]["m"] == {"M": {"n": {"N": "1"}}} and patched[11]["tags"] == {"SS": ["a"]}
+
+
+def test_an_update_expressions_own_checks_run_once_for_its_names():
+    """In a process of its own, as the emulator's: the checks that read only the expression,
+    its names and the key run on a text's first use with those names; every other pass, on
+    every call."""
+    script = """
+import os
+os.environ.update({"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"})
+from collections import Counter
+from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.parsing import ast_nodes
+from devtools.emulator_server import UPDATE_PASSES, check_updates_once, parse_expressions_once
+
+parse_expressions_once()
+check_updates_once()
+passes = Counter()
+walk = ast_nodes.DepthFirstTraverser.traverse
+ast_nodes.DepthFirstTraverser.traverse = lambda self, node: passes.update([type(self).__name__]) or walk(self, node)
+db = dynamodb_backends["123456789012"]["us-east-1"]
+db.create_table("t", schema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    attr=[{"AttributeName": "id", "AttributeType": "S"}], throughput=None, billing_mode="PAY_PER_REQUEST",
+    indexes=None, global_indexes=None, streams=None, sse_specification=None, tags=None,
+    deletion_protection_enabled=False, warm_throughput=None)
+db.put_item("t", {"id": {"S": "k"}, "n": {"N": "5"}})
+for names in ({"#f": "n"}, {"#f": "n"}, {"#f": "m"}, {"#f": "n"}):
+    db.update_item("t", {"id": {"S": "k"}}, "SET #f = :v", names, {":v": {"N": "1"}})
+static, every = UPDATE_PASSES[:3], UPDATE_PASSES[3:]
+assert all(passes[name] == 2 for name in static), passes
+assert all(passes[name] == 4 for name in every), passes
+print("ok")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.stdout.strip() == "ok", done.stderr
+
+
 # --- Queries read their partition only (patch 8) ----------------------------------------
 
 
