@@ -7,6 +7,7 @@ import importlib.metadata
 import sysconfig
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,3 +72,54 @@ def test_calls_are_counted_by_the_phase_of_the_calling_thread(stack, aws):
 
     assert counter.by_phase == {"api": 1, "processing": 1, "notification": 1}
     assert counter.by_call == {"dynamodb.GetItem": 3}
+
+
+def test_the_pipeline_clients_keep_their_connection_and_open_one_again_once_it_is_closed():
+    import json
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from bench.pipeline import ApiClient
+
+    seen: list[tuple[int, str, str, Any]] = []
+
+    class Echo(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length)) if length else None
+            seen.append((self.client_address[1], self.command, self.path, body))
+            data = json.dumps({"key": self.headers.get("X-Api-Key"), "idem": self.headers.get("Idempotency-Key")})
+            self.send_response(202 if self.command == "POST" else 200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            if len(seen) == 2:  # the server ends this connection after its answer
+                self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(data.encode())
+
+        do_GET = do_POST = _answer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    api = ApiClient(f"http://127.0.0.1:{server.server_address[1]}", {"X-Api-Key": "k"})
+    try:
+        placed = api.call("POST", "/orders", {"items": [1]}, {"Idempotency-Key": "i-1"})
+        read = api.call("GET", "/orders/o-1")
+        again = api.call("GET", "/orders/o-1")
+    finally:
+        api.close()
+        server.shutdown()
+
+    assert placed == (202, {"key": "k", "idem": "i-1"})
+    assert read == again == (200, {"key": "k", "idem": None})
+    assert [(method, path, body) for _, method, path, body in seen] == [
+        ("POST", "/orders", {"items": [1]}),
+        ("GET", "/orders/o-1", None),
+        ("GET", "/orders/o-1", None),
+    ]
+    connections = [connection for connection, *_ in seen]
+    assert connections[0] == connections[1] != connections[2], "kept for the second call, a new one after the close"
