@@ -27,6 +27,8 @@ CONFIRMED history entry; target p95 <= 1 s), and the calls per order by phase an
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import statistics
 import threading
@@ -37,6 +39,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -289,32 +292,26 @@ class ApiClient:
     can (requests took about three times the CPU per call), and send what the web app sends."""
 
     def __init__(self, url: str, headers: dict[str, str]) -> None:
-        import http.client
-        from urllib.parse import urlsplit
-
         address = urlsplit(url)
         self._connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=60)
         self._headers = {"Accept": "application/json", **headers}
 
     def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        """The status and the decoded JSON answer; one new connection if the server closed the kept one."""
-        import http.client
-        import json
-
+        """The status and the decoded JSON answer."""
         payload = None if body is None else json.dumps(body).encode()
         sent = {**self._headers, **(headers or {})}
         if payload is not None:
             sent["Content-Type"] = "application/json"
-        for attempt in (1, 2):
-            try:
-                self._connection.request(method, path, payload, sent)
-                response = self._connection.getresponse()
-                data = response.read()
-                break
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                self._connection.close()
-                if attempt == 2:
-                    raise
+        try:
+            return self._exchange(method, path, payload, sent)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            self._connection.close()  # the server ended the kept connection: once more, on a new one
+            return self._exchange(method, path, payload, sent)
+
+    def _exchange(self, method: str, path: str, payload: bytes | None, headers: dict[str, str]) -> tuple[int, Any]:
+        self._connection.request(method, path, payload, headers)
+        response = self._connection.getresponse()
+        data = response.read()
         return response.status, json.loads(data) if data else None
 
     def close(self) -> None:

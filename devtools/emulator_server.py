@@ -423,18 +423,15 @@ def check_updates_once() -> None:
         twin.__dict__.update(node.__dict__)
         twin.parent = None
         if node.children is not None:
-            twin.children = [
-                child
-                if isinstance(child, ATOMS)
-                else tree_copy(child)
-                if isinstance(child, Node)
-                else copy.deepcopy(child)
-                for child in node.children
-            ]
-            for child in twin.children:
-                if isinstance(child, Node):
-                    child.parent = twin
+            twin.children = [child_copy(child, twin) for child in node.children]
         return twin
+
+    def child_copy(child: Any, parent: Any) -> Any:
+        if isinstance(child, Node):
+            twin = tree_copy(child)
+            twin.parent = parent
+            return twin
+        return child if isinstance(child, ATOMS) else copy.deepcopy(child)
 
     def copy_of(value: Any, memo: dict[int, Any] | None = None) -> Any:
         return tree_copy(value) if isinstance(value, Node) and value.parent is None else copy.deepcopy(value, memo)
