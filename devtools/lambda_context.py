@@ -1,8 +1,11 @@
 """The context object Lambda passes to a handler, for calling handlers outside Lambda (the
-local pipeline, tests, benchmarks): the attributes Powertools and the app read."""
+local pipeline, tests, benchmarks): the attributes Powertools and the app read; and what a
+Lambda container keeps once a function has served its first invocation (``warmed``)."""
 
 from __future__ import annotations
 
+import gc
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -28,3 +31,23 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+# The functions that have served an invocation in this process.
+_WARM: set[str] = set()
+_WARM_LOCK = threading.Lock()
+
+
+def warmed(function: str) -> None:
+    """Called when an invocation of ``function`` has returned. After its first one in this
+    process, what the process holds is frozen out of the collector's generations, as the app
+    does after a cold start on Lambda (app.py): the modules, clients and models that first
+    invocation made live as long as the process, so full collections, a pause for every
+    thread of the process, stop walking them. Once per function: garbage that was still in
+    use at that moment (requests in flight) is kept only if it is part of a cycle, and no
+    more than once per function."""
+    with _WARM_LOCK:
+        if function in _WARM:
+            return
+        _WARM.add(function)
+    gc.freeze()

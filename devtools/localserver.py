@@ -55,6 +55,7 @@ from chalice.local import (
 
 from devtools import webroot
 from devtools.api_keys import DEMO_KEY_CHECK, hand_out_web_key
+from devtools.lambda_context import warmed
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
@@ -158,6 +159,8 @@ class LocalApiHandler(ChaliceRequestHandler):
                 response = not_found(headers)
             else:
                 response, by_gateway = self._through_gateway(path, headers, body)
+                if not by_gateway:  # the app served it
+                    warmed("api_handler")
         except GatewayRejection as rejection:
             # The body's end is unknown: the connection cannot carry another request.
             self.close_connection = True

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from devtools.lambda_context import LambdaContext
+from devtools.lambda_context import LambdaContext, warmed
 
 log = logging.getLogger("chowline.pipeline")
 
@@ -225,6 +225,7 @@ class Pipeline:
         except Exception:
             log.exception("process_order raised: the whole batch is retried")
             failed = {m["MessageId"] for m in messages}
+        warmed("process_order")
         self._acknowledge(messages, failed)
         with self._lock:
             self.stats["batches"] += 1
@@ -438,6 +439,8 @@ class Pipeline:
         except Exception:
             log.exception("notify raised: the whole batch is retried")
             return {r["dynamodb"]["SequenceNumber"] for r in records}
+        finally:
+            warmed("notify")
 
     def drain_stream(self, timeout: float = 30.0) -> int:
         deadline = time.monotonic() + timeout
@@ -488,4 +491,7 @@ class Pipeline:
             "resources": ["arn:aws:events:us-east-1:123456789012:rule/chowline-local-sweep_pending_orders"],
             "detail": {},
         }
-        return _app().sweep_pending_orders(event, LambdaContext("sweep_pending_orders"))
+        try:
+            return _app().sweep_pending_orders(event, LambdaContext("sweep_pending_orders"))
+        finally:
+            warmed("sweep_pending_orders")

@@ -273,9 +273,12 @@ class WebSocketBridge:
 def _invoke(function: str, event: dict[str, Any]) -> Any:
     """Calls a handler of app.py as Lambda would: ``handler(event, context)``."""
     import app
-    from devtools.pipeline import LambdaContext
+    from devtools.lambda_context import LambdaContext, warmed
 
-    return getattr(app, function)(event, LambdaContext(function))
+    try:
+        return getattr(app, function)(event, LambdaContext(function))
+    finally:
+        warmed(function)
 
 
 def _management_handler(bridge: WebSocketBridge) -> type[BaseHTTPRequestHandler]:
