@@ -8,7 +8,9 @@ import gc
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -43,11 +45,18 @@ def warmed(function: str) -> None:
     process, what the process holds is frozen out of the collector's generations, as the app
     does after a cold start on Lambda (app.py): the modules, clients and models that first
     invocation made live as long as the process, so full collections, a pause for every
-    thread of the process, stop walking them. Once per function: garbage that was still in
-    use at that moment (requests in flight) is kept only if it is part of a cycle, and no
-    more than once per function."""
+    thread of the process, stop walking them. The cost, once per function: garbage still in
+    use at that moment (requests in flight) is never collected if it is part of a cycle."""
     with _WARM_LOCK:
         if function in _WARM:
             return
         _WARM.add(function)
     gc.freeze()
+
+
+def invoke(handler: Callable[[Any, Any], Any], function: str, event: Any) -> Any:
+    """``handler(event, context)``, as Lambda calls ``function``, then ``warmed``."""
+    try:
+        return handler(event, LambdaContext(function))
+    finally:
+        warmed(function)

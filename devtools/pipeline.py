@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from devtools.lambda_context import LambdaContext, warmed
+from devtools.lambda_context import invoke
 
 log = logging.getLogger("chowline.pipeline")
 
@@ -220,12 +220,11 @@ class Pipeline:
             return 0
         event = {"Records": [self._sqs_record(m) for m in messages]}
         try:
-            result = _app().process_order(event, LambdaContext("process_order"))
+            result = invoke(_app().process_order, "process_order", event)
             failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
         except Exception:
             log.exception("process_order raised: the whole batch is retried")
             failed = {m["MessageId"] for m in messages}
-        warmed("process_order")
         self._acknowledge(messages, failed)
         with self._lock:
             self.stats["batches"] += 1
@@ -434,13 +433,11 @@ class Pipeline:
         """One ``notify`` invocation; the sequence numbers of the records that failed."""
         event = {"Records": [self._stream_record(r) for r in records]}
         try:
-            result = _app().notify(event, LambdaContext("notify"))
+            result = invoke(_app().notify, "notify", event)
             return {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
         except Exception:
             log.exception("notify raised: the whole batch is retried")
             return {r["dynamodb"]["SequenceNumber"] for r in records}
-        finally:
-            warmed("notify")
 
     def drain_stream(self, timeout: float = 30.0) -> int:
         deadline = time.monotonic() + timeout
@@ -491,7 +488,4 @@ class Pipeline:
             "resources": ["arn:aws:events:us-east-1:123456789012:rule/chowline-local-sweep_pending_orders"],
             "detail": {},
         }
-        try:
-            return _app().sweep_pending_orders(event, LambdaContext("sweep_pending_orders"))
-        finally:
-            warmed("sweep_pending_orders")
+        return invoke(_app().sweep_pending_orders, "sweep_pending_orders", event)

@@ -273,12 +273,9 @@ class WebSocketBridge:
 def _invoke(function: str, event: dict[str, Any]) -> Any:
     """Calls a handler of app.py as Lambda would: ``handler(event, context)``."""
     import app
-    from devtools.lambda_context import LambdaContext, warmed
+    from devtools.lambda_context import invoke
 
-    try:
-        return getattr(app, function)(event, LambdaContext(function))
-    finally:
-        warmed(function)
+    return invoke(getattr(app, function), function, event)
 
 
 def _management_handler(bridge: WebSocketBridge) -> type[BaseHTTPRequestHandler]:

@@ -227,7 +227,7 @@ def test_bad_tokens_are_refused_on_the_bridge(stack, aws, bridge, people):
 
 def test_bad_tokens_are_refused_by_the_handler_as_lambda_calls_it(stack, aws, people):
     import app
-    from devtools.pipeline import LambdaContext
+    from devtools.lambda_context import LambdaContext
 
     user_id, good = people["other_customer"]
     assert rows_settling_at(aws, user_id, 0) == []
@@ -279,7 +279,7 @@ def test_push_each_device_once_per_change_and_disabled_endpoints_are_removed(
     stack, aws, client, bridge, pipeline, people
 ):
     import app
-    from devtools.pipeline import LambdaContext
+    from devtools.lambda_context import LambdaContext
 
     customer_id, token = people["customer"]
     fcm = client.http.post(
@@ -381,7 +381,7 @@ def test_a_batch_reads_each_recipients_connections_and_devices_once(
 
     import app
     from chalicelib.bootstrap import container
-    from devtools.pipeline import LambdaContext
+    from devtools.lambda_context import LambdaContext
     from tests.catalog_support import dynamodb_calls
     from tests.test_notifications import stream_batch
 
