@@ -1190,3 +1190,118 @@ print("ok")
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
     )
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def _in_own_process(script: str) -> None:
+    """Runs ``script`` in a fresh interpreter, as the emulator's process (the patches change
+    modules for the whole process); it prints "ok" when its checks pass."""
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_plain_header_lines_are_split_at_their_colon_as_the_mail_parser_reads_them():
+    """Patch 13: every block comes out as the standard library's parser makes it (names,
+    values, order, payload, defects, where the body starts); only blocks with something of
+    mail's own reach that parser."""
+    _in_own_process(
+        r"""
+import email.parser, http.client, io
+from devtools.emulator_server import read_headers_plainly
+
+original = http.client.parse_headers
+read_headers_plainly()
+parsed = []
+parse = email.parser.Parser.parsestr
+email.parser.Parser.parsestr = lambda self, text, headersonly=False: parsed.append(text) or parse(self, text, headersonly)
+
+def read(parser, block):
+    body = io.BytesIO(block + b"the body")
+    m = parser(body)
+    return (type(m), m.items(), m.get_payload(), [type(d) for d in m.defects], m.get_unixfrom(), body.read())
+
+plain = [
+    b"\r\n",
+    b"Host: 127.0.0.1:5000\r\n\r\n",
+    b"Host: a\r\nX-Amz-Target: DynamoDB_20120810.GetItem\r\nX-Empty:\r\nX-Spaced: \t v \r\nX-Dup: 1\r\nx-dup: 2\r\n\r\n",
+    b"A: b\n\n",
+    "X-Latin: caf\xe9\r\n\r\n".encode("latin-1"),
+]
+mail_forms = [
+    b"A: b\r\n folded\r\n\r\n",
+    b"A: b\r\n\tfolded by a tab\r\n\r\n",
+    b"From someone\r\nA: b\r\n\r\n",
+    b": no name\r\n\r\n",
+    b"No colon here\r\nA: b\r\n\r\n",
+    b"A: b\rC: d\r\n\r\n",
+    b"A: b\r\n",
+]
+for block in plain + mail_forms:
+    expected = read(original, block)
+    parsed.clear()
+    assert read(http.client.parse_headers, block) == expected, block
+    assert (parsed == []) == (block in plain), block
+print("ok")
+"""
+    )
+
+
+def test_moto_reads_the_clock_as_time_does():
+    """Patch 14: moto's clock without an argument is time.time(), in every module that took
+    it by name; with a datetime it is moto's own."""
+    _in_own_process(
+        """
+import time
+from datetime import datetime
+from moto.core import utils
+from moto.sqs import models as sqs
+from devtools.emulator_server import read_the_clock_once
+
+unix_time, unix_time_millis = utils.unix_time, utils.unix_time_millis
+read_the_clock_once()
+assert sqs.unix_time is utils.unix_time is not unix_time and sqs.unix_time_millis is not unix_time_millis
+calls = []
+utcnow = utils.utcnow
+utils.utcnow = lambda: calls.append(1) or utcnow()
+before, now, after = time.time(), sqs.unix_time(), time.time()
+assert before <= now <= after and calls == [], (before, now, after, calls)
+assert abs(sqs.unix_time_millis() - 1000 * unix_time()) < 1000
+moment = datetime(2026, 12, 4, 12, 30, 15, 250000)
+assert sqs.unix_time(moment) == unix_time(moment) and sqs.unix_time_millis(moment) == unix_time_millis(moment)
+print("ok")
+"""
+    )
+
+
+def test_an_sqs_receive_reads_the_retention_period_without_counting_messages():
+    """Patch 15: a message older than the queue's retention period is dropped from a receive
+    and a younger one handed out, as moto does; the queue's attributes (three passes over
+    its messages each) are not built for it."""
+    _in_own_process(
+        """
+from moto.sqs import models
+from devtools.emulator_server import retain_by_the_period
+
+def receive(patched):
+    backend = models.SQSBackend("us-east-1", "123456789012")
+    queue = backend.create_queue(f"q{patched}.fifo", FifoQueue="true", MessageRetentionPeriod="60")
+    for age_s, group in ((61, "old"), (59, "young")):
+        message = backend.send_message(queue.name, f"{group} body", deduplication_id=group, group_id=group)
+        message.sent_timestamp -= age_s * 1000
+    built = []
+    attributes = models.Queue.attributes
+    models.Queue.attributes = property(lambda q: built.append(1) or attributes.fget(q))
+    try:
+        got = backend.receive_message(queue.name, 10, 0, 30)
+    finally:
+        models.Queue.attributes = attributes
+    return [m.body for m in got], len(built)
+
+as_moto, built_by_moto = receive(False)
+retain_by_the_period()
+patched, built = receive(True)
+assert patched == as_moto and built == 0 < built_by_moto, (patched, as_moto, built, built_by_moto)
+print("ok")
+"""
+    )
