@@ -1,7 +1,7 @@
 """The Lambda zip as ``make package STAGE=prod`` builds it: its size, and the cold start of
 the packaged code as it unpacks on Lambda, against its own emulator.
 
-    python -m bench.package [--runs 5] [--zip dist/deployment.zip]
+    python -m bench.package [--runs 10] [--zip dist/deployment.zip]
 
 The zip is built into a temporary directory (or taken from ``--zip``), unpacked, and each
 function's first invocation runs from the unpacked copy with an interpreter that sees
@@ -142,12 +142,12 @@ def figures_of(m: dict[str, Any]) -> list[Figure]:
 
 
 def figures() -> list[Figure]:
-    return figures_of(measure(5, None))
+    return figures_of(measure(cold_start.RUNS, None))
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=cold_start.RUNS)
     parser.add_argument("--zip", type=Path, default=None, help="an existing zip (default: build one)")
     args = parser.parse_args(argv)
     print(table(figures_of(measure(args.runs, args.zip))))
