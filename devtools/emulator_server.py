@@ -112,6 +112,12 @@
    message it hands out, moto asked for it through GetQueueAttributes' code, which builds
    every attribute of the queue, three counts of its messages among them (a pass over every
    message each), three times: the cost of a receive grew with the queue.
+16. An SQS send builds none of the queue's attributes. moto's send reads one of them
+   (ContentBasedDeduplication) four times, through the property that builds them all with
+   the three counts of the queue's messages: a send cost the emulator 2.6 ms of CPU with
+   the queue empty and 10.5 ms with 1,000 messages queued here, 1.8 and 2.8 ms now. During
+   a send the queue's attributes are that one, as moto's property spells it; any other call
+   builds them all.
 
 Never imported by chalicelib/ or app.py: the Lambda code runs against AWS as it is.
 """
@@ -889,7 +895,7 @@ def read_headers_plainly() -> None:
     http.client.parse_headers = parse_headers  # type: ignore[assignment]
 
 
-# --- moto's clock and SQS receives (patches 14 and 15) ---------------------------------------
+# --- moto's clock, SQS receives and sends (patches 14 to 16) ---------------------------------
 
 
 def read_the_clock_once() -> None:
@@ -933,6 +939,41 @@ def retain_by_the_period() -> None:
         return bool(period + message.sent_timestamp / 1000 > models.unix_time())
 
     backend.is_message_valid_based_on_retention_period = retained  # type: ignore[method-assign]
+
+
+# The queue a send on this thread is adding to (patch 16).
+_SENDING = threading.local()
+
+
+def send_without_counting() -> None:
+    """Applies patch 16 (see the module docstring)."""
+    from moto.sqs import models
+
+    queue_class = models.Queue
+    names = {*queue_class.BASE_ATTRIBUTES, *queue_class.FIFO_ATTRIBUTES, *queue_class.KMS_ATTRIBUTES}
+    readers = (models.SQSBackend._validate_message, models.SQSBackend.send_message, queue_class.add_message)  # noqa: SLF001
+    if any(set(reader.__code__.co_consts) & names != {"ContentBasedDeduplication"} for reader in readers):
+        raise RuntimeError("moto's SQS send reads other queue attributes than patch 16 expects: review it")
+    all_attributes = queue_class.attributes.fget
+    send = models.SQSBackend.send_message
+
+    def attributes(queue: Any) -> dict[str, Any]:
+        if getattr(_SENDING, "queue", None) is not queue:
+            return all_attributes(queue)
+        if not queue.fifo_queue:
+            return {}
+        value = queue.content_based_deduplication  # spelled as moto's property spells a flag
+        return {"ContentBasedDeduplication": str(value).lower() if isinstance(value, bool) else value}
+
+    def send_message(sqs: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        _SENDING.queue = sqs.get_queue(queue_name)
+        try:
+            return send(sqs, queue_name, *args, **kwargs)
+        finally:
+            _SENDING.queue = None
+
+    queue_class.attributes = property(attributes)  # type: ignore[method-assign,assignment]
+    models.SQSBackend.send_message = send_message  # type: ignore[method-assign]
 
 
 # --- Serving: the handler without Flask (patch 10) -------------------------------------------
@@ -1100,6 +1141,7 @@ def main(argv: list[str] | None = None) -> None:
     read_headers_plainly()
     read_the_clock_once()
     retain_by_the_period()
+    send_without_counting()
     server = make_server(args.host, args.port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

@@ -1305,3 +1305,59 @@ assert patched == as_moto and built == 0 < built_by_moto, (patched, as_moto, bui
 print("ok")
 """
     )
+
+
+def test_an_sqs_send_ends_as_moto_ends_it_without_building_the_queues_attributes():
+    """Patch 16: sends to FIFO queues (with and without content-based deduplication) and to a
+    standard one, accepted, deduplicated or refused, leave the same messages and raise the
+    same errors as moto's own send; the queues' attributes are not built for them, and are
+    built whole for a caller outside a send."""
+    _in_own_process(
+        """
+from moto.sqs import models
+from devtools.emulator_server import send_without_counting
+
+built = []
+attributes = models.Queue.attributes
+models.Queue.attributes = property(lambda q: built.append(q.name) or attributes.fget(q))
+
+def run():
+    built.clear()
+    backend = models.SQSBackend("us-east-1", "123456789012")
+    backend.create_queue("plain.fifo", FifoQueue="true")
+    backend.create_queue("by-body.fifo", FifoQueue="true", ContentBasedDeduplication="true")
+    backend.create_queue("standard")
+    for k in range(50):
+        backend.send_message("plain.fifo", "queued", group_id=f"g{k}", deduplication_id=f"q{k}")
+    outcomes = []
+    def attempt(queue, body, **options):
+        try:
+            message = backend.send_message(queue, body, **options)
+            outcomes.append(("sent", message.body, message.deduplication_id, message.group_id))
+        except Exception as exc:
+            outcomes.append((type(exc).__name__, str(exc)))
+    attempt("plain.fifo", "a", group_id="g", deduplication_id="d1")
+    attempt("plain.fifo", "a", group_id="g", deduplication_id="d1")
+    attempt("plain.fifo", "a", group_id="g")
+    attempt("plain.fifo", "a")
+    attempt("plain.fifo", "a", group_id="g", deduplication_id="d2", delay_seconds=5)
+    attempt("by-body.fifo", "same", group_id="g")
+    attempt("by-body.fifo", "same", group_id="g")
+    attempt("standard", "x", delay_seconds=3)
+    attempt("standard", "x" * 262145)
+    attempt("missing", "x")
+    sends = len(built)
+    kept = {q.name: [(m.body, m.deduplication_id, m.group_id) for m in q._messages] for q in backend.queues.values()}
+    whole = backend.get_queue_attributes("plain.fifo", ["All"])
+    return outcomes, kept, sends, whole["ApproximateNumberOfMessages"], whole["ContentBasedDeduplication"]
+
+as_moto = run()
+send_without_counting()
+patched = run()
+assert patched[:2] == as_moto[:2], (patched[:2], as_moto[:2])
+assert patched[2] == 0 < as_moto[2], (patched[2], as_moto[2])
+assert patched[3:] == as_moto[3:] == (51, "false"), (patched[3:], as_moto[3:])
+assert len({o[0] for o in as_moto[0]}) >= 4, as_moto[0]
+print("ok")
+"""
+    )
