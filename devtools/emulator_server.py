@@ -898,7 +898,7 @@ def read_headers_plainly() -> None:
 # --- moto's clock, SQS receives and sends (patches 14 to 16) ---------------------------------
 
 
-def read_the_clock_once() -> None:
+def read_the_clock_directly() -> None:
     """Applies patch 14 (see the module docstring): in moto.core.utils and in every moto
     module that imported its clock by name (later imports find the patched one there)."""
     import time
@@ -1139,7 +1139,7 @@ def main(argv: list[str] | None = None) -> None:
     query_partitions_only()
     freeze_after_full_collections()
     read_headers_plainly()
-    read_the_clock_once()
+    read_the_clock_directly()
     retain_by_the_period()
     send_without_counting()
     server = make_server(args.host, args.port)

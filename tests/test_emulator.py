@@ -1256,10 +1256,10 @@ import time
 from datetime import datetime
 from moto.core import utils
 from moto.sqs import models as sqs
-from devtools.emulator_server import read_the_clock_once
+from devtools.emulator_server import read_the_clock_directly
 
 unix_time, unix_time_millis = utils.unix_time, utils.unix_time_millis
-read_the_clock_once()
+read_the_clock_directly()
 assert sqs.unix_time is utils.unix_time is not unix_time and sqs.unix_time_millis is not unix_time_millis
 calls = []
 utcnow = utils.utcnow
