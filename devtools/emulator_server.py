@@ -936,7 +936,7 @@ def retain_by_the_period() -> None:
 
     def retained(sqs: Any, queue_name: str, message: Any) -> bool:
         period = sqs.get_queue(queue_name).message_retention_period
-        return bool(period + message.sent_timestamp / 1000 > models.unix_time())
+        return period + message.sent_timestamp / 1000 > models.unix_time()
 
     backend.is_message_valid_based_on_retention_period = retained  # type: ignore[method-assign]
 

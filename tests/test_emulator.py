@@ -23,6 +23,16 @@ from jwt.algorithms import RSAAlgorithm
 from devtools.emulator import FAKE_ENV, Emulator, free_port
 from tests.localstack import ROOT
 
+
+def _in_own_process(script: str) -> None:
+    """Runs ``script`` in a fresh interpreter, as the emulator's process (the patches change
+    modules for the whole process); it prints "ok" when its checks pass."""
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.stdout.strip() == "ok", done.stderr
+
+
 # --- Cognito ----------------------------------------------------------------------------
 
 
@@ -536,10 +546,7 @@ assert condition(2) is condition(2), "a condition's tree is kept by its text, na
 assert condition(4) is not condition(2) and condition(2).expr(item) and not condition(4).expr(item)
 print("ok")
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.stdout.strip() == "ok", done.stderr
+    _in_own_process(script)
 
 
 # --- patch 12: an update expression's own checks made once ------------------------------
@@ -641,10 +648,7 @@ assert all(passes[name] == 2 for name in static), passes
 assert all(passes[name] == 4 for name in every), passes
 print("ok")
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.stdout.strip() == "ok", done.stderr
+    _in_own_process(script)
 
 
 # --- Queries read their partition only (patch 8) ----------------------------------------
@@ -939,10 +943,7 @@ gc.collect()
 assert gc.get_freeze_count() >= 40000, gc.get_freeze_count()
 print("ok")
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.stdout.strip() == "ok", done.stderr
+    _in_own_process(script)
 
 
 # --- Serving: signed calls straight to their handler (patch 10) --------------------------------
@@ -1186,19 +1187,7 @@ assert read({"id": {"S": "o-1"}}) == {"TableName": "orders", "Item": {"id": {"S"
 assert read({"id": {"S": "o-1"}, "b": {"B": "AAE="}})["Item"]["b"] == {"B": b"\\x00\\x01"} and walked
 print("ok")
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.stdout.strip() == "ok", done.stderr
-
-
-def _in_own_process(script: str) -> None:
-    """Runs ``script`` in a fresh interpreter, as the emulator's process (the patches change
-    modules for the whole process); it prints "ok" when its checks pass."""
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.stdout.strip() == "ok", done.stderr
+    _in_own_process(script)
 
 
 def test_plain_header_lines_are_split_at_their_colon_as_the_mail_parser_reads_them():
